@@ -1,0 +1,16 @@
+export type {
+	BackendCapabilities,
+	BackendJob,
+	ComputeBackend,
+	JobObservation,
+	JobResources,
+	Submission,
+} from "./compute-backend.js";
+export { jobFiles, readJobFolder, readTail, shQuote, tailJobLog, writeJobScripts } from "./job-folder.js";
+export {
+	type ContainerRuntimeSetting,
+	containerRuntimeSettings,
+	LocalBackend,
+	type LocalConfig,
+	localBackendPlugin,
+} from "./local/index.js";

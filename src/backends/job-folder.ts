@@ -1,0 +1,142 @@
+import { readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+/**
+ * The job-folder protocol shared by every backend. A job folder holds:
+ *   command.sh   the user's command (plus its environment)
+ *   run.sh       the wrapper: runs command.sh once, in the workdir, maybe in a container
+ *   lock/        created atomically by the first wrapper that starts; a second one exits at once
+ *   pid          the wrapper's process id (its mtime is the start time)
+ *   stdout, stderr
+ *   exit-code    the command's exit status (its mtime is the end time)
+ * Because results live in files, a restarted server re-attaches to running jobs and reads the
+ * results of jobs that ended while it was down.
+ */
+export const jobFiles = {
+	command: "command.sh",
+	wrapper: "run.sh",
+	lock: "lock",
+	pid: "pid",
+	stdout: "stdout",
+	stderr: "stderr",
+	exitCode: "exit-code",
+	container: "container",
+} as const;
+
+/** Quotes a string for POSIX sh. */
+export function shQuote(value: string): string {
+	return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Options of the wrapper script. */
+export interface WrapperOptions {
+	workdir: string;
+	/** The argv words that run command.sh: `sh` on the host, a container runtime's `run … sh` otherwise. */
+	launch?: readonly string[];
+}
+
+/** Writes command.sh and run.sh into a job folder (idempotent: same job, same files). */
+export async function writeJobScripts(
+	jobDir: string,
+	command: string,
+	env: Record<string, string>,
+	options: WrapperOptions,
+): Promise<void> {
+	const exports = Object.entries(env)
+		.filter(([k]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+		.map(([k, v]) => `export ${k}=${shQuote(v)}\n`)
+		.join("");
+	await writeFile(join(jobDir, jobFiles.command), `${exports}${command}\n`, { mode: 0o644 });
+	await writeFile(join(jobDir, jobFiles.wrapper), wrapperScript(jobDir, options), { mode: 0o755 });
+}
+
+/** The wrapper script text. Kept to shell builtins where possible: each fork costs time on short jobs. */
+export function wrapperScript(jobDir: string, options: WrapperOptions): string {
+	const d = shQuote(jobDir);
+	const launch = (options.launch ?? ["sh"]).map(shQuote).join(" ");
+	const run = `${launch} ${shQuote(join(jobDir, jobFiles.command))}`;
+	const body = `${run} > ${d}/stdout 2> ${d}/stderr < /dev/null\ncode=$?`;
+	return `#!/bin/sh
+# Orrery job wrapper: runs command.sh exactly once and records the outcome in this folder.
+mkdir ${d}/lock 2>/dev/null || exit 0
+echo $$ > ${d}/pid
+cd ${shQuote(options.workdir)} || { echo "orrery: cannot enter ${options.workdir.replace(/'/g, "")}" > ${d}/stderr; echo 126 > ${d}/exit-code; exit 126; }
+${body}
+echo $code > ${d}/exit-code
+exit $code
+`;
+}
+
+/** What a job folder says about its job. */
+export interface JobFolderState {
+	hasStarted: boolean;
+	pid?: number;
+	startedAt?: Date;
+	exitCode?: number;
+	finishedAt?: Date;
+}
+
+/** Reads the state files of a job folder. */
+export async function readJobFolder(jobDir: string): Promise<JobFolderState> {
+	const exit = await readWithTime(join(jobDir, jobFiles.exitCode));
+	const pid = await readWithTime(join(jobDir, jobFiles.pid));
+	const state: JobFolderState = { hasStarted: pid !== undefined };
+	if (pid?.text.trim()) {
+		state.pid = Number(pid.text.trim());
+		state.startedAt = pid.mtime;
+	}
+	const code = exit?.text.trim();
+	if (code && /^\d+$/.test(code)) {
+		state.exitCode = Number(code);
+		state.finishedAt = exit?.mtime as Date;
+		state.hasStarted = true;
+	}
+	if (!state.hasStarted) state.hasStarted = await exists(join(jobDir, jobFiles.lock));
+	return state;
+}
+
+async function readWithTime(path: string): Promise<{ text: string; mtime: Date } | undefined> {
+	try {
+		const [text, s] = await Promise.all([readFile(path, "utf8"), stat(path)]);
+		return { text, mtime: s.mtime };
+	} catch {
+		return undefined;
+	}
+}
+
+async function exists(path: string): Promise<boolean> {
+	try {
+		await stat(path);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+/** The last `lines` lines of a job's stdout and stderr, for status messages. */
+export async function tailJobLog(jobDir: string, lines = 10, maxBytes = 64 * 1024): Promise<string> {
+	const parts: string[] = [];
+	for (const f of [jobFiles.stdout, jobFiles.stderr]) {
+		const text = await readTail(join(jobDir, f), maxBytes);
+		if (text.trim()) parts.push(text.trimEnd());
+	}
+	return parts.join("\n").split("\n").slice(-lines).join("\n");
+}
+
+/** Reads at most the last `maxBytes` of a file ("" when it does not exist). */
+export async function readTail(path: string, maxBytes: number): Promise<string> {
+	const { open } = await import("node:fs/promises");
+	let handle: Awaited<ReturnType<typeof open>> | undefined;
+	try {
+		handle = await open(path, "r");
+		const { size } = await handle.stat();
+		const start = Math.max(0, size - maxBytes);
+		const buf = Buffer.alloc(size - start);
+		await handle.read(buf, 0, buf.length, start);
+		return buf.toString("utf8");
+	} catch {
+		return "";
+	} finally {
+		await handle?.close();
+	}
+}

@@ -1,0 +1,184 @@
+import { spawn } from "node:child_process";
+import { availableParallelism } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Type, type Static } from "typebox";
+import { AppError } from "../../common/index.js";
+import type { BackendCapabilities, BackendJob, ComputeBackend, JobObservation, Submission } from "../compute-backend.js";
+import { jobFiles, readJobFolder, writeJobScripts } from "../job-folder.js";
+import {
+	type ContainerRuntime,
+	type ContainerRuntimeSetting,
+	containerLaunch,
+	detectContainerRuntime,
+	ImageCache,
+	removeContainer,
+} from "./container-runtime.js";
+
+/** Settings of the local backend. */
+export const localConfigSchema = Type.Object({
+	containerRuntime: Type.Union(
+		[Type.Literal("auto"), Type.Literal("none"), Type.Literal("podman"), Type.Literal("docker")],
+		{ default: "auto", description: "ORRERY_CONTAINER_RUNTIME: run step images with podman or docker, or never" },
+	),
+	maxActiveJobs: Type.Optional(Type.Integer({ minimum: 1, description: "jobs running at once; default: the number of CPUs" })),
+});
+/** Settings of the local backend. */
+export type LocalConfig = Static<typeof localConfigSchema>;
+
+// A job that has not created its lock this long after submission never started.
+const startGraceMs = 30_000;
+
+/**
+ * Runs jobs as processes on this machine. Each job is the job-folder wrapper started in its own
+ * process group, detached from the server, so jobs survive a server restart and a stop kills every
+ * process the command started.
+ */
+export class LocalBackend implements ComputeBackend {
+	readonly name = "local";
+	readonly capabilities: BackendCapabilities;
+	private readonly listeners: Array<(ref: string) => void> = [];
+	private readonly submittedAt = new Map<string, number>();
+	private readonly runtime: ContainerRuntime | null;
+	private readonly images: ImageCache | null;
+	private readonly setting: ContainerRuntimeSetting;
+
+	private constructor(config: LocalConfig, runtime: ContainerRuntime | null) {
+		this.setting = config.containerRuntime;
+		this.runtime = runtime;
+		this.images = runtime ? new ImageCache(runtime) : null;
+		this.capabilities = {
+			sharedFilesystem: true,
+			notifiesChanges: true,
+			pollIntervalMs: 1000,
+			maxActiveJobs: config.maxActiveJobs ?? availableParallelism(),
+			containerRuntime: runtime?.name ?? null,
+			enforcesTimeLimit: false,
+		};
+	}
+
+	/** Creates the backend, detecting the container runtime once. */
+	static async create(config: LocalConfig): Promise<LocalBackend> {
+		const runtime = await detectContainerRuntime(config.containerRuntime);
+		if (!runtime && (config.containerRuntime === "podman" || config.containerRuntime === "docker")) {
+			throw new AppError(
+				"backend_unavailable",
+				`ORRERY_CONTAINER_RUNTIME=${config.containerRuntime}, but ${config.containerRuntime} is not installed or its engine does not answer`,
+			);
+		}
+		return new LocalBackend(config, runtime);
+	}
+
+	onChange(listener: (ref: string) => void): void {
+		this.listeners.push(listener);
+	}
+
+	async submit(job: BackendJob): Promise<Submission> {
+		const ref = job.jobDir;
+		const placement = await this.placement(job);
+		const existing = await readJobFolder(job.jobDir);
+		if (!existing.hasStarted) {
+			await writeJobScripts(job.jobDir, job.command, job.env, {
+				workdir: job.workdir,
+				...(placement.launch ? { launch: placement.launch } : {}),
+			});
+			if (placement.container) await writeFile(join(job.jobDir, jobFiles.container), placement.container);
+			this.start(ref);
+		}
+		this.submittedAt.set(ref, Date.now());
+		const submission: Submission = { ref };
+		if (job.image !== undefined) submission.imageUsed = placement.container !== undefined;
+		if (placement.note !== undefined) submission.note = placement.note;
+		return submission;
+	}
+
+	private async placement(job: BackendJob): Promise<{ launch?: string[]; container?: string; note?: string }> {
+		if (job.image === undefined) return {};
+		if (!this.runtime || !this.images) {
+			return { note: `ran on the host: no container runtime (ORRERY_CONTAINER_RUNTIME=${this.setting}), image ${job.image} not used` };
+		}
+		const check = await this.images.ensure(job.image);
+		if (!check.isAvailable) {
+			if (this.setting === "auto") return { note: `ran on the host: ${check.reason}` };
+			throw new AppError("validation_failed", check.reason);
+		}
+		const name = `orrery-${job.id}`;
+		return {
+			container: name,
+			launch: containerLaunch(this.runtime, { name, image: job.image, workspace: job.workspace, workdir: job.workdir }),
+		};
+	}
+
+	private start(ref: string): void {
+		const child = spawn("/bin/sh", [join(ref, jobFiles.wrapper)], { detached: true, stdio: "ignore", cwd: ref });
+		child.on("error", () => this.notify(ref));
+		child.on("exit", () => this.notify(ref));
+		child.unref();
+	}
+
+	private notify(ref: string): void {
+		for (const l of this.listeners) l(ref);
+	}
+
+	async poll(refs: readonly string[]): Promise<Map<string, JobObservation>> {
+		const out = new Map<string, JobObservation>();
+		await Promise.all(
+			refs.map(async (ref) => {
+				out.set(ref, await this.observe(ref));
+			}),
+		);
+		return out;
+	}
+
+	private async observe(ref: string): Promise<JobObservation> {
+		const state = await readJobFolder(ref);
+		if (state.exitCode !== undefined) {
+			const obs: JobObservation = { state: "exited", exitCode: state.exitCode };
+			if (state.startedAt) obs.startedAt = state.startedAt;
+			if (state.finishedAt) obs.finishedAt = state.finishedAt;
+			return obs;
+		}
+		if (state.pid !== undefined) {
+			if (isAlive(state.pid)) return state.startedAt ? { state: "running", startedAt: state.startedAt } : { state: "running" };
+			// The wrapper may have written its exit code between the two reads.
+			const again = await readJobFolder(ref);
+			if (again.exitCode !== undefined) return this.observe(ref);
+			return { state: "lost", reason: "the job's process ended without recording an exit code (killed, or the machine restarted)" };
+		}
+		if (state.hasStarted) return { state: "running" };
+		const since = this.submittedAt.get(ref);
+		if (since !== undefined && Date.now() - since < startGraceMs) return { state: "queued" };
+		return { state: "lost", reason: "the job never started" };
+	}
+
+	async cancel(ref: string): Promise<void> {
+		const state = await readJobFolder(ref);
+		const container = await readFile(join(ref, jobFiles.container), "utf8").catch(() => undefined);
+		if (state.pid !== undefined && state.exitCode === undefined) {
+			killGroup(state.pid, "SIGTERM");
+			setTimeout(() => killGroup(state.pid as number, "SIGKILL"), 5000).unref();
+		}
+		if (container && this.runtime) await removeContainer(this.runtime, container.trim());
+	}
+
+	async close(): Promise<void> {
+		this.listeners.length = 0;
+	}
+}
+
+function isAlive(pid: number): boolean {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch (error) {
+		return (error as NodeJS.ErrnoException).code === "EPERM";
+	}
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+	try {
+		process.kill(-pid, signal);
+	} catch {
+		// the group is already gone
+	}
+}

@@ -1,0 +1,77 @@
+import type { ApiClient } from "./api-client.js";
+import type { Output } from "./output.js";
+import { ProgressLine } from "./progress-line.js";
+
+const terminal = new Set(["finished", "failed", "stopped", "deleted"]);
+
+/** Options for following a run. */
+export interface FollowOptions {
+	/** Print job output lines as they are written. */
+	showJobLogs: boolean;
+	/** Print the run's events (submitted, finished, …). */
+	showEvents: boolean;
+	signal?: AbortSignal;
+}
+
+/**
+ * Follows a run until it ends: events and job output are printed as they happen, with a progress
+ * line on a terminal. Uses long polling on the event log, so an idle run costs one request per wait.
+ */
+export async function followRun(api: ApiClient, out: Output, workflow: string, options: FollowOptions): Promise<string> {
+	const params = { workflow_id_or_name: workflow };
+	const progress = new ProgressLine();
+	const offsets = new Map<string, { stdout: number; stderr: number }>();
+	const drained = new Set<string>();
+	let after = 0;
+	let status = "created";
+	for (;;) {
+		options.signal?.throwIfAborted();
+		const events = await api.call("get_workflow_events", { params, query: { after, wait: terminal.has(status) ? 0 : 2 } });
+		status = events.status;
+		for (const e of events.items) {
+			after = Math.max(after, e.id);
+			if (!options.showEvents) continue;
+			progress.clear();
+			const colour = e.level === "error" ? "red" : e.level === "warning" ? "yellow" : "grey";
+			out.note(out.colour(colour, `${e.at.slice(11, 19)} ${e.message}`));
+		}
+		const jobs = await api.call("get_workflow_jobs", { params });
+		if (options.showJobLogs) {
+			for (const job of jobs.items) {
+				if (drained.has(job.id) || job.status === "created" || job.status === "queued") continue;
+				const pos = offsets.get(job.id) ?? { stdout: 0, stderr: 0 };
+				let isEmpty = true;
+				for (const stream of ["stdout", "stderr"] as const) {
+					for (;;) {
+						const chunk = await api.call("get_job_log", {
+							params: { workflow_id_or_name: workflow, job_id: job.id },
+							query: { stream, offset: pos[stream] },
+						});
+						if (chunk.data.length === 0) break;
+						isEmpty = false;
+						// Print whole lines only; a partial last line waits for the rest (or the end of the job).
+						const isDone = terminal.has(job.status) || ["finished", "failed", "stopped"].includes(chunk.status);
+						const cut = isDone ? chunk.data.length : chunk.data.lastIndexOf("\n") + 1;
+						if (cut === 0) break;
+						progress.clear();
+						for (const line of chunk.data.slice(0, cut).replace(/\n$/, "").split("\n")) {
+							out.line(`${out.colour("grey", `${job.step_name} │`)} ${line}`);
+						}
+						pos[stream] += Buffer.byteLength(chunk.data.slice(0, cut));
+						if (chunk.next_offset - chunk.offset < 256 * 1024) break;
+					}
+				}
+				offsets.set(job.id, pos);
+				if (isEmpty && ["finished", "failed", "stopped"].includes(job.status)) drained.add(job.id);
+			}
+		}
+		const finished = events.progress.finished.total;
+		const total = Math.max(events.progress.total.total, jobs.items.length, 1);
+		const current = jobs.items.filter((j) => j.status === "running").at(-1);
+		progress.update(workflow, finished, total, current ? `running ${current.step_name}` : status);
+		const allDrained = jobs.items.every((j) => drained.has(j.id) || !options.showJobLogs);
+		if (terminal.has(status) && allDrained) break;
+	}
+	progress.clear();
+	return status;
+}

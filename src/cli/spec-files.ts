@@ -1,0 +1,103 @@
+import { createReadStream } from "node:fs";
+import { readdir, stat } from "node:fs/promises";
+import { basename, dirname, join, relative, resolve } from "node:path";
+import { AppError } from "../common/index.js";
+import type { ReanaSpecification } from "../contract/index.js";
+import type { ApiClient } from "./api-client.js";
+import { formatBytes, ProgressLine } from "./progress-line.js";
+
+/** Finds the reana.yaml for a path: the file itself, or reana.yaml / reana.yml inside a directory. */
+export async function findSpecFile(path: string): Promise<string> {
+	const abs = resolve(path);
+	const s = await stat(abs).catch(() => undefined);
+	if (!s) throw new AppError("not_found", `${path} does not exist`);
+	if (s.isFile()) return abs;
+	for (const name of ["reana.yaml", "reana.yml"]) {
+		const candidate = join(abs, name);
+		if (await stat(candidate).catch(() => undefined)) return candidate;
+	}
+	throw new AppError("not_found", `no reana.yaml in ${path}; pass the file with -f or run in the analysis folder`);
+}
+
+/** A workflow name from an analysis folder's name (`examples/helloworld` → `helloworld`). */
+export function defaultWorkflowName(specFile: string): string {
+	const folder = basename(dirname(specFile));
+	const clean = folder.replace(/[^A-Za-z0-9_-]+/g, "-").replace(/^-+|-+$/g, "");
+	return clean || "workflow";
+}
+
+/** The local files a specification needs in the workspace: declared inputs and workflow definition files. */
+export async function inputFiles(specFile: string, spec: ReanaSpecification): Promise<Array<{ local: string; remote: string; size: number }>> {
+	const base = dirname(specFile);
+	const out = new Map<string, { local: string; remote: string; size: number }>();
+	const addFile = async (rel: string) => {
+		const local = resolve(base, rel);
+		const s = await stat(local).catch(() => undefined);
+		if (!s?.isFile()) {
+			throw new AppError("not_found", `the input file ${rel} declared in ${basename(specFile)} does not exist in ${base}`);
+		}
+		const remote = relative(base, local).split("\\").join("/");
+		out.set(remote, { local, remote, size: s.size });
+	};
+	const addDir = async (rel: string) => {
+		const root = resolve(base, rel);
+		const s = await stat(root).catch(() => undefined);
+		if (!s?.isDirectory()) {
+			throw new AppError("not_found", `the input directory ${rel} declared in ${basename(specFile)} does not exist in ${base}`);
+		}
+		for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+			if (!entry.isFile()) continue;
+			await addFile(relative(base, join(entry.parentPath, entry.name)));
+		}
+	};
+	for (const f of spec.inputs?.files ?? []) await addFile(f);
+	for (const d of spec.inputs?.directories ?? []) await addDir(d);
+	const wf = spec.workflow;
+	if (wf.type !== "serial" && wf.file) await addFile(wf.file);
+	for (const f of wf.files ?? []) await addFile(f);
+	for (const d of wf.directories ?? []) await addDir(d);
+	if (wf.parameters?.file) await addFile(wf.parameters.file);
+	return [...out.values()].sort((a, b) => a.remote.localeCompare(b.remote));
+}
+
+/** Uploads files in parallel (streamed), with a byte progress bar on a terminal. */
+export async function uploadFiles(
+	api: ApiClient,
+	workflow: string,
+	files: Array<{ local: string; remote: string; size: number }>,
+	note: (text: string) => void,
+	concurrency = 4,
+): Promise<void> {
+	const total = files.reduce((n, f) => n + f.size, 0);
+	let done = 0;
+	let sent = 0;
+	const progress = new ProgressLine();
+	const queue = [...files];
+	const worker = async () => {
+		for (let f = queue.shift(); f; f = queue.shift()) {
+			const file = f;
+			const stream = createReadStream(file.local);
+			stream.on("data", (chunk) => {
+				sent += chunk.length;
+				progress.update("uploading", done, files.length, `${formatBytes(sent)} / ${formatBytes(total)}`);
+			});
+			await api.upload(workflow, file.remote, stream, file.size);
+			done++;
+			progress.update("uploading", done, files.length, `${formatBytes(sent)} / ${formatBytes(total)}`, true);
+		}
+	};
+	await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+	progress.clear();
+	note(`uploaded ${files.length} file${files.length === 1 ? "" : "s"} (${formatBytes(total)}) to ${workflow}`);
+}
+
+/** Parses repeated `key=value` options (REANA's -p and -o). */
+export function parseKeyValues(pairs: readonly string[] | undefined, flag: string): Record<string, string> {
+	const out: Record<string, string> = {};
+	for (const pair of pairs ?? []) {
+		const i = pair.indexOf("=");
+		if (i <= 0) throw new AppError("validation_failed", `${flag} ${pair}: write it as key=value`, { details: { usage: true } });
+		out[pair.slice(0, i)] = pair.slice(i + 1);
+	}
+	return out;
+}

@@ -1,0 +1,10 @@
+// The light entrance of the contract: codes, endpoints and types, no runtime schemas (the CLI loads
+// this at start-up, and TypeBox alone takes 150 ms to load). Runtime schemas: `contract/schemas.js`.
+export type * from "./api-schemas.js";
+export { endpoints, type OperationId } from "./endpoints.js";
+export { codeForStatus, type ErrorCode, errorCodes, errorTable, usageExitCode } from "./errors.js";
+export type { ReanaSpecification, SerialSpecification, SerialStep } from "./reana-spec.js";
+export type { RouteContract, routes } from "./routes.js";
+
+/** The version of Orrery's API and of REANA's it speaks. */
+export const apiVersion = { orrery: "0.1.0", reana: "0.9.6" } as const;

@@ -1,0 +1,165 @@
+import { type TSchema, Type } from "typebox";
+import * as S from "./api-schemas.js";
+import { endpoints, type OperationId } from "./endpoints.js";
+
+/** One route of the HTTP API: the server implements it, the CLI calls it, the OpenAPI document describes it. */
+export interface RouteContract {
+	method: "GET" | "POST" | "PUT" | "DELETE";
+	url: string;
+	summary: string;
+	/** True when the route needs no credential. */
+	isPublic?: boolean;
+	params?: TSchema;
+	querystring?: TSchema;
+	body?: TSchema;
+	/** The success status and its body (`null` for streamed bodies). */
+	status: number;
+	response: TSchema | null;
+	/** Content types the body may come in (default JSON). */
+	consumes?: string[];
+}
+
+const route = <R extends RouteContract>(r: R): R => r;
+
+/** Every route of the API, by REANA's operation id where REANA has one. */
+export const routes = {
+	ping: route({ method: "GET", url: "/api/ping", summary: "Is the server up?", isPublic: true, status: 200, response: S.PingResponse }),
+	get_you: route({ method: "GET", url: "/api/you", summary: "Who am I?", status: 200, response: S.YouResponse }),
+	info: route({ method: "GET", url: "/api/info", summary: "What this server can do", status: 200, response: S.InfoResponse }),
+	get_workflows: route({
+		method: "GET",
+		url: "/api/workflows",
+		summary: "List workflows (filters, sort, pagination)",
+		querystring: S.ListWorkflowsQuery,
+		status: 200,
+		response: S.ListWorkflowsResponse,
+	}),
+	create_workflow: route({
+		method: "POST",
+		url: "/api/workflows",
+		summary: "Create a workflow run from a reana.yaml (as JSON)",
+		querystring: S.CreateWorkflowQuery,
+		body: Type.Record(Type.String(), Type.Unknown()),
+		status: 201,
+		response: S.CreateWorkflowResponse,
+	}),
+	validate_workflow: route({
+		method: "POST",
+		url: "/api/workflows/validate",
+		summary: "Validate a reana.yaml (as JSON) without creating anything",
+		body: Type.Record(Type.String(), Type.Unknown()),
+		status: 200,
+		response: S.ValidateResponse,
+	}),
+	get_workflow_status: route({
+		method: "GET",
+		url: "/api/workflows/:workflow_id_or_name/status",
+		summary: "Status and progress of a run",
+		params: S.WorkflowParams,
+		status: 200,
+		response: S.WorkflowStatusResponse,
+	}),
+	set_workflow_status: route({
+		method: "PUT",
+		url: "/api/workflows/:workflow_id_or_name/status",
+		summary: "Start, stop or delete a run (REANA's status change)",
+		params: S.WorkflowParams,
+		querystring: S.SetStatusQuery,
+		body: S.SetStatusBody,
+		status: 200,
+		response: S.WorkflowSubmissionResponse,
+	}),
+	start_workflow: route({
+		method: "POST",
+		url: "/api/workflows/:workflow_id_or_name/start",
+		summary: "Start a run with optional parameters and operational options",
+		params: S.WorkflowParams,
+		body: S.StartBody,
+		status: 200,
+		response: S.WorkflowSubmissionResponse,
+	}),
+	get_workflow_logs: route({
+		method: "GET",
+		url: "/api/workflows/:workflow_id_or_name/logs",
+		summary: "Workflow and job logs",
+		params: S.WorkflowParams,
+		querystring: S.LogsQuery,
+		status: 200,
+		response: S.LogsResponse,
+	}),
+	get_workflow_specification: route({
+		method: "GET",
+		url: "/api/workflows/:workflow_id_or_name/specification",
+		summary: "The specification and parameters of a run",
+		params: S.WorkflowParams,
+		status: 200,
+		response: S.SpecificationResponse,
+	}),
+	get_files: route({
+		method: "GET",
+		url: "/api/workflows/:workflow_id_or_name/workspace",
+		summary: "List workspace files",
+		params: S.WorkflowParams,
+		querystring: S.ListFilesQuery,
+		status: 200,
+		response: S.ListFilesResponse,
+	}),
+	upload_file: route({
+		method: "POST",
+		url: "/api/workflows/:workflow_id_or_name/workspace",
+		summary: "Upload one file (raw bytes) into the workspace",
+		params: S.WorkflowParams,
+		querystring: S.UploadQuery,
+		status: 200,
+		response: S.MessageBody,
+		consumes: ["application/octet-stream"],
+	}),
+	download_file: route({
+		method: "GET",
+		url: "/api/workflows/:workflow_id_or_name/workspace/*",
+		summary: "Download a file; a directory or a glob comes as a zip",
+		params: S.FileParams,
+		status: 200,
+		response: null,
+	}),
+	delete_file: route({
+		method: "DELETE",
+		url: "/api/workflows/:workflow_id_or_name/workspace/*",
+		summary: "Delete files (a path or a glob)",
+		params: S.FileParams,
+		status: 200,
+		response: S.DeleteFilesResponse,
+	}),
+	get_workflow_jobs: route({
+		method: "GET",
+		url: "/api/workflows/:workflow_id_or_name/jobs",
+		summary: "The jobs of a run (Orrery extension)",
+		params: S.WorkflowParams,
+		status: 200,
+		response: S.JobsResponse,
+	}),
+	get_job_log: route({
+		method: "GET",
+		url: "/api/workflows/:workflow_id_or_name/jobs/:job_id/log",
+		summary: "A job's stdout or stderr from a byte offset, for following (Orrery extension)",
+		params: Type.Object({ workflow_id_or_name: Type.String(), job_id: Type.String() }),
+		querystring: S.JobLogQuery,
+		status: 200,
+		response: S.JobLogResponse,
+	}),
+	get_workflow_events: route({
+		method: "GET",
+		url: "/api/workflows/:workflow_id_or_name/events",
+		summary: "The run's event log after an id, optionally waiting for news (Orrery extension)",
+		params: S.WorkflowParams,
+		querystring: S.EventsQuery,
+		status: 200,
+		response: S.EventsResponse,
+	}),
+} as const satisfies Record<string, RouteContract>;
+
+/** The routes and the plain endpoint table agree; checked at load so they cannot drift apart. */
+for (const [op, r] of Object.entries(routes)) {
+	const e = endpoints[op as OperationId];
+	if (!e || e.method !== r.method || e.url !== r.url) throw new Error(`contract: route ${op} disagrees with endpoints.ts`);
+}

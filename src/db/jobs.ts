@@ -1,0 +1,43 @@
+import type { Db } from "./connection.js";
+import { uniquely } from "./connection.js";
+import type { JobStatus, JobTable } from "./schema.js";
+
+/** A stored job. */
+export type JobRow = JobTable;
+
+/** Job states in which a backend may still be working on the job. */
+export const activeJobStatuses: readonly JobStatus[] = ["created", "queued", "running"];
+
+/** Inserts a job; the same (workflow, key, attempt) twice is a conflict, which is what keeps a job from running twice. */
+export async function insertJob(db: Db, job: JobRow): Promise<void> {
+	await uniquely(`job ${job.key} attempt ${job.attempt} already exists`, () =>
+		db.kysely.insertInto("jobs").values(job).execute(),
+	);
+}
+
+/** Updates some fields of a job. */
+export async function updateJob(db: Db, id: string, patch: Partial<Omit<JobRow, "id">>): Promise<void> {
+	await db.kysely.updateTable("jobs").set(patch).where("id", "=", id).execute();
+}
+
+/** All jobs of a workflow in creation order. */
+export async function listJobs(db: Db, workflowId: string): Promise<JobRow[]> {
+	return db.kysely.selectFrom("jobs").selectAll().where("workflow_id", "=", workflowId).orderBy("seq").execute();
+}
+
+/** The jobs of a workflow in creation order, a page at a time. */
+export async function listJobsPage(db: Db, workflowId: string, offset: number, limit: number): Promise<JobRow[]> {
+	return db.kysely
+		.selectFrom("jobs")
+		.selectAll()
+		.where("workflow_id", "=", workflowId)
+		.orderBy("seq")
+		.offset(offset)
+		.limit(limit)
+		.execute();
+}
+
+/** The job with this id, if any. */
+export async function findJob(db: Db, id: string): Promise<JobRow | undefined> {
+	return db.kysely.selectFrom("jobs").selectAll().where("id", "=", id).executeTakeFirst();
+}

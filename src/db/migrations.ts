@@ -1,0 +1,118 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
+import { AppError } from "../common/index.js";
+
+/** The dialect a migration writes for; the few type differences are chosen here. */
+export type DialectName = "sqlite" | "postgres";
+
+function migrations(dialect: DialectName): Record<string, Migration> {
+	const autoId = dialect === "postgres" ? "serial" : "integer";
+	return {
+		"0001_foundation": {
+			async up(db: Kysely<unknown>) {
+				await db.schema
+					.createTable("users")
+					.addColumn("id", "text", (c) => c.primaryKey())
+					.addColumn("email", "text", (c) => c.notNull().unique())
+					.addColumn("full_name", "text")
+					.addColumn("role", "text", (c) => c.notNull().defaultTo("user"))
+					.addColumn("created_at", "text", (c) => c.notNull())
+					.execute();
+				await db.schema
+					.createTable("tokens")
+					.addColumn("id", "text", (c) => c.primaryKey())
+					.addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+					.addColumn("name", "text", (c) => c.notNull())
+					.addColumn("prefix", "text", (c) => c.notNull())
+					.addColumn("hash", "text", (c) => c.notNull().unique())
+					.addColumn("scopes", "text", (c) => c.notNull())
+					.addColumn("created_at", "text", (c) => c.notNull())
+					.addColumn("expires_at", "text")
+					.addColumn("last_used_at", "text")
+					.addColumn("revoked_at", "text")
+					.execute();
+				await db.schema.createIndex("tokens_user").on("tokens").column("user_id").execute();
+				await db.schema
+					.createTable("workflows")
+					.addColumn("id", "text", (c) => c.primaryKey())
+					.addColumn("name", "text", (c) => c.notNull())
+					.addColumn("run_number", "integer", (c) => c.notNull())
+					.addColumn("run_minor", "integer", (c) => c.notNull().defaultTo(0))
+					.addColumn("owner_id", "text", (c) => c.notNull().references("users.id"))
+					.addColumn("type", "text", (c) => c.notNull())
+					.addColumn("status", "text", (c) => c.notNull())
+					.addColumn("status_message", "text")
+					.addColumn("spec", "text", (c) => c.notNull())
+					.addColumn("parameters", "text", (c) => c.notNull())
+					.addColumn("options", "text", (c) => c.notNull())
+					.addColumn("workspace_path", "text", (c) => c.notNull())
+					.addColumn("progress", "text")
+					.addColumn("created_at", "text", (c) => c.notNull())
+					.addColumn("updated_at", "text", (c) => c.notNull())
+					.addColumn("started_at", "text")
+					.addColumn("finished_at", "text")
+					.addColumn("stop_requested_at", "text")
+					.addColumn("lease_owner", "text")
+					.addColumn("lease_expires_at", "text")
+					.addUniqueConstraint("workflows_run", ["owner_id", "name", "run_number", "run_minor"])
+					.execute();
+				await db.schema.createIndex("workflows_owner_created").on("workflows").columns(["owner_id", "created_at"]).execute();
+				await db.schema.createIndex("workflows_status").on("workflows").column("status").execute();
+				await db.schema
+					.createTable("jobs")
+					.addColumn("id", "text", (c) => c.primaryKey())
+					.addColumn("workflow_id", "text", (c) => c.notNull().references("workflows.id").onDelete("cascade"))
+					.addColumn("key", "text", (c) => c.notNull())
+					.addColumn("seq", "integer", (c) => c.notNull())
+					.addColumn("attempt", "integer", (c) => c.notNull())
+					.addColumn("step_name", "text", (c) => c.notNull())
+					.addColumn("backend", "text", (c) => c.notNull())
+					.addColumn("backend_ref", "text")
+					.addColumn("command", "text", (c) => c.notNull())
+					.addColumn("image", "text")
+					.addColumn("image_used", "integer")
+					.addColumn("resources", "text", (c) => c.notNull())
+					.addColumn("job_dir", "text", (c) => c.notNull())
+					.addColumn("status", "text", (c) => c.notNull())
+					.addColumn("exit_code", "integer")
+					.addColumn("message", "text")
+					.addColumn("outputs", "text")
+					.addColumn("created_at", "text", (c) => c.notNull())
+					.addColumn("submitted_at", "text")
+					.addColumn("started_at", "text")
+					.addColumn("finished_at", "text")
+					.addUniqueConstraint("jobs_attempt", ["workflow_id", "key", "attempt"])
+					.execute();
+				await db.schema.createIndex("jobs_workflow_seq").on("jobs").columns(["workflow_id", "seq"]).execute();
+				await db.schema.createIndex("jobs_status").on("jobs").column("status").execute();
+				await db.schema
+					.createTable("events")
+					.addColumn("id", sql.raw(autoId), (c) =>
+						dialect === "postgres" ? c.primaryKey() : c.primaryKey().autoIncrement(),
+					)
+					.addColumn("workflow_id", "text", (c) => c.notNull().references("workflows.id").onDelete("cascade"))
+					.addColumn("job_id", "text")
+					.addColumn("at", "text", (c) => c.notNull())
+					.addColumn("level", "text", (c) => c.notNull())
+					.addColumn("type", "text", (c) => c.notNull())
+					.addColumn("message", "text", (c) => c.notNull())
+					.execute();
+				await db.schema.createIndex("events_workflow").on("events").columns(["workflow_id", "id"]).execute();
+			},
+		},
+	};
+}
+
+class InlineMigrations implements MigrationProvider {
+	constructor(private readonly dialect: DialectName) {}
+	async getMigrations(): Promise<Record<string, Migration>> {
+		return migrations(this.dialect);
+	}
+}
+
+/** Brings the schema to the latest version; safe to run at every start and from several processes. */
+export async function migrateToLatest(db: Kysely<unknown>, dialect: DialectName): Promise<string[]> {
+	const migrator = new Migrator({ db, provider: new InlineMigrations(dialect) });
+	const { error, results } = await migrator.migrateToLatest();
+	if (error) throw new AppError("internal", "database migration failed", { cause: error });
+	return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}

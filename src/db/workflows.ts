@@ -1,0 +1,178 @@
+import { sql } from "kysely";
+import type { Db } from "./connection.js";
+import { isUniqueViolation } from "./connection.js";
+import type { WorkflowStatus, WorkflowTable } from "./schema.js";
+
+/** A stored workflow run. */
+export type WorkflowRow = WorkflowTable;
+
+/** States the scheduler drives forward. */
+export const activeWorkflowStatuses: readonly WorkflowStatus[] = ["queued", "pending", "running"];
+
+/** Inserts a workflow as the next run of its name, retrying if another writer took the number first. */
+export async function insertWorkflowRun(
+	db: Db,
+	row: Omit<WorkflowRow, "run_number" | "run_minor">,
+	runMinorOf?: number,
+): Promise<WorkflowRow> {
+	for (let attempt = 0; ; attempt++) {
+		const full: WorkflowRow =
+			runMinorOf === undefined
+				? { ...row, run_number: (await maxRun(db, row.owner_id, row.name)) + 1, run_minor: 0 }
+				: { ...row, run_number: runMinorOf, run_minor: (await maxMinor(db, row.owner_id, row.name, runMinorOf)) + 1 };
+		try {
+			await db.kysely.insertInto("workflows").values(full).execute();
+			return full;
+		} catch (error) {
+			if (!isUniqueViolation(error) || attempt >= 20) throw error;
+		}
+	}
+}
+
+async function maxRun(db: Db, ownerId: string, name: string): Promise<number> {
+	const r = await db.kysely
+		.selectFrom("workflows")
+		.select((eb) => eb.fn.max("run_number").as("m"))
+		.where("owner_id", "=", ownerId)
+		.where("name", "=", name)
+		.executeTakeFirst();
+	return Number(r?.m ?? 0);
+}
+
+async function maxMinor(db: Db, ownerId: string, name: string, run: number): Promise<number> {
+	const r = await db.kysely
+		.selectFrom("workflows")
+		.select((eb) => eb.fn.max("run_minor").as("m"))
+		.where("owner_id", "=", ownerId)
+		.where("name", "=", name)
+		.where("run_number", "=", run)
+		.executeTakeFirst();
+	return Number(r?.m ?? 0);
+}
+
+/** The workflow with this id, if any. */
+export async function findWorkflowById(db: Db, id: string): Promise<WorkflowRow | undefined> {
+	return db.kysely.selectFrom("workflows").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+/** A user's run by name: `run` absent means the latest run of that name (deleted runs excluded). */
+export async function findWorkflowByName(
+	db: Db,
+	ownerId: string,
+	name: string,
+	run?: number,
+	minor?: number,
+): Promise<WorkflowRow | undefined> {
+	let q = db.kysely
+		.selectFrom("workflows")
+		.selectAll()
+		.where("owner_id", "=", ownerId)
+		.where("name", "=", name)
+		.where("status", "!=", "deleted");
+	if (run !== undefined) q = q.where("run_number", "=", run).where("run_minor", "=", minor ?? 0);
+	return q.orderBy("run_number", "desc").orderBy("run_minor", "desc").limit(1).executeTakeFirst();
+}
+
+/** Filters and paging of a workflow listing. */
+export interface WorkflowQuery {
+	ownerId: string;
+	statuses?: readonly WorkflowStatus[];
+	search?: string;
+	sort?: "asc" | "desc";
+	offset: number;
+	limit: number;
+	includeDeleted?: boolean;
+	/** Only runs of this exact id, or of this name (all runs, or one run when given). */
+	id?: string;
+	name?: string;
+	run?: number;
+	minor?: number;
+}
+
+/** One page of a user's workflows and the total number that match. */
+export async function listWorkflows(db: Db, q: WorkflowQuery): Promise<{ items: WorkflowRow[]; total: number }> {
+	let base = db.kysely.selectFrom("workflows").where("owner_id", "=", q.ownerId);
+	if (q.statuses && q.statuses.length > 0) base = base.where("status", "in", q.statuses);
+	else if (!q.includeDeleted) base = base.where("status", "!=", "deleted");
+	if (q.search) base = base.where("name", "like", `%${q.search.replace(/[%_\\]/g, (c) => `\\${c}`)}%`);
+	if (q.id) base = base.where("id", "=", q.id);
+	if (q.name) base = base.where("name", "=", q.name);
+	if (q.run !== undefined) base = base.where("run_number", "=", q.run).where("run_minor", "=", q.minor ?? 0);
+	const dir = q.sort ?? "desc";
+	const [items, count] = await Promise.all([
+		base
+			.selectAll()
+			.orderBy("created_at", dir)
+			.orderBy("run_number", dir)
+			.orderBy("run_minor", dir)
+			.offset(q.offset)
+			.limit(q.limit)
+			.execute(),
+		base.select((eb) => eb.fn.countAll().as("n")).executeTakeFirst(),
+	]);
+	return { items, total: Number(count?.n ?? 0) };
+}
+
+/** Updates some fields of a workflow. */
+export async function updateWorkflow(db: Db, id: string, patch: Partial<Omit<WorkflowRow, "id">>): Promise<void> {
+	await db.kysely.updateTable("workflows").set(patch).where("id", "=", id).execute();
+}
+
+/**
+ * Changes a workflow's status only if it is currently one of `from`; returns whether it did.
+ * This compare-and-set is how concurrent requests (two starts, a start and a delete) stay consistent.
+ */
+export async function transitionWorkflow(
+	db: Db,
+	id: string,
+	from: readonly WorkflowStatus[],
+	patch: Partial<Omit<WorkflowRow, "id">> & { status?: WorkflowStatus },
+): Promise<boolean> {
+	const res = await db.kysely
+		.updateTable("workflows")
+		.set(patch)
+		.where("id", "=", id)
+		.where("status", "in", from)
+		.executeTakeFirst();
+	return Number(res.numUpdatedRows) > 0;
+}
+
+/**
+ * Leases up to `limit` active workflows to one scheduler instance. A workflow leased by another
+ * live instance is skipped; an expired lease is taken over. The lease test is repeated in the outer
+ * WHERE so that PostgreSQL re-checks it against a row another replica just updated.
+ */
+export async function claimWorkflows(
+	db: Db,
+	owner: string,
+	now: string,
+	until: string,
+	limit: number,
+): Promise<WorkflowRow[]> {
+	const free = sql<boolean>`(lease_owner IS NULL OR lease_owner = ${owner} OR lease_expires_at < ${now})`;
+	const candidates = db.kysely
+		.selectFrom("workflows")
+		.select("id")
+		.where("status", "in", activeWorkflowStatuses)
+		.where(free)
+		.orderBy("updated_at")
+		.limit(limit);
+	return db.kysely
+		.updateTable("workflows")
+		.set({ lease_owner: owner, lease_expires_at: until })
+		.where("id", "in", candidates)
+		.where("status", "in", activeWorkflowStatuses)
+		.where(free)
+		.returningAll()
+		.execute();
+}
+
+/** Gives up a lease (on clean shutdown, or when a workflow stops being active). */
+export async function releaseLease(db: Db, id: string, owner: string): Promise<void> {
+	await db.kysely
+		.updateTable("workflows")
+		.set({ lease_owner: null, lease_expires_at: null })
+		.where("id", "=", id)
+		.where("lease_owner", "=", owner)
+		.execute();
+}

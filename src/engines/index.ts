@@ -1,0 +1,20 @@
+import type { WorkflowType } from "../spec/index.js";
+import { serialEngine } from "./serial/serial-engine.js";
+import type { WorkflowEngine } from "./workflow-engine.js";
+
+export { memoryToMiB, plannedUnits, serialEngine, slurmTimeToSeconds } from "./serial/serial-engine.js";
+export type {
+	EngineStep,
+	JobRequest,
+	JobState,
+	JobView,
+	RunState,
+	StepResources,
+	WorkflowEngine,
+	WorkspaceView,
+} from "./workflow-engine.js";
+
+/** The engines this build has, by workflow type. */
+export function builtInEngines(): Map<WorkflowType, WorkflowEngine> {
+	return new Map<WorkflowType, WorkflowEngine>([[serialEngine.type, serialEngine]]);
+}

@@ -1,0 +1,84 @@
+import type { ReanaSpecification } from "../contract/index.js";
+import type { Parameters, Problem, WorkflowType } from "../spec/index.js";
+
+/** Resources a step asks for; the scheduler hands them to the backend. */
+export interface StepResources {
+	cpus?: number;
+	memoryMiB?: number;
+	gpus?: number;
+	timeLimitSeconds?: number;
+}
+
+/** One unit of work an engine wants run: a shell command, in an image, on a backend. */
+export interface JobRequest {
+	/** Identity of this unit within the run; the same decision always yields the same key. */
+	key: string;
+	stepName: string;
+	command: string;
+	image?: string;
+	/** The backend the step names (REANA's `compute_backend`); absent means the server's default. */
+	backend?: string;
+	resources: StepResources;
+	/** The step's backend-specific keys, passed through untouched. */
+	backendOptions: Record<string, unknown>;
+	/** Where the command runs, relative to the workspace; absent means the workspace itself. */
+	workdir?: string;
+	env?: Record<string, string>;
+	/** How often to retry after an infrastructure failure (never after the command's own failure). */
+	retries?: number;
+}
+
+/** The lifecycle states of a job as engines see them. */
+export type JobState = "created" | "queued" | "running" | "finished" | "failed" | "stopped";
+
+/** A job already recorded for this run (the latest attempt of its key). */
+export interface JobView {
+	id: string;
+	key: string;
+	stepName: string;
+	attempt: number;
+	status: JobState;
+	exitCode: number | null;
+	/** Why it failed, with the tail of its log, when it failed. */
+	message: string | null;
+	/** What the engine collected when the job ended (see `collect`). */
+	outputs: unknown;
+}
+
+/** Read-only access to the run's workspace, for engines that collect outputs. */
+export interface WorkspaceView {
+	readonly path: string;
+	readText(relativePath: string): Promise<string>;
+	exists(relativePath: string): Promise<boolean>;
+	list(glob: string): Promise<string[]>;
+}
+
+/** Everything an engine needs to decide what runs next. */
+export interface RunState {
+	workflowId: string;
+	spec: ReanaSpecification;
+	/** Input parameters: the specification's, overridden by those given at start. */
+	parameters: Parameters;
+	/** Operational options given at start (REANA's `-o`). */
+	options: Record<string, unknown>;
+	jobs: readonly JobView[];
+	workspace: WorkspaceView;
+}
+
+/** An engine's decision. */
+export type EngineStep =
+	| { kind: "submit"; jobs: JobRequest[]; total?: number }
+	| { kind: "wait"; total?: number }
+	| { kind: "done"; outputs?: unknown; total?: number }
+	| { kind: "failed"; reason: string; total?: number };
+
+/** One workflow type. Pure with respect to the world: given the same run state it decides the same. */
+export interface WorkflowEngine {
+	readonly type: WorkflowType;
+	/** Checks a specification with the parameters and options it will start with. */
+	validate(spec: ReanaSpecification, parameters: Parameters, options: Record<string, unknown>): Problem[];
+	/** What should happen next. */
+	next(run: RunState): Promise<EngineStep>;
+	/** Called once when a job ends; what it returns is stored with the job and shown to `next`. */
+	collect?(run: RunState, job: JobView): Promise<unknown>;
+}

@@ -1,0 +1,19 @@
+export { GuardedBackend } from "./guarded-backend.js";
+export { computeProgress, type Progress } from "./progress.js";
+export { decodeWorkflow } from "./run-view.js";
+export {
+	checkDeclaredInputs,
+	checkWorkflowName,
+	createRun,
+	deleteRun,
+	findRun,
+	parseWorkflowRef,
+	requestStop,
+	type RunsDeps,
+	runName,
+	type StartOptions,
+	startRun,
+	waitUntilSettled,
+	type WorkflowRef,
+} from "./runs.js";
+export { Scheduler, type SchedulerConfig, type SchedulerDeps } from "./scheduler.js";

@@ -1,0 +1,231 @@
+import { stat } from "node:fs/promises";
+import type { ReanaSpecification } from "../contract/index.js";
+import { AppError, type Clock, isoNow, isUuid, newId } from "../common/index.js";
+import {
+	appendEvents,
+	type Db,
+	findWorkflowById,
+	findWorkflowByName,
+	insertWorkflowRun,
+	transitionWorkflow,
+	type UserRow,
+	updateWorkflow,
+	type WorkflowRow,
+} from "../db/index.js";
+import type { WorkflowEngine } from "../engines/index.js";
+import { formatProblem, type LoadedSpec, SpecError, type WorkflowType } from "../spec/index.js";
+import { resolveInWorkspace, type Workspaces } from "../storage/index.js";
+
+/** What the run commands work with. */
+export interface RunsDeps {
+	db: Db;
+	workspaces: Workspaces;
+	engines: ReadonlyMap<WorkflowType, WorkflowEngine>;
+	clock: Clock;
+	/** Tells the scheduler there is work. */
+	wake(): void;
+}
+
+const namePattern = /^[A-Za-z0-9_-]{1,100}$/;
+
+/** Checks a workflow name (the part before `.RUN`). */
+export function checkWorkflowName(name: string): void {
+	if (!namePattern.test(name)) {
+		throw new AppError(
+			"validation_failed",
+			`'${name}' is not a valid workflow name: use letters, digits, '-' and '_' (no dots; Orrery adds .RUN)`,
+		);
+	}
+}
+
+/** A workflow reference as users write it: a UUID, `NAME`, `NAME.RUN` or `NAME.RUN.MINOR`. */
+export type WorkflowRef = { id: string } | { name: string; run?: number; minor?: number };
+
+/** Parses a workflow reference. */
+export function parseWorkflowRef(ref: string): WorkflowRef {
+	if (isUuid(ref)) return { id: ref.toLowerCase() };
+	const m = /^([^.]+)(?:\.(\d+)(?:\.(\d+))?)?$/.exec(ref);
+	if (!m) throw new AppError("not_found", `workflow '${ref}' not found; refer to it as NAME, NAME.RUN or its id`);
+	const out: WorkflowRef = { name: m[1] as string };
+	if (m[2] !== undefined) out.run = Number(m[2]);
+	if (m[3] !== undefined) out.minor = Number(m[3]);
+	return out;
+}
+
+/** `NAME.RUN` or `NAME.RUN.MINOR`, as REANA names runs. */
+export function runName(wf: Pick<WorkflowRow, "name" | "run_number" | "run_minor">): string {
+	return wf.run_minor > 0 ? `${wf.name}.${wf.run_number}.${wf.run_minor}` : `${wf.name}.${wf.run_number}`;
+}
+
+/**
+ * Finds a workflow by reference for a user. Names are looked up among the user's own runs; a UUID
+ * may name anyone's workflow, and the caller checks permission on what comes back.
+ */
+export async function findRun(db: Db, user: UserRow, ref: string): Promise<WorkflowRow> {
+	const parsed = parseWorkflowRef(ref);
+	const wf =
+		"id" in parsed
+			? await findWorkflowById(db, parsed.id)
+			: await findWorkflowByName(db, user.id, parsed.name, parsed.run, parsed.minor);
+	if (!wf || wf.status === "deleted") {
+		throw new AppError("not_found", `workflow '${ref}' not found; list your workflows with 'orrery list'`);
+	}
+	return wf;
+}
+
+/** Creates a run: a database row and an empty workspace. */
+export async function createRun(deps: RunsDeps, owner: UserRow, name: string, spec: LoadedSpec): Promise<WorkflowRow> {
+	checkWorkflowName(name);
+	if (!deps.engines.has(spec.type)) {
+		throw new AppError(
+			"validation_failed",
+			`${spec.type} workflows are not supported by this server yet; supported: ${[...deps.engines.keys()].join(", ")}`,
+		);
+	}
+	const id = newId();
+	const at = isoNow(deps.clock);
+	const workspace = deps.workspaces.pathFor(owner.id, id);
+	const row = await insertWorkflowRun(deps.db, {
+		id,
+		name,
+		owner_id: owner.id,
+		type: spec.type,
+		status: "created",
+		status_message: null,
+		spec: JSON.stringify(spec.reana),
+		parameters: "{}",
+		options: "{}",
+		workspace_path: workspace,
+		progress: null,
+		created_at: at,
+		updated_at: at,
+		started_at: null,
+		finished_at: null,
+		stop_requested_at: null,
+		lease_owner: null,
+		lease_expires_at: null,
+	});
+	await deps.workspaces.create(owner.id, id);
+	await appendEvents(deps.db, [
+		{ workflow_id: id, job_id: null, at, level: "info", type: "workflow_created", message: `workflow ${runName(row)} created` },
+	]);
+	return row;
+}
+
+/** Options given at start: REANA's `-p` parameters and `-o` operational options. */
+export interface StartOptions {
+	inputParameters?: Record<string, unknown>;
+	operationalOptions?: Record<string, unknown>;
+}
+
+/** Queues a created run for the scheduler, after checking its parameters, options and declared inputs. */
+export async function startRun(deps: RunsDeps, wf: WorkflowRow, options: StartOptions): Promise<WorkflowRow> {
+	if (wf.status !== "created") {
+		throw new AppError(
+			"conflict",
+			`workflow ${runName(wf)} is ${wf.status} and cannot be started again; create a new run (orrery run) or restart it`,
+		);
+	}
+	const spec = JSON.parse(wf.spec) as ReanaSpecification;
+	const declared = spec.inputs?.parameters ?? {};
+	const given = options.inputParameters ?? {};
+	const unknown = Object.keys(given).filter((k) => !Object.hasOwn(declared, k));
+	if (unknown.length > 0) {
+		throw new AppError(
+			"validation_failed",
+			`unknown input parameter${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; the workflow declares ${Object.keys(declared).join(", ") || "none"}`,
+		);
+	}
+	const engine = deps.engines.get(wf.type as WorkflowType) as WorkflowEngine;
+	const problems = engine
+		.validate(spec, { ...declared, ...given }, options.operationalOptions ?? {})
+		.filter((p) => p.severity === "error");
+	if (problems.length > 0) {
+		const first = problems[0] as (typeof problems)[number];
+		throw new AppError("validation_failed", first.file === "operational options" ? first.message : formatProblem(first), {
+			details: { problems },
+		});
+	}
+	await checkDeclaredInputs(wf.workspace_path, spec);
+	const at = isoNow(deps.clock);
+	const ok = await transitionWorkflow(deps.db, wf.id, ["created"], {
+		status: "queued",
+		parameters: JSON.stringify(given),
+		options: JSON.stringify(options.operationalOptions ?? {}),
+		updated_at: at,
+		status_message: null,
+	});
+	if (!ok) throw new AppError("conflict", `workflow ${runName(wf)} was started by another request`);
+	await appendEvents(deps.db, [
+		{ workflow_id: wf.id, job_id: null, at, level: "info", type: "workflow_queued", message: "workflow queued" },
+	]);
+	deps.wake();
+	return { ...wf, status: "queued" };
+}
+
+/** Every file and directory the specification declares under `inputs` must be in the workspace. */
+export async function checkDeclaredInputs(workspace: string, spec: ReanaSpecification): Promise<void> {
+	const missing: string[] = [];
+	for (const [list, kind] of [
+		[spec.inputs?.files ?? [], "file"],
+		[spec.inputs?.directories ?? [], "directory"],
+	] as const) {
+		for (const p of list) {
+			const s = await resolveInWorkspace(workspace, p)
+				.then((abs) => stat(abs))
+				.catch(() => undefined);
+			if (!s || (kind === "file" ? !s.isFile() : !s.isDirectory())) missing.push(p);
+		}
+	}
+	if (missing.length > 0) {
+		throw new SpecError([
+			{
+				severity: "error",
+				file: "reana.yaml",
+				path: "inputs",
+				message: `declared input${missing.length > 1 ? "s" : ""} missing from the workspace: ${missing.join(", ")}`,
+				hint: "upload them first (orrery upload -w NAME), or remove them from inputs",
+			},
+		]);
+	}
+}
+
+/** Asks the scheduler to stop a run; the scheduler cancels its jobs and marks it stopped. */
+export async function requestStop(deps: RunsDeps, wf: WorkflowRow): Promise<void> {
+	const at = isoNow(deps.clock);
+	const ok = await transitionWorkflow(deps.db, wf.id, ["queued", "pending", "running"], {
+		stop_requested_at: at,
+		updated_at: at,
+	});
+	if (!ok) throw new AppError("conflict", `workflow ${runName(wf)} is ${wf.status}, not running; there is nothing to stop`);
+	deps.wake();
+}
+
+/** Waits until a run reaches a state that is not active (or the time runs out); returns the latest row. */
+export async function waitUntilSettled(db: Db, id: string, timeoutMs: number): Promise<WorkflowRow | undefined> {
+	const end = Date.now() + timeoutMs;
+	for (;;) {
+		const wf = await findWorkflowById(db, id);
+		if (!wf || !["queued", "pending", "running"].includes(wf.status) || Date.now() > end) return wf;
+		await new Promise((r) => setTimeout(r, 50));
+	}
+}
+
+/** Deletes a run (REANA's `deleted` state) and, by default, its workspace. A running run must be stopped first. */
+export async function deleteRun(deps: RunsDeps, wf: WorkflowRow, options: { includeWorkspace: boolean }): Promise<void> {
+	const at = isoNow(deps.clock);
+	const ok = await transitionWorkflow(deps.db, wf.id, ["created", "finished", "failed", "stopped"], {
+		status: "deleted",
+		updated_at: at,
+	});
+	if (!ok) {
+		throw new AppError("conflict", `workflow ${runName(wf)} is ${wf.status}; stop it first (orrery stop -w ${runName(wf)})`);
+	}
+	await appendEvents(deps.db, [
+		{ workflow_id: wf.id, job_id: null, at, level: "info", type: "workflow_deleted", message: "workflow deleted" },
+	]);
+	if (options.includeWorkspace) {
+		await deps.workspaces.remove(wf.workspace_path);
+		await updateWorkflow(deps.db, wf.id, { status_message: "workspace deleted" });
+	}
+}

@@ -1,0 +1,46 @@
+import swagger from "@fastify/swagger";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import { apiVersion } from "../contract/index.js";
+import { installAuthHook } from "./auth-hook.js";
+import { installErrorHandler } from "./error-handler.js";
+import { installMetrics } from "./metrics.js";
+import { accountRoutes } from "./routes/account-routes.js";
+import { logRoutes } from "./routes/log-routes.js";
+import { workflowRoutes } from "./routes/workflow-routes.js";
+import { workspaceRoutes } from "./routes/workspace-routes.js";
+import type { ServerContext } from "./server-context.js";
+
+/** Builds the HTTP application (not listening yet). */
+export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
+	const app = Fastify({
+		loggerInstance: ctx.logger as FastifyBaseLogger,
+		logController: new LogController({ disableRequestLogging: true }),
+		bodyLimit: 10 * 1024 * 1024,
+		trustProxy: true,
+		routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2000 },
+		ajv: { customOptions: { coerceTypes: "array", removeAdditional: false, useDefaults: true } },
+	});
+	// Uploads stream from the raw request; nothing is buffered.
+	app.addContentTypeParser("application/octet-stream", (_request, _payload, done) => done(null, undefined));
+	app.addContentTypeParser("*", (_request, _payload, done) => done(null, undefined));
+	installErrorHandler(app);
+	await app.register(swagger, {
+		openapi: {
+			info: { title: "Orrery API", version: apiVersion.orrery, description: "REANA-compatible workflow API" },
+			components: {
+				securitySchemes: {
+					access_token: { type: "apiKey", in: "query", name: "access_token" },
+					bearer: { type: "http", scheme: "bearer" },
+				},
+			},
+		},
+	});
+	installAuthHook(app, ctx);
+	installMetrics(app, ctx);
+	accountRoutes(app, ctx);
+	workflowRoutes(app, ctx);
+	workspaceRoutes(app, ctx);
+	logRoutes(app, ctx);
+	app.get("/api/openapi.json", { schema: { hide: true }, config: { isPublic: true } }, async () => app.swagger());
+	return app;
+}

@@ -1,0 +1,123 @@
+import { randomBytes } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import { ensureUser, hashToken } from "../auth/index.js";
+import { type ComputeBackend, localBackendPlugin } from "../backends/index.js";
+import { type Clock, type Logger, systemClock } from "../common/index.js";
+import { createLogger } from "./logger.js";
+import type { ServerConfig } from "../config/index.js";
+import { type Db, openDatabase, type UserRow } from "../db/index.js";
+import { builtInEngines } from "../engines/index.js";
+import { type RunsDeps, Scheduler } from "../scheduler/index.js";
+import { Workspaces } from "../storage/index.js";
+import { buildApp } from "./app.js";
+import { reanaBackendAliases } from "./routes/account-routes.js";
+import type { ServerContext } from "./server-context.js";
+
+/** Options for opening a server. */
+export interface OrreryServerOptions {
+	config: ServerConfig;
+	logger?: Logger;
+	clock?: Clock;
+	/** Backends to use instead of the configured ones (tests wrap real backends to inject faults). */
+	backends?: Map<string, ComputeBackend>;
+	/** Run the scheduler loop (default true). */
+	runScheduler?: boolean;
+}
+
+/** The whole server: database, backends, scheduler and HTTP app, with one lifecycle. */
+export class OrreryServer {
+	private url: string | undefined;
+
+	private constructor(
+		readonly ctx: ServerContext,
+		readonly app: FastifyInstance,
+		private readonly backends: Map<string, ComputeBackend>,
+	) {}
+
+	/** Opens the database (migrating it), creates the backends and the scheduler, and builds the app. */
+	static async open(options: OrreryServerOptions): Promise<OrreryServer> {
+		const { config } = options;
+		const logger = options.logger ?? createLogger({ level: config.logLevel });
+		const clock = options.clock ?? systemClock;
+		const db = await openDatabase({ url: config.databaseUrl });
+		let backends: Map<string, ComputeBackend>;
+		try {
+			backends =
+				options.backends ??
+				new Map<string, ComputeBackend>([
+					["local", await localBackendPlugin.create({ containerRuntime: config.containerRuntime })],
+				]);
+		} catch (error) {
+			await db.close();
+			throw error;
+		}
+		const engines = builtInEngines();
+		const workspaces = new Workspaces({ root: config.workspaceRoot });
+		const scheduler = new Scheduler(
+			{
+				instanceId: config.instanceId,
+				leaseMs: 30_000,
+				idleMs: 500,
+				maxWorkflowsPerTick: 200,
+				defaultBackend: config.defaultBackend,
+				backendAliases: reanaBackendAliases,
+			},
+			{ db, backends, engines, clock, logger },
+		);
+		const runs: RunsDeps = { db, workspaces, engines, clock, wake: () => scheduler.wake() };
+		const local = backends.get("local");
+		const ctx: ServerContext = {
+			db,
+			workspaces,
+			scheduler,
+			runs,
+			clock,
+			config,
+			logger,
+			sessionTokens: new Map(),
+			capabilities: {
+				backends: [...backends.keys()],
+				containerRuntime: local?.capabilities.containerRuntime ?? null,
+				engines: [...engines.keys()],
+			},
+		};
+		const app = await buildApp(ctx);
+		const server = new OrreryServer(ctx, app, backends);
+		if (options.runScheduler !== false) scheduler.start();
+		return server;
+	}
+
+	/** The database (for admin commands and tests). */
+	get db(): Db {
+		return this.ctx.db;
+	}
+
+	/** Starts listening; returns the base URL. */
+	async listen(host = this.ctx.config.host, port = this.ctx.config.port): Promise<string> {
+		await this.app.listen({ host, port });
+		const address = this.app.server.address();
+		const actual = typeof address === "object" && address ? address.port : port;
+		this.url = `http://${host.includes(":") ? `[${host}]` : host}:${actual}`;
+		return this.url;
+	}
+
+	/** A credential for one user that lives only as long as this process (the embedded CLI's session). */
+	createSessionToken(user: UserRow): string {
+		const value = `orr_session_${randomBytes(24).toString("base64url")}`;
+		this.ctx.sessionTokens.set(hashToken(value), user.id);
+		return value;
+	}
+
+	/** Ensures the single user of an embedded (laptop) server exists. */
+	async localUser(): Promise<UserRow> {
+		return ensureUser(this.ctx.db, { email: "you@localhost", fullName: "Local user", role: "admin" }, this.ctx.clock);
+	}
+
+	/** Stops the scheduler (jobs keep running), the HTTP server, the backends and the database. */
+	async close(): Promise<void> {
+		await this.ctx.scheduler.stop();
+		await this.app.close();
+		for (const b of this.backends.values()) await b.close();
+		await this.ctx.db.close();
+	}
+}

@@ -1,0 +1,57 @@
+import type { FastifyInstance } from "fastify";
+import { authorize } from "../../auth/index.js";
+import { apiVersion } from "../../contract/index.js";
+import { listTokens } from "../../db/index.js";
+import { handle } from "../route-kit.js";
+import type { ServerContext } from "../server-context.js";
+
+/** REANA's names for Orrery's backends, reported by /api/info so REANA specs that use them validate. */
+export const reanaBackendAliases: Record<string, string> = {
+	kubernetes: "kubernetes",
+	slurmcern: "slurm",
+	htcondorcern: "htcondor",
+	compute4punch: "htcondor",
+};
+
+/** ping, you and info. */
+export function accountRoutes(app: FastifyInstance, ctx: ServerContext): void {
+	handle(app, "ping", async () => ({ message: "OK", status: "200" }));
+
+	handle(app, "get_you", async ({ principal }) => {
+		authorize(principal, "user.read");
+		const { user } = principal;
+		const tokens = await listTokens(ctx.db, user.id);
+		const current = tokens.find((t) => t.id === principal.tokenId) ?? tokens[0];
+		return {
+			id: user.id,
+			email: user.email,
+			full_name: user.full_name ?? "",
+			username: user.email,
+			role: user.role,
+			reana_server_version: apiVersion.reana,
+			// The value is never stored, so only its prefix can be shown.
+			reana_token: {
+				value: current ? `${current.prefix}…` : "",
+				status: current && !current.revoked_at ? "active" : principal.tokenId === null ? "session" : "revoked",
+				requested_at: current?.created_at ?? user.created_at,
+			},
+		};
+	});
+
+	handle(app, "info", async ({ principal }) => {
+		authorize(principal, "user.read");
+		const { backends, containerRuntime, engines } = ctx.capabilities;
+		const names = [...backends];
+		for (const [alias, target] of Object.entries(reanaBackendAliases)) {
+			if (backends.includes(target) && !names.includes(alias)) names.push(alias);
+		}
+		return {
+			compute_backends: { title: "List of supported compute backends", value: names },
+			default_workspace: { title: "Default workspace", value: ctx.config.workspaceRoot },
+			workspaces_available: { title: "List of available workspaces", value: [ctx.config.workspaceRoot] },
+			supported_workflow_engines: { title: "List of supported workflow engines", value: engines },
+			orrery_version: { title: "Orrery version", value: apiVersion.orrery },
+			container_runtime: { title: "Container runtime of the local backend", value: containerRuntime ?? "none" },
+		};
+	});
+}

@@ -1,0 +1,129 @@
+import { open } from "node:fs/promises";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { jobFiles, readTail } from "../../backends/index.js";
+import { AppError } from "../../common/index.js";
+import type { JobLog, LogsDocument } from "../../contract/index.js";
+import { findJob, listEvents, listJobs, type UserRow, findUserById } from "../../db/index.js";
+import { runName } from "../../scheduler/index.js";
+import { handle } from "../route-kit.js";
+import type { ServerContext } from "../server-context.js";
+import { jobSummary, progressOf } from "../workflow-views.js";
+import { runFor } from "./workflow-routes.js";
+
+const maxLogBytes = 1024 * 1024;
+
+/** Routes for logs, jobs and the event stream of a run. */
+export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
+	handle(app, "get_workflow_logs", async ({ principal, params, query }) => {
+		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.read");
+		const owner = (await findUserById(ctx.db, wf.owner_id)) as UserRow;
+		const steps = query.steps === undefined ? undefined : new Set(Array.isArray(query.steps) ? query.steps : query.steps.split(","));
+		let jobs = await listJobs(ctx.db, wf.id);
+		if (steps) jobs = jobs.filter((j) => steps.has(j.step_name));
+		if (query.size) jobs = jobs.slice(((query.page ?? 1) - 1) * query.size, (query.page ?? 1) * query.size);
+		const events = await listEvents(ctx.db, wf.id);
+		const jobLogs: Record<string, JobLog> = {};
+		for (const j of jobs) {
+			const out = await readTail(join(j.job_dir, jobFiles.stdout), maxLogBytes);
+			const err = await readTail(join(j.job_dir, jobFiles.stderr), maxLogBytes);
+			jobLogs[j.id] = {
+				workflow_uuid: wf.id,
+				job_name: j.step_name,
+				attempt: j.attempt,
+				compute_backend: j.backend,
+				backend_job_id: j.backend_ref ?? "",
+				docker_img: j.image ?? "",
+				image_used: j.image_used === null ? null : j.image_used === 1,
+				cmd: j.command,
+				status: j.status,
+				exit_code: j.exit_code,
+				message: j.message ?? "",
+				logs: err ? `${out}${out && !out.endsWith("\n") ? "\n" : ""}${err}` : out,
+				started_at: j.started_at,
+				finished_at: j.finished_at,
+			};
+		}
+		const doc: LogsDocument = {
+			workflow_logs: events.map((e) => `${e.at} [${e.level}] ${e.message}`).join("\n"),
+			job_logs: jobLogs,
+			engine_specific: null,
+			events: events.map((e) => ({ id: e.id, at: e.at, level: e.level, type: e.type, message: e.message })),
+		};
+		return {
+			workflow_id: wf.id,
+			workflow_name: runName(wf),
+			user: owner.id,
+			logs: JSON.stringify(doc),
+			live_logs_enabled: true,
+		};
+	});
+
+	handle(app, "get_workflow_jobs", async ({ principal, params }) => {
+		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.read");
+		const jobs = await listJobs(ctx.db, wf.id);
+		return { items: jobs.map(jobSummary), total: jobs.length };
+	});
+
+	handle(app, "get_job_log", async ({ principal, params, query }) => {
+		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.read");
+		const job = await findJob(ctx.db, params.job_id);
+		if (!job || job.workflow_id !== wf.id) throw new AppError("not_found", `job ${params.job_id} is not part of workflow ${runName(wf)}`);
+		const stream = query.stream ?? "stdout";
+		const offset = query.offset ?? 0;
+		const max = query.max_bytes ?? 256 * 1024;
+		let data = "";
+		let next = offset;
+		const handle = await open(join(job.job_dir, stream === "stdout" ? jobFiles.stdout : jobFiles.stderr), "r").catch(() => undefined);
+		if (handle) {
+			try {
+				const buf = Buffer.alloc(max);
+				const { bytesRead } = await handle.read(buf, 0, max, offset);
+				const end = completeUtf8Length(buf, bytesRead);
+				data = buf.subarray(0, end).toString("utf8");
+				next = offset + end;
+			} finally {
+				await handle.close();
+			}
+		}
+		return { job_id: job.id, status: job.status, stream, offset, next_offset: next, data };
+	});
+
+	handle(app, "get_workflow_events", async ({ principal, params, query }) => {
+		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.read");
+		const after = query.after ?? 0;
+		let events = await listEvents(ctx.db, wf.id, after);
+		const wait = Math.min(query.wait ?? 0, 60);
+		if (events.length === 0 && wait > 0) {
+			await new Promise<void>((done) => {
+				const timer = setTimeout(finish, wait * 1000);
+				const unsubscribe = ctx.scheduler.subscribe((id) => {
+					if (id === wf.id) finish();
+				});
+				function finish() {
+					clearTimeout(timer);
+					unsubscribe();
+					done();
+				}
+			});
+			events = await listEvents(ctx.db, wf.id, after);
+		}
+		const latest = await runFor(ctx, principal, wf.id, "workflow.read");
+		return {
+			status: latest.status,
+			progress: progressOf(latest),
+			items: events.map((e) => ({ id: e.id, at: e.at, level: e.level, type: e.type, message: e.message, job_id: e.job_id })),
+		};
+	});
+}
+
+/** The length of the longest prefix of `buf[0, length)` that does not end inside a UTF-8 character. */
+export function completeUtf8Length(buf: Buffer, length: number): number {
+	for (let back = 1; back <= Math.min(3, length); back++) {
+		const byte = buf[length - back] ?? 0;
+		if ((byte & 0xc0) === 0x80) continue; // a continuation byte: keep looking for the lead byte
+		const needed = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+		return needed > back ? length - back : length;
+	}
+	return length;
+}

@@ -1,0 +1,169 @@
+import type { FastifyInstance } from "fastify";
+import { authorize } from "../../auth/index.js";
+import { AppError } from "../../common/index.js";
+import { findUserById, listWorkflows, type UserRow, type WorkflowRow, type WorkflowStatus, workflowStatuses } from "../../db/index.js";
+import {
+	createRun,
+	deleteRun,
+	findRun,
+	parseWorkflowRef,
+	requestStop,
+	runName,
+	startRun,
+	waitUntilSettled,
+} from "../../scheduler/index.js";
+import { type LoadedSpec, validateReanaSpec } from "../../spec/index.js";
+import { diskUsage } from "../../storage/index.js";
+import { handle } from "../route-kit.js";
+import type { ServerContext } from "../server-context.js";
+import { listItem, progressOf } from "../workflow-views.js";
+
+/** Finds a run for a principal and checks the action on it. */
+export async function runFor(
+	ctx: ServerContext,
+	principal: Parameters<typeof authorize>[0],
+	ref: string,
+	action: Parameters<typeof authorize>[1],
+): Promise<WorkflowRow> {
+	authorize(principal, action);
+	const wf = await findRun(ctx.db, principal.user, ref);
+	authorize(principal, action, { ownerId: wf.owner_id });
+	return wf;
+}
+
+/** The reana.yaml inside a create request: REANA's clients send it as the body, some wrapped in `reana_specification`. */
+function specFromBody(body: Record<string, unknown>): unknown {
+	if (body.reana_specification && typeof body.reana_specification === "object") return body.reana_specification;
+	return body;
+}
+
+/** Routes that create, list, start, stop and delete runs. */
+export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
+	handle(app, "get_workflows", async ({ principal, query }) => {
+		authorize(principal, "workflow.read");
+		const size = query.size ?? 100000;
+		const page = query.page ?? 1;
+		const statuses = (Array.isArray(query.status) ? query.status : query.status ? query.status.split(",") : [])
+			.map((s) => s.trim())
+			.filter(Boolean);
+		for (const s of statuses) {
+			if (!(workflowStatuses as readonly string[]).includes(s)) {
+				throw new AppError("validation_failed", `unknown status '${s}'; use one of ${workflowStatuses.join(", ")}`);
+			}
+		}
+		const filter = query.workflow_id_or_name ? parseWorkflowRef(query.workflow_id_or_name) : undefined;
+		const { items, total } = await listWorkflows(ctx.db, {
+			ownerId: principal.user.id,
+			statuses: statuses as WorkflowStatus[],
+			...(query.search ? { search: query.search } : {}),
+			sort: query.sort ?? "desc",
+			offset: (page - 1) * size,
+			limit: size,
+			...(filter && "id" in filter ? { id: filter.id } : {}),
+			...(filter && "name" in filter
+				? { name: filter.name, ...(filter.run !== undefined ? { run: filter.run, minor: filter.minor ?? 0 } : {}) }
+				: {}),
+		});
+		const withSize = query.include_workspace_size === true || query.verbose === true;
+		const rows = await Promise.all(
+			items.map(async (wf) => listItem(wf, principal.user, withSize ? await diskUsage(wf.workspace_path).catch(() => 0) : undefined)),
+		);
+		return {
+			items: rows,
+			total,
+			page,
+			size,
+			has_next: page * size < total,
+			has_prev: page > 1,
+			user_has_workflows: total > 0 || (await listWorkflows(ctx.db, { ownerId: principal.user.id, offset: 0, limit: 1 })).total > 0,
+		};
+	});
+
+	handle(app, "create_workflow", async ({ principal, query, body }) => {
+		authorize(principal, "workflow.write");
+		const name = query.workflow_name || "workflow";
+		const spec: LoadedSpec = validateReanaSpec(specFromBody(body), "reana.yaml");
+		const wf = await createRun(ctx.runs, principal.user, name, spec);
+		return {
+			message: "The workflow has been successfully created.",
+			workflow_id: wf.id,
+			workflow_name: runName(wf),
+			validation_warnings: spec.warnings.map((w) => ({ path: w.path, message: w.message, code: "warning" })),
+		};
+	});
+
+	handle(app, "validate_workflow", async ({ principal, body }) => {
+		authorize(principal, "workflow.read");
+		const spec = validateReanaSpec(specFromBody(body), "reana.yaml");
+		return {
+			message: "The specification is valid.",
+			warnings: spec.warnings.map((w) => ({ path: w.path, message: w.message, hint: w.hint })),
+		};
+	});
+
+	handle(app, "get_workflow_status", async ({ principal, params }) => {
+		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.read");
+		const owner = (await findUserById(ctx.db, wf.owner_id)) as UserRow;
+		return {
+			id: wf.id,
+			name: runName(wf),
+			status: wf.status,
+			user: owner.id,
+			created: wf.created_at,
+			progress: progressOf(wf),
+			logs: "",
+			message: wf.status_message ?? "",
+			workspace_path: wf.workspace_path,
+		};
+	});
+
+	const start = async (wf: WorkflowRow, body: { input_parameters?: Record<string, unknown>; operational_options?: Record<string, unknown>; restart?: boolean }) => {
+		if (body.restart) throw new AppError("not_implemented", "restarting a run is not available yet; create a new run with 'orrery run'");
+		const started = await startRun(ctx.runs, wf, {
+			...(body.input_parameters ? { inputParameters: body.input_parameters } : {}),
+			...(body.operational_options ? { operationalOptions: body.operational_options } : {}),
+		});
+		return submission(started, `Workflow successfully launched`);
+	};
+
+	const submission = (wf: WorkflowRow, message: string) => ({
+		message,
+		status: wf.status,
+		user: wf.owner_id,
+		workflow_id: wf.id,
+		workflow_name: runName(wf),
+	});
+
+	handle(app, "start_workflow", async ({ principal, params, body }) => {
+		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.run");
+		return start(wf, body ?? {});
+	});
+
+	handle(app, "set_workflow_status", async ({ principal, params, query, body }) => {
+		const action = query.status === "deleted" ? "workflow.write" : "workflow.run";
+		const wf = await runFor(ctx, principal, params.workflow_id_or_name, action);
+		switch (query.status) {
+			case "start":
+				return start(wf, body ?? {});
+			case "stop": {
+				await requestStop(ctx.runs, wf);
+				const settled = (await waitUntilSettled(ctx.db, wf.id, 15_000)) ?? wf;
+				return submission(settled, settled.status === "stopped" ? `Workflow ${runName(wf)} successfully stopped.` : `Workflow ${runName(wf)} is stopping.`);
+			}
+			case "deleted": {
+				const targets = body?.all_runs
+					? (await listWorkflows(ctx.db, { ownerId: wf.owner_id, name: wf.name, offset: 0, limit: 100000 })).items
+					: [wf];
+				const active = targets.filter((t) => ["queued", "pending", "running"].includes(t.status));
+				if (active.length > 0) {
+					throw new AppError(
+						"conflict",
+						`workflow ${active.map(runName).join(", ")} is still ${active[0]?.status}; stop it first (orrery stop -w ${runName(active[0] as WorkflowRow)})`,
+					);
+				}
+				for (const t of targets) await deleteRun(ctx.runs, t, { includeWorkspace: true });
+				return { ...submission(wf, `Workflow ${body?.all_runs ? `${wf.name} (all runs)` : runName(wf)} successfully deleted.`), status: "deleted" };
+			}
+		}
+	});
+}

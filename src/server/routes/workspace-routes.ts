@@ -1,0 +1,93 @@
+import type { FastifyInstance } from "fastify";
+import { AppError } from "../../common/index.js";
+import { deleteFiles, listFiles, readStream, resolveDownload, writeFileFromStream, zipStream } from "../../storage/index.js";
+import { humanSize } from "../human-size.js";
+import { handle } from "../route-kit.js";
+import type { ServerContext } from "../server-context.js";
+import { runFor } from "./workflow-routes.js";
+
+/** Content types worth naming on download; everything else is octet-stream. */
+const contentTypes: Record<string, string> = {
+	txt: "text/plain; charset=utf-8",
+	log: "text/plain; charset=utf-8",
+	csv: "text/csv; charset=utf-8",
+	json: "application/json",
+	yaml: "text/yaml; charset=utf-8",
+	yml: "text/yaml; charset=utf-8",
+	png: "image/png",
+	jpg: "image/jpeg",
+	jpeg: "image/jpeg",
+	gif: "image/gif",
+	svg: "image/svg+xml",
+	pdf: "application/pdf",
+	html: "text/html; charset=utf-8",
+	fits: "application/fits",
+};
+
+function contentTypeFor(name: string): string {
+	const ext = name.split(".").pop()?.toLowerCase() ?? "";
+	return contentTypes[ext] ?? "application/octet-stream";
+}
+
+/** RFC 6266 Content-Disposition with an ASCII fallback and the UTF-8 name. */
+function attachment(name: string): string {
+	const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, "_");
+	return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
+/** Routes for a run's workspace files: list, upload, download, delete. */
+export function workspaceRoutes(app: FastifyInstance, ctx: ServerContext): void {
+	handle(app, "get_files", async ({ principal, params, query }) => {
+		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.read");
+		let files = await listFiles(wf.workspace_path, query.file_name);
+		if (query.search) {
+			const needle = query.search.toLowerCase();
+			files = files.filter((f) => f.name.toLowerCase().includes(needle));
+		}
+		const total = files.length;
+		if (query.size) {
+			const page = query.page ?? 1;
+			files = files.slice((page - 1) * query.size, page * query.size);
+		}
+		return {
+			items: files.map((f) => ({
+				name: f.name,
+				size: { raw: f.size, human_readable: humanSize(f.size) },
+				"last-modified": f.modified.toISOString(),
+			})),
+			total,
+		};
+	});
+
+	handle(app, "upload_file", async ({ principal, params, query, raw }) => {
+		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.write");
+		if (wf.status === "deleted") throw new AppError("conflict", "the workflow is deleted");
+		const name = query.file_name.replace(/^\/+/, "");
+		const { path, size } = await writeFileFromStream(wf.workspace_path, name, raw.raw, { maxBytes: ctx.config.maxUploadBytes });
+		return { message: `${path} has been successfully uploaded (${humanSize(size)}).` };
+	});
+
+	handle(app, "download_file", async ({ principal, params }, reply) => {
+		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.read");
+		const source = await resolveDownload(wf.workspace_path, params["*"]);
+		if (source.kind === "zip") {
+			reply.header("Content-Type", "application/zip").header("Content-Disposition", attachment(source.name));
+			return reply.send(zipStream(wf.workspace_path, source.files));
+		}
+		reply
+			.header("Content-Type", contentTypeFor(source.name))
+			.header("Content-Disposition", attachment(source.name))
+			.header("Content-Length", String(source.size))
+			.header("Last-Modified", source.stats.mtime.toUTCString());
+		return reply.send(readStream(source.absolute));
+	});
+
+	handle(app, "delete_file", async ({ principal, params }) => {
+		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.write");
+		const result = await deleteFiles(wf.workspace_path, params["*"]);
+		if (Object.keys(result.deleted).length === 0 && Object.keys(result.failed).length === 0) {
+			throw new AppError("not_found", `'${params["*"]}' does not exist in the workspace`);
+		}
+		return result;
+	});
+}

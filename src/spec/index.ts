@@ -1,0 +1,12 @@
+export { type Parameters, substituteParameters } from "./parameters.js";
+export { formatProblem, type Problem, SpecError } from "./problem.js";
+export {
+	type LoadedSpec,
+	type LoadSpecOptions,
+	loadReanaSpecFile,
+	stepLabel,
+	type ValidateSpecOptions,
+	validateReanaSpec,
+	type WorkflowType,
+} from "./reana-spec-loader.js";
+export { defaultStepName, type SerialOptions, serialOptions, serialSteps } from "./serial.js";

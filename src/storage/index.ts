@@ -1,0 +1,15 @@
+export {
+	type DownloadSource,
+	deleteFiles,
+	diskUsage,
+	isGlob,
+	listFiles,
+	readStream,
+	resolveDownload,
+	type WorkspaceEntry,
+	walkFiles,
+	writeFileFromStream,
+	zipStream,
+} from "./workspace-files.js";
+export { internalDir, isInside, normaliseUserPath, resolveInWorkspace, UnsafePathError } from "./workspace-path.js";
+export { jobFolderPath, Workspaces, type WorkspacesConfig } from "./workspaces.js";

@@ -1,0 +1,188 @@
+import { createReadStream, createWriteStream, type Stats } from "node:fs";
+import { lstat, mkdir, opendir, rename, rm, stat, unlink } from "node:fs/promises";
+import { dirname, join, relative } from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import picomatch from "picomatch";
+import yazl from "yazl";
+import { AppError, newId } from "../common/index.js";
+import { internalDir, normaliseUserPath, resolveInWorkspace } from "./workspace-path.js";
+
+/** One file of a workspace listing. */
+export interface WorkspaceEntry {
+	/** Path relative to the workspace, with `/` separators. */
+	name: string;
+	size: number;
+	modified: Date;
+	isDirectory: boolean;
+}
+
+/** Walks a workspace (or a folder of it) and yields its files, skipping Orrery's internal folder. */
+export async function* walkFiles(root: string, sub = "", withDirectories = false): AsyncGenerator<WorkspaceEntry> {
+	const start = sub ? await resolveInWorkspace(root, sub) : root;
+	const stack = [start];
+	while (stack.length > 0) {
+		const dir = stack.pop() as string;
+		let handle: Awaited<ReturnType<typeof opendir>>;
+		try {
+			handle = await opendir(dir);
+		} catch (error) {
+			if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
+			throw error;
+		}
+		for await (const d of handle) {
+			const abs = join(dir, d.name);
+			const name = relative(root, abs).split("\\").join("/");
+			if (name === internalDir) continue;
+			if (d.isDirectory()) {
+				stack.push(abs);
+				if (withDirectories) {
+					const s = await lstat(abs);
+					yield { name, size: 0, modified: s.mtime, isDirectory: true };
+				}
+			} else if (d.isFile()) {
+				const s = await lstat(abs).catch(() => undefined);
+				if (s) yield { name, size: s.size, modified: s.mtime, isDirectory: false };
+			}
+			// Symlinks are not listed or followed: they could point anywhere.
+		}
+	}
+}
+
+/** Files of a workspace matching an optional glob, sorted by name. */
+export async function listFiles(root: string, pattern?: string): Promise<WorkspaceEntry[]> {
+	const matches = pattern ? globMatcher(pattern) : () => true;
+	const out: WorkspaceEntry[] = [];
+	for await (const e of walkFiles(root)) if (matches(e.name)) out.push(e);
+	return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** True when a string is a glob pattern rather than a plain path. */
+export function isGlob(path: string): boolean {
+	return picomatch.scan(path).isGlob;
+}
+
+function globMatcher(pattern: string): (name: string) => boolean {
+	const clean = pattern.replace(/^\/+/, "");
+	const isMatch = picomatch(clean, { dot: true });
+	// A plain directory name matches everything below it, as in REANA.
+	return (name) => isMatch(name) || name.startsWith(`${clean.replace(/\/+$/, "")}/`);
+}
+
+/** Streams a request body into a workspace file; the file appears complete or not at all. */
+export async function writeFileFromStream(
+	root: string,
+	path: string,
+	body: Readable,
+	options: { signal?: AbortSignal; maxBytes?: number } = {},
+): Promise<{ path: string; size: number }> {
+	const clean = normaliseUserPath(path);
+	if (!clean) throw new AppError("validation_failed", "a file name is required");
+	const target = await resolveInWorkspace(root, clean);
+	await mkdir(dirname(target), { recursive: true });
+	const existing = await lstat(target).catch(() => undefined);
+	if (existing?.isDirectory()) {
+		throw new AppError("conflict", `'${clean}' is a directory in the workspace; choose another file name`);
+	}
+	const temp = join(dirname(target), `.${newId()}.upload`);
+	let size = 0;
+	const limit = options.maxBytes;
+	body.on("data", (chunk: Buffer) => {
+		size += chunk.length;
+		if (limit !== undefined && size > limit) body.destroy(new AppError("validation_failed", "the upload is too large"));
+	});
+	try {
+		await pipeline(body, createWriteStream(temp, { flags: "wx" }), options.signal ? { signal: options.signal } : {});
+		// Resolve again: a symlink may have appeared where the file goes while the bytes were streaming.
+		await resolveInWorkspace(root, clean);
+		await rename(temp, target);
+	} catch (error) {
+		await unlink(temp).catch(() => undefined);
+		throw error;
+	}
+	return { path: clean, size };
+}
+
+/** What a download of a workspace path resolves to: one file, or a set of files to zip. */
+export type DownloadSource =
+	| { kind: "file"; absolute: string; name: string; size: number; stats: Stats }
+	| { kind: "zip"; name: string; files: WorkspaceEntry[] };
+
+/** Resolves a download request: a file streams as itself; a directory or a glob becomes a zip. */
+export async function resolveDownload(root: string, path: string): Promise<DownloadSource> {
+	const clean = normaliseUserPath(path);
+	if (clean && isGlob(clean)) {
+		const files = await listFiles(root, clean);
+		if (files.length === 0) throw new AppError("not_found", `no file in the workspace matches '${clean}'`);
+		return { kind: "zip", name: "files.zip", files };
+	}
+	const absolute = await resolveInWorkspace(root, clean);
+	const s = await stat(absolute).catch(() => undefined);
+	if (!s) throw new AppError("not_found", `'${clean}' does not exist in the workspace; list the files with 'orrery ls'`);
+	if (s.isDirectory()) {
+		const files = await collect(walkFiles(root, clean));
+		const base = clean ? (clean.split("/").pop() ?? "workspace") : "workspace";
+		return { kind: "zip", name: `${base}.zip`, files };
+	}
+	return { kind: "file", absolute, name: clean.split("/").pop() ?? clean, size: s.size, stats: s };
+}
+
+/** A zip archive of workspace files, produced as a stream (nothing is held in memory). */
+export function zipStream(root: string, files: WorkspaceEntry[]): Readable {
+	const zip = new yazl.ZipFile();
+	for (const f of files) zip.addFile(join(root, f.name), f.name, { mtime: f.modified });
+	zip.end();
+	return zip.outputStream as Readable;
+}
+
+/** Opens a workspace file for reading. */
+export function readStream(absolute: string, range?: { start: number; end: number }): Readable {
+	return createReadStream(absolute, range);
+}
+
+/** Deletes the files a path or glob names; reports what was deleted and what failed, as REANA does. */
+export async function deleteFiles(
+	root: string,
+	pattern: string,
+): Promise<{ deleted: Record<string, { size: number }>; failed: Record<string, { error: string }> }> {
+	const clean = normaliseUserPath(pattern);
+	if (!clean) throw new AppError("validation_failed", "name the files to delete; the whole workspace cannot be deleted this way");
+	const deleted: Record<string, { size: number }> = {};
+	const failed: Record<string, { error: string }> = {};
+	const targets = isGlob(clean)
+		? await listFiles(root, clean)
+		: await (async () => {
+				const abs = await resolveInWorkspace(root, clean);
+				const s = await lstat(abs).catch(() => undefined);
+				if (!s) return [];
+				if (s.isDirectory()) return collect(walkFiles(root, clean));
+				return [{ name: clean, size: s.size, modified: s.mtime, isDirectory: false }];
+			})();
+	for (const f of targets) {
+		try {
+			await unlink(await resolveInWorkspace(root, f.name));
+			deleted[f.name] = { size: f.size };
+		} catch (error) {
+			failed[f.name] = { error: (error as Error).message };
+		}
+	}
+	if (!isGlob(clean)) {
+		const abs = await resolveInWorkspace(root, clean);
+		const s = await lstat(abs).catch(() => undefined);
+		if (s?.isDirectory()) await rm(abs, { recursive: true, force: true });
+	}
+	return { deleted, failed };
+}
+
+/** The total size in bytes of a workspace's files (Orrery's job folders excluded). */
+export async function diskUsage(root: string): Promise<number> {
+	let total = 0;
+	for await (const f of walkFiles(root)) total += f.size;
+	return total;
+}
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+	const out: T[] = [];
+	for await (const x of it) out.push(x);
+	return out;
+}
