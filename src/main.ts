@@ -14,7 +14,10 @@ const deps: CliDeps = {
 			import("pino"),
 		]);
 		const config = readServerConfig();
-		const logger = pino({ level: config.logLevel }, pino.destination({ dest: join(config.home, "orrery.log"), mkdir: true, sync: false }));
+		const logger = pino(
+			{ level: config.logLevel },
+			pino.destination({ dest: join(config.home, "orrery.log"), mkdir: true, sync: false }),
+		);
 		const server = await OrreryServer.open({ config, logger });
 		const url = await server.listen("127.0.0.1", 0);
 		const token = server.createSessionToken(await server.localUser());
@@ -22,11 +25,16 @@ const deps: CliDeps = {
 	},
 
 	async serve(options) {
-		const [{ OrreryServer }, { readServerConfig }] = await Promise.all([import("./server/index.js"), import("./config/index.js")]);
+		const [{ OrreryServer }, { readServerConfig }] = await Promise.all([
+			import("./server/index.js"),
+			import("./config/index.js"),
+		]);
 		const config = readServerConfig();
 		const server = await OrreryServer.open({ config });
 		const url = await server.listen(options.host ?? config.host, options.port ?? config.port);
-		process.stderr.write(`Orrery ${apiVersion.orrery} listening on ${url} (database: ${config.databaseUrl.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@")}, workspaces: ${config.workspaceRoot})\n`);
+		process.stderr.write(
+			`Orrery ${apiVersion.orrery} listening on ${url} (database: ${config.databaseUrl.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@")}, workspaces: ${config.workspaceRoot})\n`,
+		);
 		await new Promise<void>((done) => {
 			const stop = () => done();
 			process.once("SIGINT", stop);
@@ -37,7 +45,10 @@ const deps: CliDeps = {
 	},
 
 	async admin() {
-		const [{ adminCommands }, { readServerConfig }] = await Promise.all([import("./server/index.js"), import("./config/index.js")]);
+		const [{ adminCommands }, { readServerConfig }] = await Promise.all([
+			import("./server/index.js"),
+			import("./config/index.js"),
+		]);
 		return adminCommands(readServerConfig());
 	},
 };

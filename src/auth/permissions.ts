@@ -38,7 +38,11 @@ export function can(principal: Principal | null, action: Action, resource?: Reso
 }
 
 /** Throws `unauthenticated` or `forbidden` unless the principal can take the action. */
-export function authorize(principal: Principal | null, action: Action, resource?: Resource): asserts principal is Principal {
+export function authorize(
+	principal: Principal | null,
+	action: Action,
+	resource?: Resource,
+): asserts principal is Principal {
 	if (!principal) {
 		throw new AppError("unauthenticated", "no access token given; set ORRERY_ACCESS_TOKEN (or pass access_token)");
 	}

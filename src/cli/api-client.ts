@@ -8,7 +8,8 @@ type StaticOf<T> = T extends TSchema ? Static<T> : undefined;
 /** The inputs of one API call, typed from the contract. */
 export type CallInput<K extends OperationId> = {
 	params?: StaticOf<(typeof routes)[K] extends { params: infer P } ? P : undefined>;
-	query?: Partial<StaticOf<(typeof routes)[K] extends { querystring: infer Q } ? Q : undefined>> & Record<string, unknown>;
+	query?: Partial<StaticOf<(typeof routes)[K] extends { querystring: infer Q } ? Q : undefined>> &
+		Record<string, unknown>;
 	body?: StaticOf<(typeof routes)[K] extends { body: infer B } ? B : undefined>;
 };
 

@@ -17,7 +17,12 @@ export interface FollowOptions {
  * Follows a run until it ends: events and job output are printed as they happen, with a progress
  * line on a terminal. Uses long polling on the event log, so an idle run costs one request per wait.
  */
-export async function followRun(api: ApiClient, out: Output, workflow: string, options: FollowOptions): Promise<string> {
+export async function followRun(
+	api: ApiClient,
+	out: Output,
+	workflow: string,
+	options: FollowOptions,
+): Promise<string> {
 	const params = { workflow_id_or_name: workflow };
 	const progress = new ProgressLine();
 	const offsets = new Map<string, { stdout: number; stderr: number }>();
@@ -26,7 +31,10 @@ export async function followRun(api: ApiClient, out: Output, workflow: string, o
 	let status = "created";
 	for (;;) {
 		options.signal?.throwIfAborted();
-		const events = await api.call("get_workflow_events", { params, query: { after, wait: terminal.has(status) ? 0 : 2 } });
+		const events = await api.call("get_workflow_events", {
+			params,
+			query: { after, wait: terminal.has(status) ? 0 : 2 },
+		});
 		status = events.status;
 		for (const e of events.items) {
 			after = Math.max(after, e.id);

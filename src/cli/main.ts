@@ -54,12 +54,22 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
 
 function report(error: unknown, out: ReturnType<typeof createOutput>, isDebug: boolean): number {
 	if (error instanceof CommanderError) {
-		if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help") return 0;
+		if (
+			error.code === "commander.helpDisplayed" ||
+			error.code === "commander.version" ||
+			error.code === "commander.help"
+		)
+			return 0;
 		return usageExitCode;
 	}
 	if (isAppError(error)) {
 		const details = error.details as { usage?: boolean; quiet?: boolean; problems?: unknown } | undefined;
-		if (out.isJson) out.json({ message: error.message, code: error.code, ...(error.details === undefined ? {} : { details: error.details }) });
+		if (out.isJson)
+			out.json({
+				message: error.message,
+				code: error.code,
+				...(error.details === undefined ? {} : { details: error.details }),
+			});
 		else if (!details?.quiet) {
 			out.note(out.colour("red", `error: ${error.message}`));
 			const problems = (details?.problems as Array<{ severity: string }> | undefined)?.length ?? 0;

@@ -42,7 +42,11 @@ export function statusColour(status: string): keyof typeof colours {
 }
 
 /** The output of one CLI invocation. */
-export function createOutput(options: { isJson: boolean; stdout?: NodeJS.WriteStream; stderr?: NodeJS.WriteStream }): Output {
+export function createOutput(options: {
+	isJson: boolean;
+	stdout?: NodeJS.WriteStream;
+	stderr?: NodeJS.WriteStream;
+}): Output {
 	const stdout = options.stdout ?? process.stdout;
 	const stderr = options.stderr ?? process.stderr;
 	const isTty = Boolean(stdout.isTTY) && !process.env.NO_COLOR;

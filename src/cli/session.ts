@@ -20,7 +20,12 @@ export interface CliDeps {
 			user: { id: string; email: string };
 			token: string;
 		}>;
-		grantToken(input: { email: string; name?: string; scopes?: string[]; expiresInDays?: number }): Promise<{ token: string; prefix: string }>;
+		grantToken(input: {
+			email: string;
+			name?: string;
+			scopes?: string[];
+			expiresInDays?: number;
+		}): Promise<{ token: string; prefix: string }>;
 		revokeToken(idOrPrefix: string): Promise<void>;
 		migrate(): Promise<void>;
 	}>;

@@ -27,14 +27,20 @@ export function defaultWorkflowName(specFile: string): string {
 }
 
 /** The local files a specification needs in the workspace: declared inputs and workflow definition files. */
-export async function inputFiles(specFile: string, spec: ReanaSpecification): Promise<Array<{ local: string; remote: string; size: number }>> {
+export async function inputFiles(
+	specFile: string,
+	spec: ReanaSpecification,
+): Promise<Array<{ local: string; remote: string; size: number }>> {
 	const base = dirname(specFile);
 	const out = new Map<string, { local: string; remote: string; size: number }>();
 	const addFile = async (rel: string) => {
 		const local = resolve(base, rel);
 		const s = await stat(local).catch(() => undefined);
 		if (!s?.isFile()) {
-			throw new AppError("not_found", `the input file ${rel} declared in ${basename(specFile)} does not exist in ${base}`);
+			throw new AppError(
+				"not_found",
+				`the input file ${rel} declared in ${basename(specFile)} does not exist in ${base}`,
+			);
 		}
 		const remote = relative(base, local).split("\\").join("/");
 		out.set(remote, { local, remote, size: s.size });
@@ -43,7 +49,10 @@ export async function inputFiles(specFile: string, spec: ReanaSpecification): Pr
 		const root = resolve(base, rel);
 		const s = await stat(root).catch(() => undefined);
 		if (!s?.isDirectory()) {
-			throw new AppError("not_found", `the input directory ${rel} declared in ${basename(specFile)} does not exist in ${base}`);
+			throw new AppError(
+				"not_found",
+				`the input directory ${rel} declared in ${basename(specFile)} does not exist in ${base}`,
+			);
 		}
 		for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
 			if (!entry.isFile()) continue;
@@ -96,7 +105,8 @@ export function parseKeyValues(pairs: readonly string[] | undefined, flag: strin
 	const out: Record<string, string> = {};
 	for (const pair of pairs ?? []) {
 		const i = pair.indexOf("=");
-		if (i <= 0) throw new AppError("validation_failed", `${flag} ${pair}: write it as key=value`, { details: { usage: true } });
+		if (i <= 0)
+			throw new AppError("validation_failed", `${flag} ${pair}: write it as key=value`, { details: { usage: true } });
 		out[pair.slice(0, i)] = pair.slice(i + 1);
 	}
 	return out;

@@ -1,5 +1,5 @@
+/** The structured logger type (pino); the server creates the instance. */
+export type { Logger } from "pino";
 export { AppError, type AppErrorOptions, isAppError, messageOf } from "./app-error.js";
 export { type Clock, isoNow, systemClock } from "./clock.js";
 export { isUuid, newId } from "./ids.js";
-/** The structured logger type (pino); the server creates the instance. */
-export type { Logger } from "pino";

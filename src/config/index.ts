@@ -1,4 +1,4 @@
-import { hostname, homedir } from "node:os";
+import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { AppError } from "../common/index.js";
 
@@ -6,6 +6,8 @@ import { AppError } from "../common/index.js";
 export interface ServerConfig {
 	home: string;
 	databaseUrl: string;
+	/** PostgreSQL schema to use (created if missing); lets several deployments or test runs share one database. */
+	databaseSchema: string | undefined;
 	workspaceRoot: string;
 	host: string;
 	port: number;
@@ -46,6 +48,7 @@ export function readServerConfig(env: Env = process.env): ServerConfig {
 	return {
 		home,
 		databaseUrl: env.ORRERY_DATABASE_URL || join(home, "orrery.db"),
+		databaseSchema: env.ORRERY_DATABASE_SCHEMA || undefined,
 		workspaceRoot: resolve(env.ORRERY_WORKSPACE_ROOT || join(home, "workspaces")),
 		host: env.ORRERY_HOST || "127.0.0.1",
 		port,
@@ -72,7 +75,8 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
 	const raw = env[name];
 	if (raw === undefined || raw === "") return fallback;
 	const n = Number(raw);
-	if (!Number.isInteger(n) || n < min || n > max) throw configError(name, raw, `use a whole number from ${min} to ${max}`);
+	if (!Number.isInteger(n) || n < min || n > max)
+		throw configError(name, raw, `use a whole number from ${min} to ${max}`);
 	return n;
 }
 

@@ -194,7 +194,13 @@ export const LogsDocument = Type.Object({
 	job_logs: Type.Record(Type.String(), JobLog),
 	engine_specific: Nullable(Type.String()),
 	events: Type.Array(
-		Type.Object({ id: Type.Integer(), at: Type.String(), level: Type.String(), type: Type.String(), message: Type.String() }),
+		Type.Object({
+			id: Type.Integer(),
+			at: Type.String(),
+			level: Type.String(),
+			type: Type.String(),
+			message: Type.String(),
+		}),
 	),
 });
 /** The document encoded in LogsResponse.logs. */
@@ -283,7 +289,9 @@ export const JobLogResponse = Type.Object({
 /** GET /api/workflows/{w}/events query. */
 export const EventsQuery = Type.Object({
 	after: Type.Optional(Type.Integer({ minimum: 0 })),
-	wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 60, description: "seconds to wait for a new event (long poll)" })),
+	wait: Type.Optional(
+		Type.Integer({ minimum: 0, maximum: 60, description: "seconds to wait for a new event (long poll)" }),
+	),
 });
 
 /** GET /api/workflows/{w}/events: the run's event log after an id. */
@@ -308,4 +316,11 @@ export const ErrorBody = Type.Object({
 	code: Type.Optional(Type.String({ enum: [...errorCodes] })),
 	details: Type.Optional(Type.Unknown()),
 	request_id: Type.Optional(Type.String()),
+});
+
+/** GET /api/workflows/{w}/outputs: what the engine reported at the end (CWL's output object; null for serial). */
+export const OutputsResponse = Type.Object({
+	workflow_id: Type.String(),
+	status: Type.String(),
+	outputs: Type.Unknown(),
 });

@@ -18,6 +18,7 @@ export const endpoints = {
 	get_workflow_jobs: { method: "GET", url: "/api/workflows/:workflow_id_or_name/jobs" },
 	get_job_log: { method: "GET", url: "/api/workflows/:workflow_id_or_name/jobs/:job_id/log" },
 	get_workflow_events: { method: "GET", url: "/api/workflows/:workflow_id_or_name/events" },
+	get_workflow_outputs: { method: "GET", url: "/api/workflows/:workflow_id_or_name/outputs" },
 } as const;
 
 /** The operation ids of the API (REANA's where REANA has the operation). */

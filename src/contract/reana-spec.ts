@@ -61,7 +61,12 @@ export const ReanaSpecification = Type.Object(
 		),
 		workflow: Type.Object(
 			{
-				type: Type.Union([Type.Literal("serial"), Type.Literal("cwl"), Type.Literal("snakemake"), Type.Literal("yadage")]),
+				type: Type.Union([
+					Type.Literal("serial"),
+					Type.Literal("cwl"),
+					Type.Literal("snakemake"),
+					Type.Literal("yadage"),
+				]),
 				file: Type.Optional(Type.String({ minLength: 1 })),
 				specification: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
 				files: Type.Optional(StringList),

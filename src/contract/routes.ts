@@ -23,9 +23,22 @@ const route = <R extends RouteContract>(r: R): R => r;
 
 /** Every route of the API, by REANA's operation id where REANA has one. */
 export const routes = {
-	ping: route({ method: "GET", url: "/api/ping", summary: "Is the server up?", isPublic: true, status: 200, response: S.PingResponse }),
+	ping: route({
+		method: "GET",
+		url: "/api/ping",
+		summary: "Is the server up?",
+		isPublic: true,
+		status: 200,
+		response: S.PingResponse,
+	}),
 	get_you: route({ method: "GET", url: "/api/you", summary: "Who am I?", status: 200, response: S.YouResponse }),
-	info: route({ method: "GET", url: "/api/info", summary: "What this server can do", status: 200, response: S.InfoResponse }),
+	info: route({
+		method: "GET",
+		url: "/api/info",
+		summary: "What this server can do",
+		status: 200,
+		response: S.InfoResponse,
+	}),
 	get_workflows: route({
 		method: "GET",
 		url: "/api/workflows",
@@ -156,10 +169,19 @@ export const routes = {
 		status: 200,
 		response: S.EventsResponse,
 	}),
+	get_workflow_outputs: route({
+		method: "GET",
+		url: "/api/workflows/:workflow_id_or_name/outputs",
+		summary: "The output object of a finished run (Orrery extension)",
+		params: S.WorkflowParams,
+		status: 200,
+		response: S.OutputsResponse,
+	}),
 } as const satisfies Record<string, RouteContract>;
 
 /** The routes and the plain endpoint table agree; checked at load so they cannot drift apart. */
 for (const [op, r] of Object.entries(routes)) {
 	const e = endpoints[op as OperationId];
-	if (!e || e.method !== r.method || e.url !== r.url) throw new Error(`contract: route ${op} disagrees with endpoints.ts`);
+	if (!e || e.method !== r.method || e.url !== r.url)
+		throw new Error(`contract: route ${op} disagrees with endpoints.ts`);
 }

@@ -1,4 +1,11 @@
-export { type Db, type DatabaseConfig, isPostgresUrl, isUniqueViolation, openDatabase, uniquely } from "./connection.js";
+export {
+	type DatabaseConfig,
+	type Db,
+	isPostgresUrl,
+	isUniqueViolation,
+	openDatabase,
+	uniquely,
+} from "./connection.js";
 export { appendEvents, type EventRow, listEvents, type NewEvent } from "./events.js";
 export { activeJobStatuses, findJob, insertJob, type JobRow, listJobs, listJobsPage, updateJob } from "./jobs.js";
 export { type DialectName, migrateToLatest } from "./migrations.js";
@@ -9,7 +16,15 @@ export {
 	type WorkflowStatus,
 	workflowStatuses,
 } from "./schema.js";
-export { findToken, findTokenByHash, insertToken, listTokens, revokeToken, type TokenRow, touchToken } from "./tokens.js";
+export {
+	findToken,
+	findTokenByHash,
+	insertToken,
+	listTokens,
+	revokeToken,
+	type TokenRow,
+	touchToken,
+} from "./tokens.js";
 export { findUserByEmail, findUserById, insertUser, listUsers, type UserRow } from "./users.js";
 export {
 	activeWorkflowStatuses,

@@ -46,6 +46,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
 					.addColumn("options", "text", (c) => c.notNull())
 					.addColumn("workspace_path", "text", (c) => c.notNull())
 					.addColumn("progress", "text")
+					.addColumn("outputs", "text")
 					.addColumn("created_at", "text", (c) => c.notNull())
 					.addColumn("updated_at", "text", (c) => c.notNull())
 					.addColumn("started_at", "text")
@@ -55,7 +56,11 @@ function migrations(dialect: DialectName): Record<string, Migration> {
 					.addColumn("lease_expires_at", "text")
 					.addUniqueConstraint("workflows_run", ["owner_id", "name", "run_number", "run_minor"])
 					.execute();
-				await db.schema.createIndex("workflows_owner_created").on("workflows").columns(["owner_id", "created_at"]).execute();
+				await db.schema
+					.createIndex("workflows_owner_created")
+					.on("workflows")
+					.columns(["owner_id", "created_at"])
+					.execute();
 				await db.schema.createIndex("workflows_status").on("workflows").column("status").execute();
 				await db.schema
 					.createTable("jobs")

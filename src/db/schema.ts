@@ -57,6 +57,8 @@ export interface WorkflowTable {
 	options: string;
 	workspace_path: string;
 	progress: string | null;
+	/** What the engine reported when the run finished (CWL's output object), JSON. */
+	outputs: string | null;
 	created_at: string;
 	updated_at: string;
 	started_at: string | null;

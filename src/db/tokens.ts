@@ -10,10 +10,7 @@ export async function insertToken(db: Db, token: TokenRow): Promise<void> {
 }
 
 /** The token with this hash and its user, if any (revoked and expired included: the caller decides). */
-export async function findTokenByHash(
-	db: Db,
-	hash: string,
-): Promise<{ token: TokenRow; user: UserTable } | undefined> {
+export async function findTokenByHash(db: Db, hash: string): Promise<{ token: TokenRow; user: UserTable } | undefined> {
 	const row = await db.kysely
 		.selectFrom("tokens")
 		.innerJoin("users", "users.id", "tokens.user_id")

@@ -10,6 +10,7 @@ export type {
 	JobView,
 	RunState,
 	StepResources,
+	ValidationInput,
 	WorkflowEngine,
 	WorkspaceView,
 } from "./workflow-engine.js";

@@ -72,11 +72,14 @@ export type EngineStep =
 	| { kind: "done"; outputs?: unknown; total?: number }
 	| { kind: "failed"; reason: string; total?: number };
 
+/** What an engine checks before a run starts: the specification, its inputs and the uploaded workspace. */
+export type ValidationInput = Omit<RunState, "jobs" | "workflowId">;
+
 /** One workflow type. Pure with respect to the world: given the same run state it decides the same. */
 export interface WorkflowEngine {
 	readonly type: WorkflowType;
-	/** Checks a specification with the parameters and options it will start with. */
-	validate(spec: ReanaSpecification, parameters: Parameters, options: Record<string, unknown>): Problem[];
+	/** Checks a run before it starts (parameters, options, workflow files in the workspace); errors refuse the start. */
+	validate(input: ValidationInput): Promise<Problem[]>;
 	/** What should happen next. */
 	next(run: RunState): Promise<EngineStep>;
 	/** Called once when a job ends; what it returns is stored with the job and shown to `next`. */

@@ -8,12 +8,12 @@ export {
 	deleteRun,
 	findRun,
 	parseWorkflowRef,
-	requestStop,
 	type RunsDeps,
+	requestStop,
 	runName,
 	type StartOptions,
 	startRun,
-	waitUntilSettled,
 	type WorkflowRef,
+	waitUntilSettled,
 } from "./runs.js";
 export { Scheduler, type SchedulerConfig, type SchedulerDeps } from "./scheduler.js";

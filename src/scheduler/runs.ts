@@ -1,6 +1,6 @@
 import { stat } from "node:fs/promises";
-import type { ReanaSpecification } from "../contract/index.js";
 import { AppError, type Clock, isoNow, isUuid, newId } from "../common/index.js";
+import type { ReanaSpecification } from "../contract/index.js";
 import {
 	appendEvents,
 	type Db,
@@ -15,6 +15,7 @@ import {
 import type { WorkflowEngine } from "../engines/index.js";
 import { formatProblem, type LoadedSpec, SpecError, type WorkflowType } from "../spec/index.js";
 import { resolveInWorkspace, type Workspaces } from "../storage/index.js";
+import { workspaceView } from "./run-view.js";
 
 /** What the run commands work with. */
 export interface RunsDeps {
@@ -97,6 +98,7 @@ export async function createRun(deps: RunsDeps, owner: UserRow, name: string, sp
 		options: "{}",
 		workspace_path: workspace,
 		progress: null,
+		outputs: null,
 		created_at: at,
 		updated_at: at,
 		started_at: null,
@@ -107,7 +109,14 @@ export async function createRun(deps: RunsDeps, owner: UserRow, name: string, sp
 	});
 	await deps.workspaces.create(owner.id, id);
 	await appendEvents(deps.db, [
-		{ workflow_id: id, job_id: null, at, level: "info", type: "workflow_created", message: `workflow ${runName(row)} created` },
+		{
+			workflow_id: id,
+			job_id: null,
+			at,
+			level: "info",
+			type: "workflow_created",
+			message: `workflow ${runName(row)} created`,
+		},
 	]);
 	return row;
 }
@@ -137,14 +146,23 @@ export async function startRun(deps: RunsDeps, wf: WorkflowRow, options: StartOp
 		);
 	}
 	const engine = deps.engines.get(wf.type as WorkflowType) as WorkflowEngine;
-	const problems = engine
-		.validate(spec, { ...declared, ...given }, options.operationalOptions ?? {})
-		.filter((p) => p.severity === "error");
+	const problems = (
+		await engine.validate({
+			spec,
+			parameters: { ...declared, ...given },
+			options: options.operationalOptions ?? {},
+			workspace: workspaceView(wf.workspace_path),
+		})
+	).filter((p) => p.severity === "error");
 	if (problems.length > 0) {
 		const first = problems[0] as (typeof problems)[number];
-		throw new AppError("validation_failed", first.file === "operational options" ? first.message : formatProblem(first), {
-			details: { problems },
-		});
+		throw new AppError(
+			"validation_failed",
+			first.file === "operational options" ? first.message : formatProblem(first),
+			{
+				details: { problems },
+			},
+		);
 	}
 	await checkDeclaredInputs(wf.workspace_path, spec);
 	const at = isoNow(deps.clock);
@@ -197,7 +215,8 @@ export async function requestStop(deps: RunsDeps, wf: WorkflowRow): Promise<void
 		stop_requested_at: at,
 		updated_at: at,
 	});
-	if (!ok) throw new AppError("conflict", `workflow ${runName(wf)} is ${wf.status}, not running; there is nothing to stop`);
+	if (!ok)
+		throw new AppError("conflict", `workflow ${runName(wf)} is ${wf.status}, not running; there is nothing to stop`);
 	deps.wake();
 }
 
@@ -212,14 +231,21 @@ export async function waitUntilSettled(db: Db, id: string, timeoutMs: number): P
 }
 
 /** Deletes a run (REANA's `deleted` state) and, by default, its workspace. A running run must be stopped first. */
-export async function deleteRun(deps: RunsDeps, wf: WorkflowRow, options: { includeWorkspace: boolean }): Promise<void> {
+export async function deleteRun(
+	deps: RunsDeps,
+	wf: WorkflowRow,
+	options: { includeWorkspace: boolean },
+): Promise<void> {
 	const at = isoNow(deps.clock);
 	const ok = await transitionWorkflow(deps.db, wf.id, ["created", "finished", "failed", "stopped"], {
 		status: "deleted",
 		updated_at: at,
 	});
 	if (!ok) {
-		throw new AppError("conflict", `workflow ${runName(wf)} is ${wf.status}; stop it first (orrery stop -w ${runName(wf)})`);
+		throw new AppError(
+			"conflict",
+			`workflow ${runName(wf)} is ${wf.status}; stop it first (orrery stop -w ${runName(wf)})`,
+		);
 	}
 	await appendEvents(deps.db, [
 		{ workflow_id: wf.id, job_id: null, at, level: "info", type: "workflow_deleted", message: "workflow deleted" },

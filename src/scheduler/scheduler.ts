@@ -69,7 +69,8 @@ export class Scheduler {
 		private readonly config: SchedulerConfig,
 		private readonly deps: SchedulerDeps,
 	) {
-		for (const [name, b] of deps.backends) this.backends.set(name, new GuardedBackend(b, deps.clock, () => this.wake()));
+		for (const [name, b] of deps.backends)
+			this.backends.set(name, new GuardedBackend(b, deps.clock, () => this.wake()));
 	}
 
 	/** Starts the loop (idempotent). */
@@ -242,11 +243,17 @@ export class Scheduler {
 				if (job.status !== "running") {
 					patch.status = "running";
 					patch.started_at = obs.startedAt?.toISOString() ?? at;
-					events.push(this.event(job.workflow_id, job.id, "job_started", `${job.step_name}: started on ${job.backend}`));
+					events.push(
+						this.event(job.workflow_id, job.id, "job_started", `${job.step_name}: started on ${job.backend}`),
+					);
 				}
 				const limit = (JSON.parse(job.resources) as { timeLimitSeconds?: number }).timeLimitSeconds;
 				const started = Date.parse(patch.started_at ?? job.started_at ?? at);
-				if (limit !== undefined && !backend.backend.capabilities.enforcesTimeLimit && Date.now() - started > limit * 1000) {
+				if (
+					limit !== undefined &&
+					!backend.backend.capabilities.enforcesTimeLimit &&
+					Date.now() - started > limit * 1000
+				) {
 					await backend.cancel(job.backend_ref as string);
 					patch.status = "failed";
 					patch.finished_at = at;
@@ -296,7 +303,11 @@ export class Scheduler {
 		const retries = (JSON.parse(job.resources) as { retries?: number }).retries ?? 0;
 		const canRetry = job.attempt <= retries;
 		if (canRetry) await this.persistJob(wf, this.requestOf(job), jobs, job.attempt + 1);
-		const patch: Partial<JobRow> = { status: "failed", finished_at: isoNow(this.deps.clock), message: `infrastructure failure: ${reason}` };
+		const patch: Partial<JobRow> = {
+			status: "failed",
+			finished_at: isoNow(this.deps.clock),
+			message: `infrastructure failure: ${reason}`,
+		};
 		await updateJob(db, job.id, patch);
 		Object.assign(job, patch);
 		const retry = canRetry ? `; retrying (attempt ${job.attempt + 1} of ${retries + 1})` : "";
@@ -321,7 +332,11 @@ export class Scheduler {
 		await this.act(wf, jobs, step);
 	}
 
-	private async collectEnded(engine: WorkflowEngine, state: ReturnType<typeof runState>, jobs: JobRow[]): Promise<void> {
+	private async collectEnded(
+		engine: WorkflowEngine,
+		state: ReturnType<typeof runState>,
+		jobs: JobRow[],
+	): Promise<void> {
 		if (!engine.collect) return;
 		for (const job of jobs) {
 			if (job.status !== "finished" || job.outputs !== null) continue;
@@ -363,13 +378,16 @@ export class Scheduler {
 				status: ok ? "finished" : "failed",
 				status_message: message,
 				progress,
+				...(ok && step.outputs !== undefined ? { outputs: JSON.stringify(step.outputs) } : {}),
 				finished_at: at,
 				updated_at: at,
 				started_at: wf.started_at ?? at,
 				lease_owner: null,
 				lease_expires_at: null,
 			});
-			await appendEvents(db, [this.event(wf.id, null, ok ? "workflow_finished" : "workflow_failed", message, ok ? "info" : "error")]);
+			await appendEvents(db, [
+				this.event(wf.id, null, ok ? "workflow_finished" : "workflow_failed", message, ok ? "info" : "error"),
+			]);
 			this.notify(wf.id);
 			return;
 		}
@@ -399,7 +417,12 @@ export class Scheduler {
 	}
 
 	/** Persists a job before anything runs it; returns undefined when another writer already did. */
-	private async persistJob(wf: WorkflowRow, request: JobRequest, jobs: JobRow[], attempt: number): Promise<JobRow | undefined> {
+	private async persistJob(
+		wf: WorkflowRow,
+		request: JobRequest,
+		jobs: JobRow[],
+		attempt: number,
+	): Promise<JobRow | undefined> {
 		const seq = jobs.reduce((m, j) => Math.max(m, j.seq), 0) + 1;
 		const { resources, ...rest } = request;
 		const row: JobRow = {
@@ -450,7 +473,12 @@ export class Scheduler {
 			workspace: wf.workspace_path,
 			workdir,
 			command: job.command,
-			env: { ...(request.env ?? {}), REANA_WORKSPACE: wf.workspace_path, ORRERY_WORKSPACE: wf.workspace_path, ORRERY_JOB_ID: job.id },
+			env: {
+				...(request.env ?? {}),
+				REANA_WORKSPACE: wf.workspace_path,
+				ORRERY_WORKSPACE: wf.workspace_path,
+				ORRERY_JOB_ID: job.id,
+			},
 			resources: request.resources,
 			options: request.backendOptions ?? {},
 		};
@@ -464,20 +492,34 @@ export class Scheduler {
 			Object.assign(job, patch);
 			const note = sub.note ? ` (${sub.note})` : "";
 			await appendEvents(db, [
-				this.event(wf.id, job.id, "job_submitted", `${job.step_name}: submitted to ${job.backend}${note}`, sub.note ? "warning" : "info"),
+				this.event(
+					wf.id,
+					job.id,
+					"job_submitted",
+					`${job.step_name}: submitted to ${job.backend}${note}`,
+					sub.note ? "warning" : "info",
+				),
 			]);
 		} catch (error) {
 			if (isAppError(error) && error.code === "validation_failed") {
 				const patch: Partial<JobRow> = { status: "failed", finished_at: at, message: error.message };
 				await updateJob(db, job.id, patch);
 				Object.assign(job, patch);
-				await appendEvents(db, [this.event(wf.id, job.id, "job_failed", `${job.step_name}: ${error.message}`, "error")]);
+				await appendEvents(db, [
+					this.event(wf.id, job.id, "job_failed", `${job.step_name}: ${error.message}`, "error"),
+				]);
 				return;
 			}
 			// The backend is unreachable: the job stays `created` and is submitted again next tick.
 			this.deps.logger.warn({ err: error, job: job.id }, "submission failed; will retry");
 			await appendEvents(db, [
-				this.event(wf.id, job.id, "job_submit_retry", `${job.step_name}: ${job.backend} unavailable (${messageOf(error)}); retrying`, "warning"),
+				this.event(
+					wf.id,
+					job.id,
+					"job_submit_retry",
+					`${job.step_name}: ${job.backend} unavailable (${messageOf(error)}); retrying`,
+					"warning",
+				),
 			]);
 		}
 	}
@@ -515,7 +557,9 @@ export class Scheduler {
 		const isUserError = isAppError(error) && error.code === "validation_failed";
 		if (!isUserError) this.deps.logger.error({ err: error, workflow: wf.id }, "advancing a workflow failed");
 		if (!isUserError && isAppError(error) && error.retryable) return; // try again next tick
-		const message = isUserError ? (error as AppError).message : "internal error while running the workflow; see the server log";
+		const message = isUserError
+			? (error as AppError).message
+			: "internal error while running the workflow; see the server log";
 		const at = isoNow(this.deps.clock);
 		await transitionWorkflow(db, wf.id, ["queued", "pending", "running"], {
 			status: "failed",
@@ -528,7 +572,13 @@ export class Scheduler {
 		this.notify(wf.id);
 	}
 
-	private event(workflowId: string, jobId: string | null, type: string, message: string, level: NewEvent["level"] = "info"): NewEvent {
+	private event(
+		workflowId: string,
+		jobId: string | null,
+		type: string,
+		message: string,
+		level: NewEvent["level"] = "info",
+	): NewEvent {
 		this.notify(workflowId);
 		return { workflow_id: workflowId, job_id: jobId, at: isoNow(this.deps.clock), level, type, message };
 	}

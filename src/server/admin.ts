@@ -5,17 +5,31 @@ import { type Db, findToken, findUserByEmail, openDatabase, revokeToken, type Us
 
 /** Server-side administration that works on the database directly (like reana-admin). */
 export interface AdminCommands {
-	createUser(input: { email: string; fullName?: string; isAdmin?: boolean; tokenName?: string; expiresInDays?: number }): Promise<{
+	createUser(input: {
+		email: string;
+		fullName?: string;
+		isAdmin?: boolean;
+		tokenName?: string;
+		expiresInDays?: number;
+	}): Promise<{
 		user: UserRow;
 		token: string;
 	}>;
-	grantToken(input: { email: string; name?: string; scopes?: string[]; expiresInDays?: number }): Promise<{ token: string; prefix: string }>;
+	grantToken(input: {
+		email: string;
+		name?: string;
+		scopes?: string[];
+		expiresInDays?: number;
+	}): Promise<{ token: string; prefix: string }>;
 	revokeToken(idOrPrefix: string): Promise<void>;
 	migrate(): Promise<void>;
 }
 
 async function withDb<T>(config: ServerConfig, work: (db: Db) => Promise<T>): Promise<T> {
-	const db = await openDatabase({ url: config.databaseUrl });
+	const db = await openDatabase({
+		url: config.databaseUrl,
+		...(config.databaseSchema ? { schema: config.databaseSchema } : {}),
+	});
 	try {
 		return await work(db);
 	} finally {
@@ -25,7 +39,8 @@ async function withDb<T>(config: ServerConfig, work: (db: Db) => Promise<T>): Pr
 
 function expiry(days: number | undefined): Date | null {
 	if (days === undefined || days === 0) return null;
-	if (!Number.isFinite(days) || days < 0) throw new AppError("validation_failed", "the expiry must be a positive number of days");
+	if (!Number.isFinite(days) || days < 0)
+		throw new AppError("validation_failed", "the expiry must be a positive number of days");
 	return new Date(Date.now() + days * 86_400_000);
 }
 
@@ -61,7 +76,11 @@ export function adminCommands(config: ServerConfig): AdminCommands {
 		grantToken: (input) =>
 			withDb(config, async (db) => {
 				const user = await findUserByEmail(db, input.email);
-				if (!user) throw new AppError("not_found", `no user with the email ${input.email}; create it with 'orrery admin create-user'`);
+				if (!user)
+					throw new AppError(
+						"not_found",
+						`no user with the email ${input.email}; create it with 'orrery admin create-user'`,
+					);
 				const { value, row } = await issueToken(
 					db,
 					user,

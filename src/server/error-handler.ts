@@ -16,30 +16,52 @@ export function installErrorHandler(app: FastifyInstance): void {
 		if (fe.validation) {
 			const where = fe.validationContext ?? "request";
 			const first = fe.validation[0];
-			const field = first?.instancePath ? first.instancePath.slice(1).replace(/\//g, ".") : (first?.params as { missingProperty?: string })?.missingProperty;
+			const field = first?.instancePath
+				? first.instancePath.slice(1).replace(/\//g, ".")
+				: (first?.params as { missingProperty?: string })?.missingProperty;
 			const message = `invalid ${where}${field ? ` field '${field}'` : ""}: ${first?.message ?? fe.message}`;
-			return reply.status(400).type("application/json").send({ message, code: "validation_failed", request_id: request.id });
-		}
-		if (fe.code === "FST_ERR_CTP_INVALID_JSON_BODY" || fe.code === "FST_ERR_CTP_EMPTY_JSON_BODY" || (fe.statusCode === 400 && error instanceof SyntaxError)) {
 			return reply
 				.status(400)
 				.type("application/json")
-				.send({ message: `the request body is not valid JSON: ${fe.message}`, code: "validation_failed", request_id: request.id });
+				.send({ message, code: "validation_failed", request_id: request.id });
+		}
+		if (
+			fe.code === "FST_ERR_CTP_INVALID_JSON_BODY" ||
+			fe.code === "FST_ERR_CTP_EMPTY_JSON_BODY" ||
+			(fe.statusCode === 400 && error instanceof SyntaxError)
+		) {
+			return reply
+				.status(400)
+				.type("application/json")
+				.send({
+					message: `the request body is not valid JSON: ${fe.message}`,
+					code: "validation_failed",
+					request_id: request.id,
+				});
 		}
 		if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
-			const code = fe.statusCode === 404 ? "not_found" : fe.statusCode === 413 ? "validation_failed" : "validation_failed";
-			return reply.status(fe.statusCode).type("application/json").send({ message: fe.message, code, request_id: request.id });
+			const code =
+				fe.statusCode === 404 ? "not_found" : fe.statusCode === 413 ? "validation_failed" : "validation_failed";
+			return reply
+				.status(fe.statusCode)
+				.type("application/json")
+				.send({ message: fe.message, code, request_id: request.id });
 		}
 		request.log.error({ err: error }, "unhandled error");
-		return reply
-			.status(500)
-			.type("application/json")
-			.send({ message: "internal server error; the server log has the details", code: "internal", request_id: request.id });
+		return reply.status(500).type("application/json").send({
+			message: "internal server error; the server log has the details",
+			code: "internal",
+			request_id: request.id,
+		});
 	});
 	app.setNotFoundHandler((request, reply) =>
 		reply
 			.status(404)
 			.type("application/json")
-			.send({ message: `no such endpoint: ${request.method} ${request.url.split("?")[0]}`, code: "not_found", request_id: request.id }),
+			.send({
+				message: `no such endpoint: ${request.method} ${request.url.split("?")[0]}`,
+				code: "not_found",
+				request_id: request.id,
+			}),
 	);
 }

@@ -3,13 +3,13 @@ import type { FastifyInstance } from "fastify";
 import { ensureUser, hashToken } from "../auth/index.js";
 import { type ComputeBackend, localBackendPlugin } from "../backends/index.js";
 import { type Clock, type Logger, systemClock } from "../common/index.js";
-import { createLogger } from "./logger.js";
 import type { ServerConfig } from "../config/index.js";
 import { type Db, openDatabase, type UserRow } from "../db/index.js";
 import { builtInEngines } from "../engines/index.js";
 import { type RunsDeps, Scheduler } from "../scheduler/index.js";
 import { Workspaces } from "../storage/index.js";
 import { buildApp } from "./app.js";
+import { createLogger } from "./logger.js";
 import { reanaBackendAliases } from "./routes/account-routes.js";
 import type { ServerContext } from "./server-context.js";
 
@@ -39,7 +39,10 @@ export class OrreryServer {
 		const { config } = options;
 		const logger = options.logger ?? createLogger({ level: config.logLevel });
 		const clock = options.clock ?? systemClock;
-		const db = await openDatabase({ url: config.databaseUrl });
+		const db = await openDatabase({
+			url: config.databaseUrl,
+			...(config.databaseSchema ? { schema: config.databaseSchema } : {}),
+		});
 		let backends: Map<string, ComputeBackend>;
 		try {
 			backends =

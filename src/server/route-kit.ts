@@ -28,7 +28,10 @@ declare module "fastify" {
 export function handle<K extends OperationId>(
 	app: FastifyInstance,
 	operationId: K,
-	handler: (req: RouteRequest<(typeof routes)[K]>, reply: FastifyReply) => Promise<RouteResult<(typeof routes)[K]> | undefined>,
+	handler: (
+		req: RouteRequest<(typeof routes)[K]>,
+		reply: FastifyReply,
+	) => Promise<RouteResult<(typeof routes)[K]> | undefined>,
 ): void {
 	const r: RouteContract = routes[operationId];
 	const response: Record<number | string, TSchema> = { "4xx": ErrorBody, "5xx": ErrorBody };

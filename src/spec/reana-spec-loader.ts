@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { ReanaSpecification, SerialSpecification, SerialStep } from "../contract/schemas.js";
-import { type Parameters, bracedReferences, looksLikeEnvironmentVariable } from "./parameters.js";
+import { bracedReferences, looksLikeEnvironmentVariable, type Parameters } from "./parameters.js";
 import { formatPath, type Problem, SpecError } from "./problem.js";
 import { checkSchema, closest, type Locator } from "./schema-check.js";
 import { parseYamlSource } from "./yaml-source.js";
@@ -77,7 +77,12 @@ export function validateReanaSpec(value: unknown, file = "reana.yaml", options: 
 	return { file, type: spec.workflow.type, reana: spec, warnings: problems };
 }
 
-function checkWorkflow(spec: ReanaSpecification, file: string, locate: Locator, options: ValidateSpecOptions): Problem[] {
+function checkWorkflow(
+	spec: ReanaSpecification,
+	file: string,
+	locate: Locator,
+	options: ValidateSpecOptions,
+): Problem[] {
 	const problems: Problem[] = [];
 	const at = (path: Array<string | number>, key = false) => {
 		const pos = locate(path, { key });
@@ -91,7 +96,10 @@ function checkWorkflow(spec: ReanaSpecification, file: string, locate: Locator, 
 			...at(["workflow"], true),
 			path: "workflow",
 			message: "the workflow has neither 'file' nor 'specification'",
-			hint: wf.type === "serial" ? "add 'specification: { steps: [...] }' under workflow" : "add 'file: <workflow file>' under workflow",
+			hint:
+				wf.type === "serial"
+					? "add 'specification: { steps: [...] }' under workflow"
+					: "add 'file: <workflow file>' under workflow",
 		});
 		return problems;
 	}

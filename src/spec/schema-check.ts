@@ -140,7 +140,8 @@ function allowedKeys(schema: object, path: ReadonlyArray<string | number>): stri
 		if (!node || typeof node !== "object") return [];
 		const s = node as { properties?: Record<string, unknown>; items?: unknown; additionalProperties?: unknown };
 		if (typeof part === "number") node = s.items;
-		else node = s.properties?.[part] ?? (typeof s.additionalProperties === "object" ? s.additionalProperties : undefined);
+		else
+			node = s.properties?.[part] ?? (typeof s.additionalProperties === "object" ? s.additionalProperties : undefined);
 	}
 	const props = (node as { properties?: Record<string, unknown> } | undefined)?.properties;
 	return props ? Object.keys(props) : [];

@@ -1,5 +1,5 @@
-import type { ReanaSpecification, SerialSpecification, SerialStep } from "../contract/index.js";
 import { AppError } from "../common/index.js";
+import type { ReanaSpecification, SerialSpecification, SerialStep } from "../contract/index.js";
 
 /** The default name REANA gives to step number `index` (0-based) when it has none. */
 export function defaultStepName(index: number): string {

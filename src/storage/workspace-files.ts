@@ -118,7 +118,8 @@ export async function resolveDownload(root: string, path: string): Promise<Downl
 	}
 	const absolute = await resolveInWorkspace(root, clean);
 	const s = await stat(absolute).catch(() => undefined);
-	if (!s) throw new AppError("not_found", `'${clean}' does not exist in the workspace; list the files with 'orrery ls'`);
+	if (!s)
+		throw new AppError("not_found", `'${clean}' does not exist in the workspace; list the files with 'orrery ls'`);
 	if (s.isDirectory()) {
 		const files = await collect(walkFiles(root, clean));
 		const base = clean ? (clean.split("/").pop() ?? "workspace") : "workspace";
@@ -146,7 +147,8 @@ export async function deleteFiles(
 	pattern: string,
 ): Promise<{ deleted: Record<string, { size: number }>; failed: Record<string, { error: string }> }> {
 	const clean = normaliseUserPath(pattern);
-	if (!clean) throw new AppError("validation_failed", "name the files to delete; the whole workspace cannot be deleted this way");
+	if (!clean)
+		throw new AppError("validation_failed", "name the files to delete; the whole workspace cannot be deleted this way");
 	const deleted: Record<string, { size: number }> = {};
 	const failed: Record<string, { error: string }> = {};
 	const targets = isGlob(clean)

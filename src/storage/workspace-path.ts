@@ -31,7 +31,8 @@ export function normaliseUserPath(path: string): string {
 	}
 	const parts = path.split("/").filter((p) => p !== "" && p !== ".");
 	if (parts.includes("..")) throw new UnsafePathError(path, "'..' is not allowed; give a path inside the workspace");
-	if (parts[0] === internalDir) throw new UnsafePathError(path, `'${internalDir}/' is reserved for Orrery's job folders`);
+	if (parts[0] === internalDir)
+		throw new UnsafePathError(path, `'${internalDir}/' is reserved for Orrery's job folders`);
 	return parts.join("/");
 }
 

@@ -85,7 +85,10 @@ export class ImageCache {
 		} catch (error) {
 			const stderr = (error as { stderr?: string }).stderr ?? messageOf(error);
 			const line = stderr.trim().split("\n").pop() ?? "";
-			return { isAvailable: false, reason: `image ${image} is not present and could not be pulled: ${line.slice(0, 300)}` };
+			return {
+				isAvailable: false,
+				reason: `image ${image} is not present and could not be pulled: ${line.slice(0, 300)}`,
+			};
 		}
 	}
 }
@@ -95,7 +98,15 @@ export function containerLaunch(
 	runtime: ContainerRuntime,
 	options: { name: string; image: string; workspace: string; workdir: string },
 ): string[] {
-	const args = [runtime.bin, "run", "--rm", "--name", options.name, "--volume", `${options.workspace}:${options.workspace}`];
+	const args = [
+		runtime.bin,
+		"run",
+		"--rm",
+		"--name",
+		options.name,
+		"--volume",
+		`${options.workspace}:${options.workspace}`,
+	];
 	args.push("--workdir", options.workdir);
 	const uid = process.getuid?.() ?? 0;
 	if (runtime.name === "docker") args.push("--user", `${uid}:${process.getgid?.() ?? 0}`);

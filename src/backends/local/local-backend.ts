@@ -1,10 +1,16 @@
 import { spawn } from "node:child_process";
-import { availableParallelism } from "node:os";
 import { readFile, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { Type, type Static } from "typebox";
+import { type Static, Type } from "typebox";
 import { AppError } from "../../common/index.js";
-import type { BackendCapabilities, BackendJob, ComputeBackend, JobObservation, Submission } from "../compute-backend.js";
+import type {
+	BackendCapabilities,
+	BackendJob,
+	ComputeBackend,
+	JobObservation,
+	Submission,
+} from "../compute-backend.js";
 import { jobFiles, readJobFolder, writeJobScripts } from "../job-folder.js";
 import {
 	type ContainerRuntime,
@@ -21,7 +27,9 @@ export const localConfigSchema = Type.Object({
 		[Type.Literal("auto"), Type.Literal("none"), Type.Literal("podman"), Type.Literal("docker")],
 		{ default: "auto", description: "ORRERY_CONTAINER_RUNTIME: run step images with podman or docker, or never" },
 	),
-	maxActiveJobs: Type.Optional(Type.Integer({ minimum: 1, description: "jobs running at once; default: the number of CPUs" })),
+	maxActiveJobs: Type.Optional(
+		Type.Integer({ minimum: 1, description: "jobs running at once; default: the number of CPUs" }),
+	),
 });
 /** Settings of the local backend. */
 export type LocalConfig = Static<typeof localConfigSchema>;
@@ -95,7 +103,9 @@ export class LocalBackend implements ComputeBackend {
 	private async placement(job: BackendJob): Promise<{ launch?: string[]; container?: string; note?: string }> {
 		if (job.image === undefined) return {};
 		if (!this.runtime || !this.images) {
-			return { note: `ran on the host: no container runtime (ORRERY_CONTAINER_RUNTIME=${this.setting}), image ${job.image} not used` };
+			return {
+				note: `ran on the host: no container runtime (ORRERY_CONTAINER_RUNTIME=${this.setting}), image ${job.image} not used`,
+			};
 		}
 		const check = await this.images.ensure(job.image);
 		if (!check.isAvailable) {
@@ -139,11 +149,15 @@ export class LocalBackend implements ComputeBackend {
 			return obs;
 		}
 		if (state.pid !== undefined) {
-			if (isAlive(state.pid)) return state.startedAt ? { state: "running", startedAt: state.startedAt } : { state: "running" };
+			if (isAlive(state.pid))
+				return state.startedAt ? { state: "running", startedAt: state.startedAt } : { state: "running" };
 			// The wrapper may have written its exit code between the two reads.
 			const again = await readJobFolder(ref);
 			if (again.exitCode !== undefined) return this.observe(ref);
-			return { state: "lost", reason: "the job's process ended without recording an exit code (killed, or the machine restarted)" };
+			return {
+				state: "lost",
+				reason: "the job's process ended without recording an exit code (killed, or the machine restarted)",
+			};
 		}
 		if (state.hasStarted) return { state: "running" };
 		const since = this.submittedAt.get(ref);

@@ -105,7 +105,8 @@ async function localTree(path: string): Promise<Array<{ local: string; remote: s
 	if (!s) throw usage(`${path} does not exist`);
 	const remoteOf = (p: string) => {
 		const rel = relative(process.cwd(), p).split("\\").join("/");
-		if (rel.startsWith("..")) throw usage(`${path} is outside the current folder; run upload from a folder that contains it`);
+		if (rel.startsWith(".."))
+			throw usage(`${path} is outside the current folder; run upload from a folder that contains it`);
 		return rel;
 	};
 	if (s.isFile()) return [{ local: abs, remote: remoteOf(abs), size: s.size }];

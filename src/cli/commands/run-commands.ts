@@ -19,45 +19,64 @@ export function registerRunCommands(program: Command, action: Action): void {
 		.option("--no-follow", "return once the run is queued (remote servers only)")
 		.option("--json", "print the final status as JSON")
 		.action(
-			action(async (session: Session, path: string, opts: { name?: string; parameter?: string[]; option?: string[]; follow: boolean }) => {
-				const { defaultWorkflowName, inputFiles, uploadFiles } = await import("../spec-files.js");
-				const parameters = parseKeyValues(opts.parameter, "-p");
-				const { file, spec } = await loadSpec(path, parameters);
-				await printWarnings(session, spec.warnings);
-				const files = await inputFiles(file, spec.reana);
-				const api = await session.api();
-				const created = await api.call("create_workflow", {
-					query: { workflow_name: opts.name ?? defaultWorkflowName(file) },
-					body: spec.reana as Record<string, unknown>,
-				});
-				const w = created.workflow_name;
-				session.out.note(`${session.out.colour("bold", w)} created${session.isEmbedded ? " (embedded server, local backend)" : ` on ${api.baseUrl}`}`);
-				if (files.length > 0) await uploadFiles(api, w, files, (t) => session.out.note(t));
-				await api.call("start_workflow", {
-					params: { workflow_id_or_name: w },
-					body: { input_parameters: parameters, operational_options: parseKeyValues(opts.option, "-o") },
-				});
-				if (!opts.follow && !session.isEmbedded) {
-					if (session.out.isJson) return session.out.json({ workflow_name: w, workflow_id: created.workflow_id, status: "queued" });
-					session.out.line(`${w} queued; follow it with: orrery logs -w ${w} --follow`);
-					return;
-				}
-				const { followRun } = await import("../follow.js");
-				const status = await followRun(api, session.out, w, { showJobLogs: !session.out.isJson, showEvents: !session.out.isJson });
-				const final = await api.call("get_workflow_status", { params: { workflow_id_or_name: w } });
-				if (session.out.isJson) {
-					session.out.json(final);
-				} else {
-					session.out.line();
-					session.out.line(`${w} ${session.out.colour(statusColour(status), status)}${status === "finished" ? "" : `: ${final.message}`}`);
-					if (session.isEmbedded) session.out.line(`workspace: ${final.workspace_path}`);
-					const outputs = [...(spec.reana.outputs?.files ?? []), ...(spec.reana.outputs?.directories ?? [])];
-					for (const o of outputs) {
-						session.out.line(session.isEmbedded ? `output:    ${join(final.workspace_path, o)}` : `output:    ${o}  (orrery download -w ${w} ${o})`);
+			action(
+				async (
+					session: Session,
+					path: string,
+					opts: { name?: string; parameter?: string[]; option?: string[]; follow: boolean },
+				) => {
+					const { defaultWorkflowName, inputFiles, uploadFiles } = await import("../spec-files.js");
+					const parameters = parseKeyValues(opts.parameter, "-p");
+					const { file, spec } = await loadSpec(path, parameters);
+					await printWarnings(session, spec.warnings);
+					const files = await inputFiles(file, spec.reana);
+					const api = await session.api();
+					const created = await api.call("create_workflow", {
+						query: { workflow_name: opts.name ?? defaultWorkflowName(file) },
+						body: spec.reana as Record<string, unknown>,
+					});
+					const w = created.workflow_name;
+					session.out.note(
+						`${session.out.colour("bold", w)} created${session.isEmbedded ? " (embedded server, local backend)" : ` on ${api.baseUrl}`}`,
+					);
+					if (files.length > 0) await uploadFiles(api, w, files, (t) => session.out.note(t));
+					await api.call("start_workflow", {
+						params: { workflow_id_or_name: w },
+						body: { input_parameters: parameters, operational_options: parseKeyValues(opts.option, "-o") },
+					});
+					if (!opts.follow && !session.isEmbedded) {
+						if (session.out.isJson)
+							return session.out.json({ workflow_name: w, workflow_id: created.workflow_id, status: "queued" });
+						session.out.line(`${w} queued; follow it with: orrery logs -w ${w} --follow`);
+						return;
 					}
-				}
-				if (status !== "finished") throw new AppError("conflict", `workflow ${w} ${status}`, { details: { quiet: true } });
-			}),
+					const { followRun } = await import("../follow.js");
+					const status = await followRun(api, session.out, w, {
+						showJobLogs: !session.out.isJson,
+						showEvents: !session.out.isJson,
+					});
+					const final = await api.call("get_workflow_status", { params: { workflow_id_or_name: w } });
+					if (session.out.isJson) {
+						session.out.json(final);
+					} else {
+						session.out.line();
+						session.out.line(
+							`${w} ${session.out.colour(statusColour(status), status)}${status === "finished" ? "" : `: ${final.message}`}`,
+						);
+						if (session.isEmbedded) session.out.line(`workspace: ${final.workspace_path}`);
+						const outputs = [...(spec.reana.outputs?.files ?? []), ...(spec.reana.outputs?.directories ?? [])];
+						for (const o of outputs) {
+							session.out.line(
+								session.isEmbedded
+									? `output:    ${join(final.workspace_path, o)}`
+									: `output:    ${o}  (orrery download -w ${w} ${o})`,
+							);
+						}
+					}
+					if (status !== "finished")
+						throw new AppError("conflict", `workflow ${w} ${status}`, { details: { quiet: true } });
+				},
+			),
 		);
 
 	program
@@ -87,10 +106,16 @@ export function registerRunCommands(program: Command, action: Action): void {
 				session.out.line(doc.workflow_logs);
 				for (const job of Object.values(doc.job_logs)) {
 					session.out.line();
-					session.out.line(session.out.colour("bold", `step: ${job.job_name}${job.attempt > 1 ? ` (attempt ${job.attempt})` : ""}`));
+					session.out.line(
+						session.out.colour("bold", `step: ${job.job_name}${job.attempt > 1 ? ` (attempt ${job.attempt})` : ""}`),
+					);
 					session.out.line(`command: ${job.cmd}`);
-					session.out.line(`status: ${session.out.colour(statusColour(job.status), job.status)}${job.exit_code === null ? "" : ` (exit code ${job.exit_code})`}`);
-					session.out.line(`backend: ${job.compute_backend}${job.docker_img ? ` · image ${job.docker_img}${job.image_used === false ? " (not used)" : ""}` : ""}`);
+					session.out.line(
+						`status: ${session.out.colour(statusColour(job.status), job.status)}${job.exit_code === null ? "" : ` (exit code ${job.exit_code})`}`,
+					);
+					session.out.line(
+						`backend: ${job.compute_backend}${job.docker_img ? ` · image ${job.docker_img}${job.image_used === false ? " (not used)" : ""}` : ""}`,
+					);
 					if (job.logs) session.out.line(`logs:\n${job.logs.trimEnd()}`);
 				}
 			}),

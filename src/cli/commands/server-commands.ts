@@ -13,12 +13,15 @@ export function registerServerCommands(program: Command, action: Action, deps: S
 		.action(
 			action(async (_session: Session, opts: { host?: string; port?: string }) => {
 				const port = opts.port === undefined ? undefined : Number(opts.port);
-				if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw usage("--port takes a port number");
+				if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
+					throw usage("--port takes a port number");
 				await deps.serve({ ...(opts.host ? { host: opts.host } : {}), ...(port !== undefined ? { port } : {}) });
 			}),
 		);
 
-	const admin = program.command("admin").description("administration on the server's machine (works on its database directly)");
+	const admin = program
+		.command("admin")
+		.description("administration on the server's machine (works on its database directly)");
 
 	admin
 		.command("create-user")
@@ -29,18 +32,23 @@ export function registerServerCommands(program: Command, action: Action, deps: S
 		.option("--expires-in-days <days>", "token expiry in days (default: never)")
 		.option("--json", "print JSON")
 		.action(
-			action(async (session: Session, opts: { email: string; fullName?: string; admin?: boolean; expiresInDays?: string }) => {
-				const commands = await deps.admin();
-				const res = await commands.createUser({
-					email: opts.email,
-					...(opts.fullName ? { fullName: opts.fullName } : {}),
-					isAdmin: opts.admin === true,
-					...(opts.expiresInDays ? { expiresInDays: Number(opts.expiresInDays) } : {}),
-				});
-				if (session.out.isJson) return session.out.json({ id: res.user.id, email: res.user.email, token: res.token });
-				session.out.note(`created user ${res.user.email}; their access token (shown only now):`);
-				session.out.line(res.token);
-			}),
+			action(
+				async (
+					session: Session,
+					opts: { email: string; fullName?: string; admin?: boolean; expiresInDays?: string },
+				) => {
+					const commands = await deps.admin();
+					const res = await commands.createUser({
+						email: opts.email,
+						...(opts.fullName ? { fullName: opts.fullName } : {}),
+						isAdmin: opts.admin === true,
+						...(opts.expiresInDays ? { expiresInDays: Number(opts.expiresInDays) } : {}),
+					});
+					if (session.out.isJson) return session.out.json({ id: res.user.id, email: res.user.email, token: res.token });
+					session.out.note(`created user ${res.user.email}; their access token (shown only now):`);
+					session.out.line(res.token);
+				},
+			),
 		);
 
 	admin
@@ -52,18 +60,20 @@ export function registerServerCommands(program: Command, action: Action, deps: S
 		.option("--expires-in-days <days>", "token expiry in days (default: never)")
 		.option("--json", "print JSON")
 		.action(
-			action(async (session: Session, opts: { email: string; name?: string; scopes: string; expiresInDays?: string }) => {
-				const commands = await deps.admin();
-				const res = await commands.grantToken({
-					email: opts.email,
-					...(opts.name ? { name: opts.name } : {}),
-					scopes: opts.scopes.split(",").map((s) => s.trim()),
-					...(opts.expiresInDays ? { expiresInDays: Number(opts.expiresInDays) } : {}),
-				});
-				if (session.out.isJson) return session.out.json(res);
-				session.out.note(`token ${res.prefix}… for ${opts.email} (shown only now):`);
-				session.out.line(res.token);
-			}),
+			action(
+				async (session: Session, opts: { email: string; name?: string; scopes: string; expiresInDays?: string }) => {
+					const commands = await deps.admin();
+					const res = await commands.grantToken({
+						email: opts.email,
+						...(opts.name ? { name: opts.name } : {}),
+						scopes: opts.scopes.split(",").map((s) => s.trim()),
+						...(opts.expiresInDays ? { expiresInDays: Number(opts.expiresInDays) } : {}),
+					});
+					if (session.out.isJson) return session.out.json(res);
+					session.out.note(`token ${res.prefix}… for ${opts.email} (shown only now):`);
+					session.out.line(res.token);
+				},
+			),
 		);
 
 	admin

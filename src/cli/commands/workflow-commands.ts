@@ -5,7 +5,9 @@ import type { Session } from "../session.js";
 import { parseKeyValues } from "../spec-files.js";
 
 /** Wraps a command action so it gets a session; errors propagate to main. */
-export type Action = (handler: (session: Session, ...args: never[]) => Promise<void>) => (...args: unknown[]) => Promise<void>;
+export type Action = (
+	handler: (session: Session, ...args: never[]) => Promise<void>,
+) => (...args: unknown[]) => Promise<void>;
 
 /** Loads and validates a reana.yaml locally (errors name file, line and column). */
 export async function loadSpec(path: string, parameters?: Record<string, unknown>) {
@@ -17,7 +19,18 @@ export async function loadSpec(path: string, parameters?: Record<string, unknown
 }
 
 /** Prints validation warnings to stderr. */
-export async function printWarnings(session: Session, warnings: Array<{ file: string; line?: number; column?: number; path: string; message: string; hint: string; severity: "error" | "warning" }>): Promise<void> {
+export async function printWarnings(
+	session: Session,
+	warnings: Array<{
+		file: string;
+		line?: number;
+		column?: number;
+		path: string;
+		message: string;
+		hint: string;
+		severity: "error" | "warning";
+	}>,
+): Promise<void> {
 	const { formatProblem } = await import("../../spec/index.js");
 	for (const w of warnings) session.out.note(session.out.colour("yellow", `warning: ${formatProblem(w)}`));
 }
@@ -52,36 +65,56 @@ export function registerWorkflowCommands(program: Command, action: Action): void
 		.option("--include-workspace-size", "show each workspace's disk usage")
 		.option("--json", "print JSON")
 		.action(
-			action(async (session: Session, opts: { status?: string[]; search?: string; sort: string; page?: number; size?: number; includeWorkspaceSize?: boolean }) => {
-				if (opts.sort !== "asc" && opts.sort !== "desc") throw usage("--sort takes asc or desc");
-				const api = await session.api();
-				const res = await api.call("get_workflows", {
-					query: {
-						type: "batch",
-						...(opts.status ? { status: opts.status.flatMap((s) => s.split(",")) } : {}),
-						...(opts.search ? { search: opts.search } : {}),
-						sort: opts.sort,
-						...(opts.page ? { page: opts.page } : {}),
-						...(opts.size ? { size: opts.size } : {}),
-						...(opts.includeWorkspaceSize ? { include_workspace_size: true } : {}),
+			action(
+				async (
+					session: Session,
+					opts: {
+						status?: string[];
+						search?: string;
+						sort: string;
+						page?: number;
+						size?: number;
+						includeWorkspaceSize?: boolean;
 					},
-				});
-				if (session.out.isJson) return session.out.json(res);
-				if (res.items.length === 0) return session.out.note("no workflows yet; run one with: orrery run examples/helloworld");
-				const headers = ["name", "created", "started", "ended", "status", ...(opts.includeWorkspaceSize ? ["size"] : [])];
-				session.out.table(
-					headers,
-					res.items.map((w) => [
-						w.name,
-						short(w.created),
-						short(w.progress.run_started_at),
-						short(w.progress.run_finished_at ?? w.progress.run_stopped_at),
-						session.out.colour(statusColour(w.status), w.status),
-						...(opts.includeWorkspaceSize ? [w.size.human_readable] : []),
-					]),
-				);
-				if (res.has_next) session.out.note(`page ${res.page}; more with --page ${res.page + 1}`);
-			}),
+				) => {
+					if (opts.sort !== "asc" && opts.sort !== "desc") throw usage("--sort takes asc or desc");
+					const api = await session.api();
+					const res = await api.call("get_workflows", {
+						query: {
+							type: "batch",
+							...(opts.status ? { status: opts.status.flatMap((s) => s.split(",")) } : {}),
+							...(opts.search ? { search: opts.search } : {}),
+							sort: opts.sort,
+							...(opts.page ? { page: opts.page } : {}),
+							...(opts.size ? { size: opts.size } : {}),
+							...(opts.includeWorkspaceSize ? { include_workspace_size: true } : {}),
+						},
+					});
+					if (session.out.isJson) return session.out.json(res);
+					if (res.items.length === 0)
+						return session.out.note("no workflows yet; run one with: orrery run examples/helloworld");
+					const headers = [
+						"name",
+						"created",
+						"started",
+						"ended",
+						"status",
+						...(opts.includeWorkspaceSize ? ["size"] : []),
+					];
+					session.out.table(
+						headers,
+						res.items.map((w) => [
+							w.name,
+							short(w.created),
+							short(w.progress.run_started_at),
+							short(w.progress.run_finished_at ?? w.progress.run_stopped_at),
+							session.out.colour(statusColour(w.status), w.status),
+							...(opts.includeWorkspaceSize ? [w.size.human_readable] : []),
+						]),
+					);
+					if (res.has_next) session.out.note(`page ${res.page}; more with --page ${res.page + 1}`);
+				},
+			),
 		);
 
 	program
@@ -129,24 +162,36 @@ export function registerWorkflowCommands(program: Command, action: Action): void
 		.option("--follow", "follow progress and logs until the run ends")
 		.option("--json", "print JSON")
 		.action(
-			action(async (session: Session, opts: { workflow?: string; parameter?: string[]; option?: string[]; follow?: boolean }) => {
-				const w = session.workflow(opts.workflow);
-				const api = await session.api();
-				const res = await api.call("start_workflow", {
-					params: { workflow_id_or_name: w },
-					body: { input_parameters: parseKeyValues(opts.parameter, "-p"), operational_options: parseKeyValues(opts.option, "-o") },
-				});
-				if (opts.follow || session.isEmbedded) {
-					const { followRun } = await import("../follow.js");
-					const status = await followRun(api, session.out, res.workflow_name, { showJobLogs: !session.out.isJson, showEvents: !session.out.isJson });
-					if (session.out.isJson) return session.out.json({ ...res, status });
-					session.out.line(`${res.workflow_name} ${session.out.colour(statusColour(status), status)}`);
-					if (status !== "finished") throw new AppError("conflict", `workflow ${res.workflow_name} ${status}`, { details: { quiet: true } });
-					return;
-				}
-				if (session.out.isJson) return session.out.json(res);
-				session.out.line(`${res.workflow_name} has been queued`);
-			}),
+			action(
+				async (
+					session: Session,
+					opts: { workflow?: string; parameter?: string[]; option?: string[]; follow?: boolean },
+				) => {
+					const w = session.workflow(opts.workflow);
+					const api = await session.api();
+					const res = await api.call("start_workflow", {
+						params: { workflow_id_or_name: w },
+						body: {
+							input_parameters: parseKeyValues(opts.parameter, "-p"),
+							operational_options: parseKeyValues(opts.option, "-o"),
+						},
+					});
+					if (opts.follow || session.isEmbedded) {
+						const { followRun } = await import("../follow.js");
+						const status = await followRun(api, session.out, res.workflow_name, {
+							showJobLogs: !session.out.isJson,
+							showEvents: !session.out.isJson,
+						});
+						if (session.out.isJson) return session.out.json({ ...res, status });
+						session.out.line(`${res.workflow_name} ${session.out.colour(statusColour(status), status)}`);
+						if (status !== "finished")
+							throw new AppError("conflict", `workflow ${res.workflow_name} ${status}`, { details: { quiet: true } });
+						return;
+					}
+					if (session.out.isJson) return session.out.json(res);
+					session.out.line(`${res.workflow_name} has been queued`);
+				},
+			),
 		);
 
 	program
@@ -157,12 +202,23 @@ export function registerWorkflowCommands(program: Command, action: Action): void
 		.action(
 			action(async (session: Session, opts: { workflow?: string }) => {
 				const api = await session.api();
-				const s = await api.call("get_workflow_status", { params: { workflow_id_or_name: session.workflow(opts.workflow) } });
+				const s = await api.call("get_workflow_status", {
+					params: { workflow_id_or_name: session.workflow(opts.workflow) },
+				});
 				if (session.out.isJson) return session.out.json(s);
 				const p = s.progress;
 				session.out.table(
 					["name", "status", "progress", "started", "ended", "step"],
-					[[s.name, session.out.colour(statusColour(s.status), s.status), `${p.finished.total}/${p.total.total}`, short(p.run_started_at), short(p.run_finished_at ?? p.run_stopped_at), p.current_step_name ?? "-"]],
+					[
+						[
+							s.name,
+							session.out.colour(statusColour(s.status), s.status),
+							`${p.finished.total}/${p.total.total}`,
+							short(p.run_started_at),
+							short(p.run_finished_at ?? p.run_stopped_at),
+							p.current_step_name ?? "-",
+						],
+					],
 				);
 				if (s.message && s.status !== "finished") session.out.line(`\n${s.message}`);
 			}),
@@ -222,4 +278,3 @@ function positive(value: string, flag: string): number {
 export function short(iso: string | null | undefined): string {
 	return iso ? iso.replace("T", " ").slice(0, 19) : "-";
 }
-

@@ -1,5 +1,5 @@
-import type { ReanaSpecification } from "../../contract/index.js";
 import { AppError } from "../../common/index.js";
+import type { ReanaSpecification } from "../../contract/index.js";
 import {
 	type Parameters,
 	type Problem,
@@ -24,7 +24,7 @@ interface Unit {
 export const serialEngine: WorkflowEngine = {
 	type: "serial",
 
-	validate(spec, _parameters, options): Problem[] {
+	async validate({ spec, options }): Promise<Problem[]> {
 		try {
 			serialOptions(spec, options);
 			return [];
@@ -59,7 +59,11 @@ export const serialEngine: WorkflowEngine = {
 };
 
 /** The commands a run will execute, FROM and TARGET applied, parameters substituted. */
-export function plannedUnits(spec: ReanaSpecification, parameters: Parameters, options: Record<string, unknown>): Unit[] {
+export function plannedUnits(
+	spec: ReanaSpecification,
+	parameters: Parameters,
+	options: Record<string, unknown>,
+): Unit[] {
 	const steps = serialSteps(spec);
 	const opts = serialOptions(spec, options);
 	const first = opts.from === undefined ? 0 : steps.findIndex((s) => s.name === opts.from);
@@ -87,7 +91,13 @@ function toRequest(unit: Unit): JobRequest {
 	const { step } = unit;
 	const backendOptions: Record<string, unknown> = {};
 	for (const [k, v] of Object.entries(step)) {
-		if (/^(kubernetes|htcondor|slurm)_/.test(k) || k === "unpacked_img" || k === "kerberos" || k === "voms_proxy" || k === "rucio") {
+		if (
+			/^(kubernetes|htcondor|slurm)_/.test(k) ||
+			k === "unpacked_img" ||
+			k === "kerberos" ||
+			k === "voms_proxy" ||
+			k === "rucio"
+		) {
 			backendOptions[k] = v;
 		}
 	}
@@ -121,7 +131,8 @@ export function stepResources(step: Step): StepResources {
 	}
 	if (step.kubernetes_cpu_request !== undefined) {
 		const c = Number.parseFloat(step.kubernetes_cpu_request);
-		if (Number.isFinite(c) && c > 0) r.cpus = step.kubernetes_cpu_request.endsWith("m") ? Math.ceil(c / 1000) : Math.ceil(c);
+		if (Number.isFinite(c) && c > 0)
+			r.cpus = step.kubernetes_cpu_request.endsWith("m") ? Math.ceil(c / 1000) : Math.ceil(c);
 	}
 	return r;
 }

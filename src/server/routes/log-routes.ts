@@ -4,7 +4,7 @@ import type { FastifyInstance } from "fastify";
 import { jobFiles, readTail } from "../../backends/index.js";
 import { AppError } from "../../common/index.js";
 import type { JobLog, LogsDocument } from "../../contract/index.js";
-import { findJob, listEvents, listJobs, type UserRow, findUserById } from "../../db/index.js";
+import { findJob, findUserById, listEvents, listJobs, type UserRow } from "../../db/index.js";
 import { runName } from "../../scheduler/index.js";
 import { handle } from "../route-kit.js";
 import type { ServerContext } from "../server-context.js";
@@ -18,7 +18,10 @@ export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
 	handle(app, "get_workflow_logs", async ({ principal, params, query }) => {
 		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.read");
 		const owner = (await findUserById(ctx.db, wf.owner_id)) as UserRow;
-		const steps = query.steps === undefined ? undefined : new Set(Array.isArray(query.steps) ? query.steps : query.steps.split(","));
+		const steps =
+			query.steps === undefined
+				? undefined
+				: new Set(Array.isArray(query.steps) ? query.steps : query.steps.split(","));
 		let jobs = await listJobs(ctx.db, wf.id);
 		if (steps) jobs = jobs.filter((j) => steps.has(j.step_name));
 		if (query.size) jobs = jobs.slice(((query.page ?? 1) - 1) * query.size, (query.page ?? 1) * query.size);
@@ -68,13 +71,16 @@ export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
 	handle(app, "get_job_log", async ({ principal, params, query }) => {
 		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.read");
 		const job = await findJob(ctx.db, params.job_id);
-		if (!job || job.workflow_id !== wf.id) throw new AppError("not_found", `job ${params.job_id} is not part of workflow ${runName(wf)}`);
+		if (!job || job.workflow_id !== wf.id)
+			throw new AppError("not_found", `job ${params.job_id} is not part of workflow ${runName(wf)}`);
 		const stream = query.stream ?? "stdout";
 		const offset = query.offset ?? 0;
 		const max = query.max_bytes ?? 256 * 1024;
 		let data = "";
 		let next = offset;
-		const handle = await open(join(job.job_dir, stream === "stdout" ? jobFiles.stdout : jobFiles.stderr), "r").catch(() => undefined);
+		const handle = await open(join(job.job_dir, stream === "stdout" ? jobFiles.stdout : jobFiles.stderr), "r").catch(
+			() => undefined,
+		);
 		if (handle) {
 			try {
 				const buf = Buffer.alloc(max);
@@ -112,7 +118,14 @@ export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
 		return {
 			status: latest.status,
 			progress: progressOf(latest),
-			items: events.map((e) => ({ id: e.id, at: e.at, level: e.level, type: e.type, message: e.message, job_id: e.job_id })),
+			items: events.map((e) => ({
+				id: e.id,
+				at: e.at,
+				level: e.level,
+				type: e.type,
+				message: e.message,
+				job_id: e.job_id,
+			})),
 		};
 	});
 }

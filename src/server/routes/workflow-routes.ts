@@ -1,7 +1,14 @@
 import type { FastifyInstance } from "fastify";
 import { authorize } from "../../auth/index.js";
 import { AppError } from "../../common/index.js";
-import { findUserById, listWorkflows, type UserRow, type WorkflowRow, type WorkflowStatus, workflowStatuses } from "../../db/index.js";
+import {
+	findUserById,
+	listWorkflows,
+	type UserRow,
+	type WorkflowRow,
+	type WorkflowStatus,
+	workflowStatuses,
+} from "../../db/index.js";
 import {
 	createRun,
 	deleteRun,
@@ -66,7 +73,9 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
 		});
 		const withSize = query.include_workspace_size === true || query.verbose === true;
 		const rows = await Promise.all(
-			items.map(async (wf) => listItem(wf, principal.user, withSize ? await diskUsage(wf.workspace_path).catch(() => 0) : undefined)),
+			items.map(async (wf) =>
+				listItem(wf, principal.user, withSize ? await diskUsage(wf.workspace_path).catch(() => 0) : undefined),
+			),
 		);
 		return {
 			items: rows,
@@ -75,7 +84,8 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
 			size,
 			has_next: page * size < total,
 			has_prev: page > 1,
-			user_has_workflows: total > 0 || (await listWorkflows(ctx.db, { ownerId: principal.user.id, offset: 0, limit: 1 })).total > 0,
+			user_has_workflows:
+				total > 0 || (await listWorkflows(ctx.db, { ownerId: principal.user.id, offset: 0, limit: 1 })).total > 0,
 		};
 	});
 
@@ -117,8 +127,24 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
 		};
 	});
 
-	const start = async (wf: WorkflowRow, body: { input_parameters?: Record<string, unknown>; operational_options?: Record<string, unknown>; restart?: boolean }) => {
-		if (body.restart) throw new AppError("not_implemented", "restarting a run is not available yet; create a new run with 'orrery run'");
+	handle(app, "get_workflow_outputs", async ({ principal, params }) => {
+		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.read");
+		return { workflow_id: wf.id, status: wf.status, outputs: wf.outputs === null ? null : JSON.parse(wf.outputs) };
+	});
+
+	const start = async (
+		wf: WorkflowRow,
+		body: {
+			input_parameters?: Record<string, unknown>;
+			operational_options?: Record<string, unknown>;
+			restart?: boolean;
+		},
+	) => {
+		if (body.restart)
+			throw new AppError(
+				"not_implemented",
+				"restarting a run is not available yet; create a new run with 'orrery run'",
+			);
 		const started = await startRun(ctx.runs, wf, {
 			...(body.input_parameters ? { inputParameters: body.input_parameters } : {}),
 			...(body.operational_options ? { operationalOptions: body.operational_options } : {}),
@@ -148,7 +174,12 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
 			case "stop": {
 				await requestStop(ctx.runs, wf);
 				const settled = (await waitUntilSettled(ctx.db, wf.id, 15_000)) ?? wf;
-				return submission(settled, settled.status === "stopped" ? `Workflow ${runName(wf)} successfully stopped.` : `Workflow ${runName(wf)} is stopping.`);
+				return submission(
+					settled,
+					settled.status === "stopped"
+						? `Workflow ${runName(wf)} successfully stopped.`
+						: `Workflow ${runName(wf)} is stopping.`,
+				);
 			}
 			case "deleted": {
 				const targets = body?.all_runs
@@ -162,7 +193,10 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
 					);
 				}
 				for (const t of targets) await deleteRun(ctx.runs, t, { includeWorkspace: true });
-				return { ...submission(wf, `Workflow ${body?.all_runs ? `${wf.name} (all runs)` : runName(wf)} successfully deleted.`), status: "deleted" };
+				return {
+					...submission(wf, `Workflow ${body?.all_runs ? `${wf.name} (all runs)` : runName(wf)} successfully deleted.`),
+					status: "deleted",
+				};
 			}
 		}
 	});

@@ -1,6 +1,13 @@
 import type { FastifyInstance } from "fastify";
 import { AppError } from "../../common/index.js";
-import { deleteFiles, listFiles, readStream, resolveDownload, writeFileFromStream, zipStream } from "../../storage/index.js";
+import {
+	deleteFiles,
+	listFiles,
+	readStream,
+	resolveDownload,
+	writeFileFromStream,
+	zipStream,
+} from "../../storage/index.js";
 import { humanSize } from "../human-size.js";
 import { handle } from "../route-kit.js";
 import type { ServerContext } from "../server-context.js";
@@ -63,7 +70,9 @@ export function workspaceRoutes(app: FastifyInstance, ctx: ServerContext): void 
 		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.write");
 		if (wf.status === "deleted") throw new AppError("conflict", "the workflow is deleted");
 		const name = query.file_name.replace(/^\/+/, "");
-		const { path, size } = await writeFileFromStream(wf.workspace_path, name, raw.raw, { maxBytes: ctx.config.maxUploadBytes });
+		const { path, size } = await writeFileFromStream(wf.workspace_path, name, raw.raw, {
+			maxBytes: ctx.config.maxUploadBytes,
+		});
 		return { message: `${path} has been successfully uploaded (${humanSize(size)}).` };
 	});
 
