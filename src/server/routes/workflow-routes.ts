@@ -11,6 +11,7 @@ import {
 } from "../../db/index.js";
 import {
 	createRun,
+	decodeWorkflow,
 	deleteRun,
 	findRun,
 	parseWorkflowRef,
@@ -124,6 +125,15 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
 			logs: "",
 			message: wf.status_message ?? "",
 			workspace_path: wf.workspace_path,
+		};
+	});
+
+	handle(app, "get_workflow_specification", async ({ principal, params }) => {
+		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.read");
+		const { spec } = decodeWorkflow(wf);
+		return {
+			specification: spec as Record<string, unknown>,
+			parameters: JSON.parse(wf.parameters) as Record<string, unknown>,
 		};
 	});
 
