@@ -114,9 +114,22 @@ class InlineMigrations implements MigrationProvider {
 	}
 }
 
-/** Brings the schema to the latest version; safe to run at every start and from several processes. */
+/**
+ * Brings the schema to the latest version; safe to run at every start and from several processes.
+ * On PostgreSQL the migration tables are placed in the schema in use: Kysely otherwise finds them by
+ * name in any schema and would skip creating its own when another schema of the database has them.
+ */
 export async function migrateToLatest(db: Kysely<unknown>, dialect: DialectName): Promise<string[]> {
-	const migrator = new Migrator({ db, provider: new InlineMigrations(dialect) });
+	let migrationTableSchema: string | undefined;
+	if (dialect === "postgres") {
+		const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+		migrationTableSchema = rows[0]?.schema;
+	}
+	const migrator = new Migrator({
+		db,
+		provider: new InlineMigrations(dialect),
+		...(migrationTableSchema ? { migrationTableSchema } : {}),
+	});
 	const { error, results } = await migrator.migrateToLatest();
 	if (error) throw new AppError("internal", "database migration failed", { cause: error });
 	return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
