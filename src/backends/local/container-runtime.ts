@@ -115,7 +115,12 @@ export function containerLaunch(
 	return args;
 }
 
-/** Stops and removes a job's container; a container that is already gone is not an error. */
+/**
+ * Kills and removes a job's container at once; a container that is already gone is not an error.
+ * (The command is PID 1 in its container, which ignores SIGTERM unless it handles it, so a polite
+ * stop would only wait out podman's 10 s grace period.)
+ */
 export async function removeContainer(runtime: ContainerRuntime, name: string): Promise<void> {
-	await run(runtime.bin, ["rm", "--force", name], { timeout: 30_000 }).catch(() => undefined);
+	const args = runtime.name === "podman" ? ["rm", "--force", "--time", "0", name] : ["rm", "--force", name];
+	await run(runtime.bin, args, { timeout: 30_000 }).catch(() => undefined);
 }
