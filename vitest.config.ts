@@ -8,7 +8,7 @@ export default defineConfig({
 		hookTimeout: 60_000,
 		reporters: process.env.CI ? ["default"] : ["default"],
 		projects: [
-			{ extends: true, test: { name: "unit", include: ["src/**/*.test.ts"] } },
+			{ extends: true, test: { name: "unit", include: ["src/**/*.test.ts"], sequence: { groupOrder: 0 } } },
 			{
 				extends: true,
 				test: {
@@ -17,9 +17,18 @@ export default defineConfig({
 					exclude: ["test/conformance/**"],
 					// Integration tests start servers and processes; two files at a time suit this 2-core machine.
 					maxWorkers: 2,
+					sequence: { groupOrder: 1 },
 				},
 			},
-			{ extends: true, test: { name: "conformance", include: ["test/conformance/**/*.test.ts"], maxWorkers: 1 } },
+			{
+				extends: true,
+				test: {
+					name: "conformance",
+					include: ["test/conformance/**/*.test.ts"],
+					maxWorkers: 1,
+					sequence: { groupOrder: 2 },
+				},
+			},
 		],
 	},
 });

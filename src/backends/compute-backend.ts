@@ -41,7 +41,14 @@ export interface Submission {
 export type JobObservation =
 	| { state: "queued" }
 	| { state: "running"; startedAt?: Date }
-	| { state: "exited"; exitCode: number; startedAt?: Date; finishedAt?: Date }
+	| {
+			state: "exited";
+			exitCode: number;
+			startedAt?: Date;
+			finishedAt?: Date;
+			/** Why the backend ended the job, when it did (time limit, out of memory, cancelled outside Orrery). */
+			reason?: string;
+	  }
 	| { state: "lost"; reason: string };
 
 /** What a backend can do; the scheduler reads these flags and never checks which class it holds. */
@@ -66,6 +73,12 @@ export interface ComputeBackend {
 	readonly capabilities: BackendCapabilities;
 	/** Starts a job. Submitting the same job id twice must not run it twice. */
 	submit(job: BackendJob, signal?: AbortSignal): Promise<Submission>;
+	/**
+	 * Starts many jobs in as few scheduler calls as the backend can (a Slurm job array), answering
+	 * one submission per job in the same order. Optional: without it the scheduler calls `submit`
+	 * per job. The same idempotency rule holds for every job of the batch.
+	 */
+	submitBatch?(jobs: readonly BackendJob[], signal?: AbortSignal): Promise<Submission[]>;
 	/** Observes many jobs in one batched call; refs the backend knows nothing about are absent from the map. */
 	poll(refs: readonly string[]): Promise<Map<string, JobObservation>>;
 	/** Stops a job (and everything it started); stopping a finished or unknown job is not an error. */

@@ -35,26 +35,42 @@ export interface WrapperOptions {
 	launch?: readonly string[];
 }
 
-/** Writes command.sh and run.sh into a job folder (idempotent: same job, same files). */
+/**
+ * Writes command.sh and run.sh into a job folder. Returns false when the folder already had them: an
+ * earlier submission of the same job got this far, so the caller must check whether its wrapper
+ * started before starting another (which would find the lock and exit anyway), and rewrite them
+ * with `overwrite` if it did not (a crash may have left one of the two half-written). Never
+ * overwrite the scripts of a started job: sh reads its script as it runs.
+ */
 export async function writeJobScripts(
 	jobDir: string,
 	command: string,
 	env: Record<string, string>,
-	options: WrapperOptions,
-): Promise<void> {
+	options: WrapperOptions & { overwrite?: boolean },
+): Promise<boolean> {
+	const flag = options.overwrite ? "w" : "wx";
 	const exports = Object.entries(env)
 		.filter(([k]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
 		.map(([k, v]) => `export ${k}=${shQuote(v)}\n`)
 		.join("");
-	await writeFile(join(jobDir, jobFiles.command), `${exports}${command}\n`, { mode: 0o644 });
-	await writeFile(join(jobDir, jobFiles.wrapper), wrapperScript(jobDir, options), { mode: 0o755 });
+	try {
+		await Promise.all([
+			writeFile(join(jobDir, jobFiles.command), `${exports}${command}\n`, { mode: 0o644, flag }),
+			writeFile(join(jobDir, jobFiles.wrapper), wrapperScript(jobDir, options), { mode: 0o755, flag }),
+		]);
+		return true;
+	} catch (error) {
+		if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+		throw error;
+	}
 }
 
 /** The wrapper script text. Kept to shell builtins where possible: each fork costs time on short jobs. */
 export function wrapperScript(jobDir: string, options: WrapperOptions): string {
 	const d = shQuote(jobDir);
-	const launch = (options.launch ?? ["sh"]).map(shQuote).join(" ");
-	const run = `${launch} ${shQuote(join(jobDir, jobFiles.command))}`;
+	const command = shQuote(join(jobDir, jobFiles.command));
+	// On the host the command runs in a subshell of the wrapper (a fork, no second exec of sh).
+	const run = options.launch ? `${options.launch.map(shQuote).join(" ")} ${command}` : `( . ${command} )`;
 	const body = `${run} > ${d}/stdout 2> ${d}/stderr < /dev/null\ncode=$?`;
 	return `#!/bin/sh
 # Orrery job wrapper: runs command.sh exactly once and records the outcome in this folder.
@@ -67,6 +83,13 @@ exit $code
 `;
 }
 
+/** True when a job folder shows that a wrapper has started (one directory read, for the submit path). */
+export async function hasJobStarted(jobDir: string): Promise<boolean> {
+	const { readdir } = await import("node:fs/promises");
+	const names = await readdir(jobDir).catch(() => [] as string[]);
+	return names.includes(jobFiles.lock) || names.includes(jobFiles.pid) || names.includes(jobFiles.exitCode);
+}
+
 /** What a job folder says about its job. */
 export interface JobFolderState {
 	hasStarted: boolean;
@@ -76,10 +99,12 @@ export interface JobFolderState {
 	finishedAt?: Date;
 }
 
-/** Reads the state files of a job folder. */
+/** Reads the state files of a job folder (the exit code first: for an ended job nothing else is needed but times). */
 export async function readJobFolder(jobDir: string): Promise<JobFolderState> {
-	const exit = await readWithTime(join(jobDir, jobFiles.exitCode));
-	const pid = await readWithTime(join(jobDir, jobFiles.pid));
+	const [exit, pid] = await Promise.all([
+		readWithTime(join(jobDir, jobFiles.exitCode)),
+		readWithTime(join(jobDir, jobFiles.pid)),
+	]);
 	const state: JobFolderState = { hasStarted: pid !== undefined };
 	if (pid?.text.trim()) {
 		state.pid = Number(pid.text.trim());

@@ -52,8 +52,33 @@ function openSqlite(url: string): Db {
 	sqlite.pragma("synchronous = NORMAL");
 	sqlite.pragma("busy_timeout = 10000");
 	sqlite.pragma("foreign_keys = ON");
-	const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+	const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
 	return { kysely, dialect: "sqlite", close: () => kysely.destroy() };
+}
+
+/**
+ * Kysely prepares every query anew; with better-sqlite3 that costs more than running most of ours.
+ * Statements are reusable, so keep the recently used ones (bounded, as `IN (…)` lists vary the SQL).
+ */
+function withStatementCache(
+	sqlite: BetterSqlite3.Database,
+	size = 500,
+): Pick<BetterSqlite3.Database, "close" | "prepare"> {
+	const cache = new Map<string, BetterSqlite3.Statement>();
+	return {
+		close: () => sqlite.close(),
+		prepare: ((sql: string) => {
+			let stmt = cache.get(sql);
+			if (stmt) {
+				cache.delete(sql);
+			} else {
+				stmt = sqlite.prepare(sql);
+				if (cache.size >= size) cache.delete(cache.keys().next().value as string);
+			}
+			cache.set(sql, stmt);
+			return stmt;
+		}) as BetterSqlite3.Database["prepare"],
+	};
 }
 
 async function openPostgres(config: DatabaseConfig): Promise<Db> {

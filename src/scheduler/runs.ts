@@ -145,12 +145,14 @@ export async function startRun(deps: RunsDeps, wf: WorkflowRow, options: StartOp
 			`unknown input parameter${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; the workflow declares ${Object.keys(declared).join(", ") || "none"}`,
 		);
 	}
+	// The specification's `inputs.options` are defaults that options given at start override.
+	const operationalOptions = { ...(spec.inputs?.options ?? {}), ...(options.operationalOptions ?? {}) };
 	const engine = deps.engines.get(wf.type as WorkflowType) as WorkflowEngine;
 	const problems = (
 		await engine.validate({
 			spec,
 			parameters: { ...declared, ...given },
-			options: options.operationalOptions ?? {},
+			options: operationalOptions,
 			workspace: workspaceView(wf.workspace_path),
 		})
 	).filter((p) => p.severity === "error");
@@ -169,7 +171,7 @@ export async function startRun(deps: RunsDeps, wf: WorkflowRow, options: StartOp
 	const ok = await transitionWorkflow(deps.db, wf.id, ["created"], {
 		status: "queued",
 		parameters: JSON.stringify(given),
-		options: JSON.stringify(options.operationalOptions ?? {}),
+		options: JSON.stringify(operationalOptions),
 		updated_at: at,
 		status_message: null,
 	});

@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
-import type { BackendJob, ComputeBackend, JobObservation } from "../backends/index.js";
+import type { BackendJob, ComputeBackend, JobObservation, Submission } from "../backends/index.js";
 import { tailJobLog } from "../backends/index.js";
 import { AppError, type Clock, isAppError, isoNow, type Logger, messageOf, newId } from "../common/index.js";
 import {
@@ -63,6 +63,7 @@ export class Scheduler {
 	private wakeUp: (() => void) | undefined;
 	private isWoken = false;
 	private lastReclaim = 0;
+	private jobCache = new Map<string, JobRow[]>();
 	private readonly listeners = new Set<(workflowId: string) => void>();
 
 	constructor(
@@ -180,8 +181,16 @@ export class Scheduler {
 			this.config.maxWorkflowsPerTick,
 		);
 		if (claimed.length === 0) return;
+		// This instance is the only writer of a leased workflow's jobs, so they stay in memory between
+		// ticks; a workflow that was not leased to us in the previous tick is read afresh.
 		const jobsOf = new Map<string, JobRow[]>();
-		await Promise.all(claimed.map(async (wf) => jobsOf.set(wf.id, await listJobs(db, wf.id))));
+		await Promise.all(
+			claimed.map(async (wf) => {
+				const cached = this.jobCache.get(wf.id);
+				jobsOf.set(wf.id, cached ?? (await listJobs(db, wf.id)));
+			}),
+		);
+		this.jobCache = jobsOf;
 		await this.observe(claimed, jobsOf);
 		for (const wf of claimed) {
 			try {
@@ -270,14 +279,16 @@ export class Scheduler {
 				patch.finished_at = obs.finishedAt?.toISOString() ?? at;
 				if (!ok) {
 					const tail = await tailJobLog(job.job_dir, 10);
-					patch.message = tail ? `last lines of its log:\n${tail}` : "it printed nothing";
+					const log = tail ? `last lines of its log:\n${tail}` : "it printed nothing";
+					// The backend's reason (time limit, out of memory, …) comes first: it is why the job ended.
+					patch.message = obs.reason ? `${obs.reason}; ${log}` : log;
 				}
 				events.push(
 					this.event(
 						job.workflow_id,
 						job.id,
 						ok ? "job_finished" : "job_failed",
-						`${job.step_name}: ${ok ? "finished" : `failed with exit code ${obs.exitCode}`}`,
+						`${job.step_name}: ${ok ? "finished" : `failed with exit code ${obs.exitCode}${obs.reason ? ` (${obs.reason})` : ""}`}`,
 						ok ? "info" : "error",
 					),
 				);
@@ -290,7 +301,7 @@ export class Scheduler {
 		if (Object.keys(patch).length === 0) return;
 		await updateJob(db, job.id, patch);
 		Object.assign(job, patch);
-		await appendEvents(db, events);
+		await this.record(events);
 	}
 
 	/**
@@ -311,7 +322,7 @@ export class Scheduler {
 		await updateJob(db, job.id, patch);
 		Object.assign(job, patch);
 		const retry = canRetry ? `; retrying (attempt ${job.attempt + 1} of ${retries + 1})` : "";
-		await appendEvents(db, [
+		await this.record([
 			this.event(wf.id, job.id, "job_lost", `${job.step_name}: ${reason}${retry}`, canRetry ? "warning" : "error"),
 		]);
 	}
@@ -350,14 +361,18 @@ export class Scheduler {
 		const { db } = this.deps;
 		const at = isoNow(this.deps.clock);
 		if (step.kind === "submit") {
+			// Jobs for backends that take batches (Slurm job arrays) are persisted first, then submitted together.
+			const batches = new Map<string, JobRow[]>();
 			for (const request of step.jobs) {
 				const backendName = this.backendFor(request);
 				const backend = this.backends.get(backendName) as GuardedBackend;
 				const active = jobs.filter((j) => j.backend === backendName && activeJobStatuses.includes(j.status)).length;
 				if (active >= backend.backend.capabilities.maxActiveJobs) break;
 				const row = await this.persistJob(wf, request, jobs, 1);
-				if (row) await this.submit(wf, row);
+				if (row && backend.backend.submitBatch) batches.set(backendName, [...(batches.get(backendName) ?? []), row]);
+				else if (row) await this.submit(wf, row);
 			}
+			for (const rows of batches.values()) await this.submitBatch(wf, rows);
 		}
 		if (wf.status === "queued" || (wf.status === "pending" && jobs.some((j) => j.status !== "created"))) {
 			const next = wf.status === "queued" ? "pending" : "running";
@@ -366,7 +381,7 @@ export class Scheduler {
 				updated_at: at,
 				...(next === "running" ? { started_at: wf.started_at ?? at } : {}),
 			});
-			await appendEvents(db, [this.event(wf.id, null, `workflow_${next}`, `workflow is ${next}`)]);
+			await this.record([this.event(wf.id, null, `workflow_${next}`, `workflow is ${next}`)]);
 			wf.status = next;
 		}
 		const progress = JSON.stringify(computeProgress(jobs, step.total));
@@ -385,7 +400,7 @@ export class Scheduler {
 				lease_owner: null,
 				lease_expires_at: null,
 			});
-			await appendEvents(db, [
+			await this.record([
 				this.event(wf.id, null, ok ? "workflow_finished" : "workflow_failed", message, ok ? "info" : "error"),
 			]);
 			this.notify(wf.id);
@@ -458,15 +473,66 @@ export class Scheduler {
 		return row;
 	}
 
+	/**
+	 * Hands persisted jobs of one backend to its `submitBatch` in one call. If the batch fails, each
+	 * job is submitted on its own (submission is idempotent), so each gets its own error or retry.
+	 */
+	private async submitBatch(wf: WorkflowRow, jobs: JobRow[]): Promise<void> {
+		const backend = this.backends.get((jobs[0] as JobRow).backend) as GuardedBackend;
+		if (jobs.length < 2 || !backend.backend.submitBatch) {
+			for (const job of jobs) await this.submit(wf, job);
+			return;
+		}
+		let subs: Submission[];
+		try {
+			subs = await backend.backend.submitBatch(await Promise.all(jobs.map((j) => this.backendJobOf(wf, j))));
+		} catch (error) {
+			this.deps.logger.warn({ err: error, backend: backend.name }, "batch submission failed; submitting one by one");
+			for (const job of jobs) await this.submit(wf, job);
+			return;
+		}
+		for (const [i, job] of jobs.entries()) await this.recordSubmission(wf, job, subs[i] as Submission);
+	}
+
 	/** Hands a persisted job to its backend and records the backend's reference. */
 	private async submit(wf: WorkflowRow, job: JobRow): Promise<void> {
 		const { db } = this.deps;
 		const backend = this.backends.get(job.backend);
-		const request = this.requestOf(job);
 		if (!backend) throw new AppError("validation_failed", `compute backend '${job.backend}' is not configured`);
-		await mkdir(job.job_dir, { recursive: true });
+		const backendJob = await this.backendJobOf(wf, job);
+		const at = isoNow(this.deps.clock);
+		try {
+			await this.recordSubmission(wf, job, await backend.submit(backendJob));
+		} catch (error) {
+			if (isAppError(error) && error.code === "validation_failed") {
+				const patch: Partial<JobRow> = { status: "failed", finished_at: at, message: error.message };
+				await updateJob(db, job.id, patch);
+				Object.assign(job, patch);
+				await this.record([this.event(wf.id, job.id, "job_failed", `${job.step_name}: ${error.message}`, "error")]);
+				return;
+			}
+			// The backend is unreachable: the job stays `created` and is submitted again next tick.
+			this.deps.logger.warn({ err: error, job: job.id }, "submission failed; will retry");
+			await this.record([
+				this.event(
+					wf.id,
+					job.id,
+					"job_submit_retry",
+					`${job.step_name}: ${job.backend} unavailable (${messageOf(error)}); retrying`,
+					"warning",
+				),
+			]);
+		}
+	}
+
+	/** The job as its backend sees it (creating its job folder and workdir). */
+	private async backendJobOf(wf: WorkflowRow, job: JobRow): Promise<BackendJob> {
+		const request = this.requestOf(job);
 		const workdir = request.workdir ? resolve(wf.workspace_path, request.workdir) : wf.workspace_path;
-		await mkdir(workdir, { recursive: true });
+		await Promise.all([
+			mkdir(job.job_dir, { recursive: true }),
+			workdir === wf.workspace_path ? undefined : mkdir(workdir, { recursive: true }),
+		]);
 		const backendJob: BackendJob = {
 			id: job.id,
 			jobDir: job.job_dir,
@@ -483,45 +549,25 @@ export class Scheduler {
 			options: request.backendOptions ?? {},
 		};
 		if (job.image) backendJob.image = job.image;
-		const at = isoNow(this.deps.clock);
-		try {
-			const sub = await backend.submit(backendJob);
-			const patch: Partial<JobRow> = { status: "queued", backend_ref: sub.ref, submitted_at: at };
-			if (sub.imageUsed !== undefined) patch.image_used = sub.imageUsed ? 1 : 0;
-			await updateJob(db, job.id, patch);
-			Object.assign(job, patch);
-			const note = sub.note ? ` (${sub.note})` : "";
-			await appendEvents(db, [
-				this.event(
-					wf.id,
-					job.id,
-					"job_submitted",
-					`${job.step_name}: submitted to ${job.backend}${note}`,
-					sub.note ? "warning" : "info",
-				),
-			]);
-		} catch (error) {
-			if (isAppError(error) && error.code === "validation_failed") {
-				const patch: Partial<JobRow> = { status: "failed", finished_at: at, message: error.message };
-				await updateJob(db, job.id, patch);
-				Object.assign(job, patch);
-				await appendEvents(db, [
-					this.event(wf.id, job.id, "job_failed", `${job.step_name}: ${error.message}`, "error"),
-				]);
-				return;
-			}
-			// The backend is unreachable: the job stays `created` and is submitted again next tick.
-			this.deps.logger.warn({ err: error, job: job.id }, "submission failed; will retry");
-			await appendEvents(db, [
-				this.event(
-					wf.id,
-					job.id,
-					"job_submit_retry",
-					`${job.step_name}: ${job.backend} unavailable (${messageOf(error)}); retrying`,
-					"warning",
-				),
-			]);
-		}
+		return backendJob;
+	}
+
+	/** Records that a backend accepted a job. */
+	private async recordSubmission(wf: WorkflowRow, job: JobRow, sub: Submission): Promise<void> {
+		const patch: Partial<JobRow> = { status: "queued", backend_ref: sub.ref, submitted_at: isoNow(this.deps.clock) };
+		if (sub.imageUsed !== undefined) patch.image_used = sub.imageUsed ? 1 : 0;
+		await updateJob(this.deps.db, job.id, patch);
+		Object.assign(job, patch);
+		const note = sub.note ? ` (${sub.note})` : "";
+		await this.record([
+			this.event(
+				wf.id,
+				job.id,
+				"job_submitted",
+				`${job.step_name}: submitted to ${job.backend}${note}`,
+				sub.note ? "warning" : "info",
+			),
+		]);
 	}
 
 	private async stopRun(wf: WorkflowRow, jobs: JobRow[]): Promise<void> {
@@ -548,7 +594,7 @@ export class Scheduler {
 			lease_owner: null,
 			lease_expires_at: null,
 		});
-		await appendEvents(db, [this.event(wf.id, null, "workflow_stopped", "workflow stopped by request", "warning")]);
+		await this.record([this.event(wf.id, null, "workflow_stopped", "workflow stopped by request", "warning")]);
 		this.notify(wf.id);
 	}
 
@@ -568,8 +614,14 @@ export class Scheduler {
 			updated_at: at,
 		});
 		await releaseLease(db, wf.id, this.config.instanceId);
-		await appendEvents(db, [this.event(wf.id, null, "workflow_failed", message, "error")]);
+		await this.record([this.event(wf.id, null, "workflow_failed", message, "error")]);
 		this.notify(wf.id);
+	}
+
+	/** Persists events, then tells listeners (who will read them from the database). */
+	private async record(events: NewEvent[]): Promise<void> {
+		await appendEvents(this.deps.db, events);
+		for (const id of new Set(events.map((e) => e.workflow_id))) this.notify(id);
 	}
 
 	private event(
@@ -579,7 +631,6 @@ export class Scheduler {
 		message: string,
 		level: NewEvent["level"] = "info",
 	): NewEvent {
-		this.notify(workflowId);
 		return { workflow_id: workflowId, job_id: jobId, at: isoNow(this.deps.clock), level, type, message };
 	}
 

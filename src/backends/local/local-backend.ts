@@ -11,7 +11,7 @@ import type {
 	JobObservation,
 	Submission,
 } from "../compute-backend.js";
-import { jobFiles, readJobFolder, writeJobScripts } from "../job-folder.js";
+import { hasJobStarted, jobFiles, readJobFolder, writeJobScripts } from "../job-folder.js";
 import {
 	type ContainerRuntime,
 	type ContainerRuntimeSetting,
@@ -84,12 +84,13 @@ export class LocalBackend implements ComputeBackend {
 	async submit(job: BackendJob): Promise<Submission> {
 		const ref = job.jobDir;
 		const placement = await this.placement(job);
-		const existing = await readJobFolder(job.jobDir);
-		if (!existing.hasStarted) {
-			await writeJobScripts(job.jobDir, job.command, job.env, {
-				workdir: job.workdir,
-				...(placement.launch ? { launch: placement.launch } : {}),
-			});
+		const scripts = { workdir: job.workdir, ...(placement.launch ? { launch: placement.launch } : {}) };
+		let isFresh = await writeJobScripts(job.jobDir, job.command, job.env, scripts);
+		if (!isFresh && !(await hasJobStarted(job.jobDir))) {
+			await writeJobScripts(job.jobDir, job.command, job.env, { ...scripts, overwrite: true });
+			isFresh = true;
+		}
+		if (isFresh) {
 			if (placement.container) await writeFile(join(job.jobDir, jobFiles.container), placement.container);
 			this.start(ref);
 		}

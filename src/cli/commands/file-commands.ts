@@ -1,7 +1,6 @@
 import { createWriteStream } from "node:fs";
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir, rename, stat } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
-import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Command } from "commander";
 import { formatBytes, ProgressLine } from "../progress-line.js";
@@ -74,22 +73,24 @@ export function registerFileCommands(program: Command, action: Action): void {
 				}
 				for (const p of targets) {
 					const res = await api.download(w, p);
-					const isZip = (res.headers.get("content-type") ?? "").startsWith("application/zip");
-					const disposition = res.headers.get("content-disposition") ?? "";
+					const isZip = String(res.headers["content-type"] ?? "").startsWith("application/zip");
+					const disposition = String(res.headers["content-disposition"] ?? "");
 					const zipName = /filename="([^"]+)"/.exec(disposition)?.[1] ?? "files.zip";
 					const outDir = resolve(opts.outputDirectory);
 					const target = resolve(outDir, isZip ? zipName.replace(/[/\\]/g, "_") : p);
 					if (relative(outDir, target).startsWith("..")) throw usage(`${p} would be written outside ${outDir}`);
 					await mkdir(dirname(target), { recursive: true });
-					const total = Number(res.headers.get("content-length") ?? 0);
+					const total = Number(res.headers["content-length"] ?? 0);
 					const progress = new ProgressLine();
 					let received = 0;
-					const body = Readable.fromWeb(res.body as import("node:stream/web").ReadableStream);
-					body.on("data", (c: Buffer) => {
+					res.on("data", (c: Buffer) => {
 						received += c.length;
 						progress.update(p, received, total || received, formatBytes(received));
 					});
-					await pipeline(body, createWriteStream(target));
+					// Written next to the target and renamed, so an interrupted download leaves no half file behind.
+					const partial = `${target}.orrery-partial`;
+					await pipeline(res, createWriteStream(partial));
+					await rename(partial, target);
 					progress.clear();
 					session.out.note(`${p} → ${relative(process.cwd(), target) || target} (${formatBytes(received)})`);
 				}

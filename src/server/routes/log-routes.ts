@@ -103,10 +103,14 @@ export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
 		if (events.length === 0 && wait > 0) {
 			await new Promise<void>((done) => {
 				const timer = setTimeout(finish, wait * 1000);
+				// Wait a moment after the first news so that a burst of events comes back in one answer.
 				const unsubscribe = ctx.scheduler.subscribe((id) => {
-					if (id === wf.id) finish();
+					if (id === wf.id) setTimeout(finish, 25);
 				});
+				let isDone = false;
 				function finish() {
+					if (isDone) return;
+					isDone = true;
 					clearTimeout(timer);
 					unsubscribe();
 					done();
