@@ -110,18 +110,32 @@ async function transfer(sizeMiB: number): Promise<Array<Array<string | number>>>
 	const cpTime = med(() => timeShell(`cp ${file} ${file}.copy && sync ${file}.copy && rm ${file}.copy`));
 	const api = `${url}/api/workflows/xfer/workspace`;
 	const auth = `-H 'Authorization: Bearer ${token}'`;
-	const upload = med(() => timeShell(`curl -sf -X POST ${auth} -H 'content-type: application/octet-stream' -T ${file} '${api}?file_name=big.bin' > /dev/null`));
+	const upload = med(() =>
+		timeShell(
+			`curl -sf -X POST ${auth} -H 'content-type: application/octet-stream' -T ${file} '${api}?file_name=big.bin' > /dev/null`,
+		),
+	);
 	const download = med(() => timeShell(`curl -sf ${auth} -o ${file}.down '${api}/big.bin' && rm ${file}.down`));
 	const cliEnv = `ORRERY_HOME=${home}/client ORRERY_SERVER_URL=${url} ORRERY_ACCESS_TOKEN=${token}`;
-	const cliUpload = med(() => timeShell(`cd ${home} && ${cliEnv} ${process.execPath} ${bin} upload -w xfer big.bin 2>/dev/null`));
+	const cliUpload = med(() =>
+		timeShell(`cd ${home} && ${cliEnv} ${process.execPath} ${bin} upload -w xfer big.bin 2>/dev/null`),
+	);
 	const cliDownload = med(() =>
-		timeShell(`${cliEnv} ${process.execPath} ${bin} download -w xfer big.bin -o ${home}/out 2>/dev/null && rm -r ${home}/out`),
+		timeShell(
+			`${cliEnv} ${process.execPath} ${bin} download -w xfer big.bin -o ${home}/out 2>/dev/null && rm -r ${home}/out`,
+		),
 	);
 	const rss = peakRssMiB(server.pid as number);
 	server.kill("SIGTERM");
 	rmSync(home, { recursive: true, force: true });
 	const mbps = (ms: number) => (sizeMiB / (ms / 1000)).toFixed(0);
-	const row = (name: string, ms: number) => [name, ms, mbps(ms), `${((cpTime / ms) * 100).toFixed(0)} %`, rss.toFixed(0)];
+	const row = (name: string, ms: number) => [
+		name,
+		ms,
+		mbps(ms),
+		`${((cpTime / ms) * 100).toFixed(0)} %`,
+		rss.toFixed(0),
+	];
 	return [
 		["cp (the limit)", cpTime, mbps(cpTime), "100 %", ""],
 		row("upload through the API (curl)", upload),

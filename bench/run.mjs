@@ -15,7 +15,11 @@ if (!name || !available.includes(name)) {
 	process.exit(64);
 }
 try {
-	execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "bench/tsconfig.json")], { stdio: "inherit" });
+	execFileSync(
+		process.execPath,
+		[join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "bench/tsconfig.json")],
+		{ stdio: "inherit" },
+	);
 } catch {
 	// tsc still emits JavaScript on type errors; run anyway, the errors are printed above.
 	console.error("warning: the benchmarks compiled with type errors (see above)");

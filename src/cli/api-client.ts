@@ -1,4 +1,4 @@
-import { type IncomingMessage, request as httpRequest } from "node:http";
+import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { Readable } from "node:stream";
 import type { Static, TSchema } from "typebox";
@@ -75,7 +75,12 @@ export class ApiClient {
 	/** Uploads one file as a stream (node:http: web streams through fetch cost 4× the throughput). */
 	async upload(workflow: string, fileName: string, body: Readable, size: number): Promise<void> {
 		const url = this.url("upload_file", { workflow_id_or_name: workflow }, { file_name: fileName });
-		const res = await this.stream(url, "POST", { "content-type": "application/octet-stream", "content-length": String(size) }, body);
+		const res = await this.stream(
+			url,
+			"POST",
+			{ "content-type": "application/octet-stream", "content-length": String(size) },
+			body,
+		);
 		await this.parse(await responseOf(res));
 	}
 
@@ -86,7 +91,12 @@ export class ApiClient {
 		return res;
 	}
 
-	private stream(url: string, method: string, headers: Record<string, string>, body?: Readable): Promise<IncomingMessage> {
+	private stream(
+		url: string,
+		method: string,
+		headers: Record<string, string>,
+		body?: Readable,
+	): Promise<IncomingMessage> {
 		const u = new URL(url);
 		const send = u.protocol === "https:" ? httpsRequest : httpRequest;
 		return new Promise((done, fail) => {

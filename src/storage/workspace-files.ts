@@ -92,7 +92,11 @@ export async function writeFileFromStream(
 		if (limit !== undefined && size > limit) body.destroy(new AppError("validation_failed", "the upload is too large"));
 	});
 	try {
-		await pipeline(body, createWriteStream(temp, { flags: "wx", highWaterMark: 1024 * 1024 }), options.signal ? { signal: options.signal } : {});
+		await pipeline(
+			body,
+			createWriteStream(temp, { flags: "wx", highWaterMark: 1024 * 1024 }),
+			options.signal ? { signal: options.signal } : {},
+		);
 		// Resolve again: a symlink may have appeared where the file goes while the bytes were streaming.
 		await resolveInWorkspace(root, clean);
 		await rename(temp, target);
