@@ -1,6 +1,6 @@
 /** Every operation of the HTTP API: its method and path. Plain data, so the CLI loads it without the schemas. */
 export const endpoints = {
-	ping: { method: "GET", url: "/api/ping", isPublic: true },
+	ping: { method: "GET", url: "/api/ping" },
 	get_you: { method: "GET", url: "/api/you" },
 	info: { method: "GET", url: "/api/info" },
 	get_workflows: { method: "GET", url: "/api/workflows" },

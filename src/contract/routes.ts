@@ -7,8 +7,11 @@ export interface RouteContract {
 	method: "GET" | "POST" | "PUT" | "DELETE";
 	url: string;
 	summary: string;
-	/** True when the route needs no credential. */
-	isPublic?: boolean;
+	/**
+	 * What a caller needs: `public` (nothing), or the action a token's scope must allow. The route
+	 * kit checks authentication and scope before the handler runs; handlers check the resource.
+	 */
+	permission: RoutePermission;
 	params?: TSchema;
 	querystring?: TSchema;
 	body?: TSchema;
@@ -19,20 +22,40 @@ export interface RouteContract {
 	consumes?: string[];
 }
 
+/** The permission levels of routes; the non-public ones are `auth/` actions. */
+export const routePermissions = [
+	"public",
+	"user.read",
+	"workflow.read",
+	"workflow.write",
+	"workflow.run",
+	"admin",
+] as const;
+/** The permission a route requires. */
+export type RoutePermission = (typeof routePermissions)[number];
+
 const route = <R extends RouteContract>(r: R): R => r;
 
 /** Every route of the API, by REANA's operation id where REANA has one. */
 export const routes = {
 	ping: route({
+		permission: "public",
 		method: "GET",
 		url: "/api/ping",
 		summary: "Is the server up?",
-		isPublic: true,
 		status: 200,
 		response: S.PingResponse,
 	}),
-	get_you: route({ method: "GET", url: "/api/you", summary: "Who am I?", status: 200, response: S.YouResponse }),
+	get_you: route({
+		permission: "user.read",
+		method: "GET",
+		url: "/api/you",
+		summary: "Who am I?",
+		status: 200,
+		response: S.YouResponse,
+	}),
 	info: route({
+		permission: "user.read",
 		method: "GET",
 		url: "/api/info",
 		summary: "What this server can do",
@@ -40,6 +63,7 @@ export const routes = {
 		response: S.InfoResponse,
 	}),
 	get_workflows: route({
+		permission: "workflow.read",
 		method: "GET",
 		url: "/api/workflows",
 		summary: "List workflows (filters, sort, pagination)",
@@ -48,6 +72,7 @@ export const routes = {
 		response: S.ListWorkflowsResponse,
 	}),
 	create_workflow: route({
+		permission: "workflow.write",
 		method: "POST",
 		url: "/api/workflows",
 		summary: "Create a workflow run from a reana.yaml (as JSON)",
@@ -57,6 +82,7 @@ export const routes = {
 		response: S.CreateWorkflowResponse,
 	}),
 	validate_workflow: route({
+		permission: "workflow.read",
 		method: "POST",
 		url: "/api/workflows/validate",
 		summary: "Validate a reana.yaml (as JSON) without creating anything",
@@ -65,6 +91,7 @@ export const routes = {
 		response: S.ValidateResponse,
 	}),
 	get_workflow_status: route({
+		permission: "workflow.read",
 		method: "GET",
 		url: "/api/workflows/:workflow_id_or_name/status",
 		summary: "Status and progress of a run",
@@ -73,6 +100,7 @@ export const routes = {
 		response: S.WorkflowStatusResponse,
 	}),
 	set_workflow_status: route({
+		permission: "workflow.run",
 		method: "PUT",
 		url: "/api/workflows/:workflow_id_or_name/status",
 		summary: "Start, stop or delete a run (REANA's status change)",
@@ -83,6 +111,7 @@ export const routes = {
 		response: S.WorkflowSubmissionResponse,
 	}),
 	start_workflow: route({
+		permission: "workflow.run",
 		method: "POST",
 		url: "/api/workflows/:workflow_id_or_name/start",
 		summary: "Start a run with optional parameters and operational options",
@@ -92,6 +121,7 @@ export const routes = {
 		response: S.WorkflowSubmissionResponse,
 	}),
 	get_workflow_logs: route({
+		permission: "workflow.read",
 		method: "GET",
 		url: "/api/workflows/:workflow_id_or_name/logs",
 		summary: "Workflow and job logs",
@@ -101,6 +131,7 @@ export const routes = {
 		response: S.LogsResponse,
 	}),
 	get_workflow_specification: route({
+		permission: "workflow.read",
 		method: "GET",
 		url: "/api/workflows/:workflow_id_or_name/specification",
 		summary: "The specification and parameters of a run",
@@ -109,6 +140,7 @@ export const routes = {
 		response: S.SpecificationResponse,
 	}),
 	get_files: route({
+		permission: "workflow.read",
 		method: "GET",
 		url: "/api/workflows/:workflow_id_or_name/workspace",
 		summary: "List workspace files",
@@ -118,6 +150,7 @@ export const routes = {
 		response: S.ListFilesResponse,
 	}),
 	upload_file: route({
+		permission: "workflow.write",
 		method: "POST",
 		url: "/api/workflows/:workflow_id_or_name/workspace",
 		summary: "Upload one file (raw bytes) into the workspace",
@@ -128,6 +161,7 @@ export const routes = {
 		consumes: ["application/octet-stream"],
 	}),
 	download_file: route({
+		permission: "workflow.read",
 		method: "GET",
 		url: "/api/workflows/:workflow_id_or_name/workspace/*",
 		summary: "Download a file; a directory or a glob comes as a zip",
@@ -136,6 +170,7 @@ export const routes = {
 		response: null,
 	}),
 	delete_file: route({
+		permission: "workflow.write",
 		method: "DELETE",
 		url: "/api/workflows/:workflow_id_or_name/workspace/*",
 		summary: "Delete files (a path or a glob)",
@@ -144,6 +179,7 @@ export const routes = {
 		response: S.DeleteFilesResponse,
 	}),
 	get_workflow_jobs: route({
+		permission: "workflow.read",
 		method: "GET",
 		url: "/api/workflows/:workflow_id_or_name/jobs",
 		summary: "The jobs of a run (Orrery extension)",
@@ -152,6 +188,7 @@ export const routes = {
 		response: S.JobsResponse,
 	}),
 	get_job_log: route({
+		permission: "workflow.read",
 		method: "GET",
 		url: "/api/workflows/:workflow_id_or_name/jobs/:job_id/log",
 		summary: "A job's stdout or stderr from a byte offset, for following (Orrery extension)",
@@ -161,6 +198,7 @@ export const routes = {
 		response: S.JobLogResponse,
 	}),
 	get_workflow_events: route({
+		permission: "workflow.read",
 		method: "GET",
 		url: "/api/workflows/:workflow_id_or_name/events",
 		summary: "The run's event log after an id, optionally waiting for news (Orrery extension)",
@@ -170,6 +208,7 @@ export const routes = {
 		response: S.EventsResponse,
 	}),
 	get_workflow_outputs: route({
+		permission: "workflow.read",
 		method: "GET",
 		url: "/api/workflows/:workflow_id_or_name/outputs",
 		summary: "The output object of a finished run (Orrery extension)",

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Static, TSchema } from "typebox";
-import type { Principal } from "../auth/index.js";
+import { authorize, type Principal } from "../auth/index.js";
 import type { OperationId } from "../contract/index.js";
 import { ErrorBody, type RouteContract, routes } from "../contract/schemas.js";
 
@@ -41,13 +41,16 @@ export function handle<K extends OperationId>(
 	if (r.querystring) schema.querystring = r.querystring;
 	if (r.body) schema.body = r.body;
 	if (r.consumes) schema.consumes = r.consumes;
-	if (!r.isPublic) schema.security = [{ access_token: [] }, { bearer: [] }];
+	const isPublic = r.permission === "public";
+	if (!isPublic) schema.security = [{ access_token: [] }, { bearer: [] }];
 	app.route({
 		method: r.method,
 		url: r.url,
 		schema,
-		config: { isPublic: r.isPublic === true, operationId },
+		config: { isPublic, operationId },
 		handler: async (request, reply) => {
+			// Every route is authenticated and scope-checked here, by the contract's declaration.
+			if (r.permission !== "public") authorize(request.principal, r.permission);
 			const result = await handler(
 				{
 					params: request.params as never,
