@@ -1,3 +1,5 @@
+import type { JobSecretValues } from "./job-folder.js";
+
 /** Resources a job asks for; each backend maps them onto its own terms (sbatch flags, pod limits, …). */
 export interface JobResources {
 	cpus?: number;
@@ -22,6 +24,8 @@ export interface BackendJob {
 	/** A container image (REANA's `environment`), when the step names one. */
 	image?: string;
 	env: Record<string, string>;
+	/** The owner's secrets, written into the job folder for the job's lifetime only. */
+	secrets?: JobSecretValues;
 	resources: JobResources;
 	/** The step's backend-specific settings (REANA's slurm_*, htcondor_*, kubernetes_* keys). */
 	options: Record<string, unknown>;

@@ -6,7 +6,17 @@ export type {
 	JobResources,
 	Submission,
 } from "./compute-backend.js";
-export { jobFiles, readJobFolder, readTail, shQuote, tailJobLog, writeJobScripts } from "./job-folder.js";
+export {
+	containerSecretsPath,
+	type JobSecretValues,
+	jobFiles,
+	readJobFolder,
+	readTail,
+	removeJobSecrets,
+	shQuote,
+	tailJobLog,
+	writeJobScripts,
+} from "./job-folder.js";
 export {
 	type ContainerRuntimeSetting,
 	containerRuntimeSettings,

@@ -1,4 +1,4 @@
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 /**
@@ -21,7 +21,18 @@ export const jobFiles = {
 	stderr: "stderr",
 	exitCode: "exit-code",
 	container: "container",
+	secrets: "secrets",
+	secretsEnv: "secrets.env",
 } as const;
+
+/** Where secret files appear inside containers, as on REANA. */
+export const containerSecretsPath = "/etc/reana/secrets";
+
+/** A user's secrets for one job: environment variables, and files by name. */
+export interface JobSecretValues {
+	env: Record<string, string>;
+	files: Record<string, Buffer>;
+}
 
 /** Quotes a string for POSIX sh. */
 export function shQuote(value: string): string {
@@ -46,16 +57,28 @@ export async function writeJobScripts(
 	jobDir: string,
 	command: string,
 	env: Record<string, string>,
-	options: WrapperOptions & { overwrite?: boolean },
+	options: WrapperOptions & {
+		overwrite?: boolean;
+		/** Secrets: variables go to a 0600 file the command sources, files to a 0700 folder (see `removeJobSecrets`). */
+		secrets?: JobSecretValues;
+		/** Where the command sees the secrets folder (inside a container: `containerSecretsPath`). */
+		secretsPath?: string;
+	},
 ): Promise<boolean> {
 	const flag = options.overwrite ? "w" : "wx";
 	const exports = Object.entries(env)
 		.filter(([k]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
 		.map(([k, v]) => `export ${k}=${shQuote(v)}\n`)
 		.join("");
+	let prologue = "";
+	if (options.secrets) {
+		await writeJobSecrets(jobDir, options.secrets);
+		const seen = options.secretsPath ?? join(jobDir, jobFiles.secrets);
+		prologue = `export ORRERY_SECRETS_DIR=${shQuote(seen)} REANA_SECRETS_DIR=${shQuote(seen)}\n. ${shQuote(join(jobDir, jobFiles.secretsEnv))}\n`;
+	}
 	try {
 		await Promise.all([
-			writeFile(join(jobDir, jobFiles.command), `${exports}${command}\n`, { mode: 0o644, flag }),
+			writeFile(join(jobDir, jobFiles.command), `${prologue}${exports}${command}\n`, { mode: 0o644, flag }),
 			writeFile(join(jobDir, jobFiles.wrapper), wrapperScript(jobDir, options), { mode: 0o755, flag }),
 		]);
 		return true;
@@ -63,6 +86,27 @@ export async function writeJobScripts(
 		if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
 		throw error;
 	}
+}
+
+async function writeJobSecrets(jobDir: string, secrets: JobSecretValues): Promise<void> {
+	const dir = join(jobDir, jobFiles.secrets);
+	await mkdir(dir, { recursive: true, mode: 0o700 });
+	await chmod(dir, 0o700);
+	for (const [name, content] of Object.entries(secrets.files)) {
+		if (!/^[A-Za-z0-9._-]+$/.test(name) || name === "." || name === "..") continue;
+		await writeFile(join(dir, name), content, { mode: 0o400 });
+	}
+	const env = Object.entries(secrets.env)
+		.filter(([k]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+		.map(([k, v]) => `export ${k}=${shQuote(v)}\n`)
+		.join("");
+	await writeFile(join(jobDir, jobFiles.secretsEnv), env, { mode: 0o600 });
+}
+
+/** Removes a job's secrets from its folder once the job has ended (they never outlive the job on disk). */
+export async function removeJobSecrets(jobDir: string): Promise<void> {
+	await rm(join(jobDir, jobFiles.secrets), { recursive: true, force: true });
+	await rm(join(jobDir, jobFiles.secretsEnv), { force: true });
 }
 
 /** The wrapper script text. Kept to shell builtins where possible: each fork costs time on short jobs. */

@@ -18,6 +18,10 @@ export interface ServerConfig {
 	maxUploadBytes: number;
 	/** Base URL users reach the server at (for links in messages). */
 	publicUrl: string | undefined;
+	/** ORRERY_SECRET_KEY: 32 bytes (hex or base64) that encrypt users' secrets; default: a key file under home. */
+	secretKey: string | undefined;
+	/** ORRERY_QUOTA_MANAGEMENT_SECRET: REANA's X-Quota-Management-Secret for the /api/quota endpoints. */
+	quotaManagementSecret: string | undefined;
 }
 
 /** What the CLI reads from its environment: where the server is and who the user is. */
@@ -58,6 +62,8 @@ export function readServerConfig(env: Env = process.env): ServerConfig {
 		defaultBackend: env.ORRERY_DEFAULT_BACKEND || "local",
 		maxUploadBytes: integer(env, "ORRERY_MAX_UPLOAD_BYTES", 1024 ** 4, 1, Number.MAX_SAFE_INTEGER),
 		publicUrl: env.ORRERY_PUBLIC_URL || undefined,
+		secretKey: env.ORRERY_SECRET_KEY || undefined,
+		quotaManagementSecret: env.ORRERY_QUOTA_MANAGEMENT_SECRET || undefined,
 	};
 }
 

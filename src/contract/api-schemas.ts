@@ -13,6 +13,12 @@ export const MessageBody = Type.Object({ message: Type.String() });
 /** GET /api/ping */
 export const PingResponse = Type.Object({ message: Type.String(), status: Type.String() });
 
+const QuotaResourceReport = Type.Object({
+	usage: Size,
+	limit: Size,
+	health: Type.String(),
+});
+
 /** GET /api/you */
 export const YouResponse = Type.Object({
 	id: Type.String(),
@@ -22,6 +28,7 @@ export const YouResponse = Type.Object({
 	role: Type.String(),
 	reana_server_version: Type.String(),
 	reana_token: Type.Object({ value: Type.String(), status: Type.String(), requested_at: Type.String() }),
+	quota: Type.Object({ cpu: QuotaResourceReport, disk: QuotaResourceReport }),
 });
 
 const TitledStrings = Type.Object({ title: Type.String(), value: Type.Array(Type.String()) });
@@ -241,10 +248,14 @@ export const DeleteFilesResponse = Type.Object({
 	failed: Type.Record(Type.String(), Type.Object({ error: Type.String() })),
 });
 
-/** POST /api/workflows/validate body is a reana.yaml as JSON; the answer lists what is wrong or odd. */
+/** POST /api/workflows/validate body is a reana.yaml as JSON; the answer lists what is wrong or odd (REANA's shape). */
 export const ValidateResponse = Type.Object({
 	message: Type.String(),
-	warnings: Type.Array(Type.Object({ path: Type.String(), message: Type.String(), hint: Type.String() })),
+	valid: Type.Boolean(),
+	errors: Type.Array(Type.Object({ code: Type.String(), path: Type.String(), message: Type.String() })),
+	warnings: Type.Array(
+		Type.Object({ code: Type.String(), path: Type.String(), message: Type.String(), hint: Type.String() }),
+	),
 });
 
 /** One job of a run, for job tables, DAGs and timelines (Orrery extension). */

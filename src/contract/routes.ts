@@ -1,10 +1,11 @@
 import { type TSchema, Type } from "typebox";
 import * as S from "./api-schemas.js";
 import { endpoints, type OperationId } from "./endpoints.js";
+import * as R from "./reana-schemas.js";
 
 /** One route of the HTTP API: the server implements it, the CLI calls it, the OpenAPI document describes it. */
 export interface RouteContract {
-	method: "GET" | "POST" | "PUT" | "DELETE";
+	method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 	url: string;
 	summary: string;
 	/**
@@ -18,6 +19,8 @@ export interface RouteContract {
 	/** The success status and its body (`null` for streamed bodies). */
 	status: number;
 	response: TSchema | null;
+	/** Error answers whose body is not the usual error body (REANA's 404 of delete_secrets is a list of names). */
+	errorResponses?: Record<number, TSchema>;
 	/** Content types the body may come in (default JSON). */
 	consumes?: string[];
 }
@@ -215,6 +218,201 @@ export const routes = {
 		params: S.WorkflowParams,
 		status: 200,
 		response: S.OutputsResponse,
+	}),
+	get_workflow_parameters: route({
+		permission: "workflow.read",
+		method: "GET",
+		url: "/api/workflows/:workflow_id_or_name/parameters",
+		summary: "The input parameters of a run",
+		params: S.WorkflowParams,
+		status: 200,
+		response: R.ParametersResponse,
+	}),
+	get_workflow_disk_usage: route({
+		permission: "workflow.read",
+		method: "GET",
+		url: "/api/workflows/:workflow_id_or_name/disk_usage",
+		summary: "Disk usage of a workspace (total, or per file with a search)",
+		params: S.WorkflowParams,
+		querystring: R.DiskUsageQuery,
+		status: 200,
+		response: R.DiskUsageResponse,
+	}),
+	move_files: route({
+		permission: "workflow.write",
+		method: "PUT",
+		url: "/api/workflows/move_files/:workflow_id_or_name",
+		summary: "Move or rename a file or folder inside a workspace",
+		params: S.WorkflowParams,
+		querystring: R.MoveFilesQuery,
+		status: 200,
+		response: R.WorkflowMessage,
+	}),
+	prune_workspace: route({
+		permission: "workflow.write",
+		method: "POST",
+		url: "/api/workflows/:workflow_id_or_name/prune",
+		summary: "Delete every file of a workspace except its declared inputs and outputs",
+		params: S.WorkflowParams,
+		querystring: R.PruneQuery,
+		status: 200,
+		response: R.WorkflowMessage,
+	}),
+	get_workflow_retention_rules: route({
+		permission: "workflow.read",
+		method: "GET",
+		url: "/api/workflows/:workflow_id_or_name/retention_rules",
+		summary: "The retention rules of a run",
+		params: S.WorkflowParams,
+		status: 200,
+		response: R.RetentionRulesResponse,
+	}),
+	get_workflow_diff: route({
+		permission: "workflow.read",
+		method: "GET",
+		url: "/api/workflows/:workflow_id_or_name_a/diff/:workflow_id_or_name_b",
+		summary: "Differences of two runs: specification, parameters and workspace files",
+		params: R.DiffParams,
+		querystring: R.DiffQuery,
+		status: 200,
+		response: R.DiffResponse,
+	}),
+	get_secrets: route({
+		permission: "user.read",
+		method: "GET",
+		url: "/api/secrets",
+		summary: "Your secrets (names and types only)",
+		status: 200,
+		response: R.SecretsList,
+	}),
+	add_secrets: route({
+		permission: "workflow.write",
+		method: "POST",
+		url: "/api/secrets/",
+		summary: "Add secrets (values base64-encoded), encrypted at rest",
+		querystring: R.AddSecretsQuery,
+		body: R.AddSecretsBody,
+		status: 201,
+		response: S.MessageBody,
+	}),
+	delete_secrets: route({
+		permission: "workflow.write",
+		method: "DELETE",
+		url: "/api/secrets/",
+		summary: "Delete secrets by name; a 404 answers the names that do not exist",
+		body: R.SecretNames,
+		errorResponses: { 404: R.SecretNames },
+		status: 200,
+		response: R.SecretNames,
+	}),
+	get_quota_usage: route({
+		permission: "admin",
+		method: "GET",
+		url: "/api/quota",
+		summary: "A user's usage and limit of a resource (administrators, or X-Quota-Management-Secret)",
+		querystring: R.QuotaQuery,
+		status: 200,
+		response: R.QuotaResponse,
+	}),
+	set_quota_limit: route({
+		permission: "admin",
+		method: "POST",
+		url: "/api/quota",
+		summary: "Set a user's limit of a resource (administrators, or X-Quota-Management-Secret)",
+		body: R.SetQuotaBody,
+		status: 200,
+		response: R.QuotaResponse,
+	}),
+	patch_quota: route({
+		permission: "admin",
+		method: "PATCH",
+		url: "/api/quota",
+		summary: "Recompute a user's usage, optionally changing a limit (administrators, or X-Quota-Management-Secret)",
+		body: R.PatchQuotaBody,
+		status: 200,
+		response: R.QuotaResponse,
+	}),
+	status: route({
+		permission: "user.read",
+		method: "GET",
+		url: "/api/status",
+		summary: "How busy the server is: runs and jobs by state",
+		status: 200,
+		response: R.ClusterStatusResponse,
+	}),
+	get_config: route({
+		permission: "public",
+		method: "GET",
+		url: "/api/config",
+		summary: "Settings clients may adapt to",
+		status: 200,
+		response: R.ConfigResponse,
+	}),
+	open_interactive_session: route({
+		permission: "workflow.run",
+		method: "POST",
+		url: "/api/workflows/:workflow_id_or_name/open/:interactive_session_type",
+		summary: "Open an interactive session (not available yet: 501)",
+		params: R.SessionParams,
+		status: 200,
+		response: S.MessageBody,
+	}),
+	close_interactive_session: route({
+		permission: "workflow.run",
+		method: "POST",
+		url: "/api/workflows/:workflow_id_or_name/close/",
+		summary: "Close an interactive session (not available yet: 501)",
+		params: S.WorkflowParams,
+		status: 200,
+		response: S.MessageBody,
+	}),
+	launch: route({
+		permission: "workflow.write",
+		method: "POST",
+		url: "/api/launch",
+		summary: "Launch a workflow from a remote URL (not available yet: 501)",
+		status: 200,
+		response: S.MessageBody,
+	}),
+	gitlab_oauth: route({
+		permission: "user.read",
+		method: "GET",
+		url: "/api/gitlab",
+		summary: "GitLab integration (not available: 501)",
+		status: 200,
+		response: S.MessageBody,
+	}),
+	gitlab_connect: route({
+		permission: "user.read",
+		method: "GET",
+		url: "/api/gitlab/connect",
+		summary: "GitLab integration (not available: 501)",
+		status: 200,
+		response: S.MessageBody,
+	}),
+	gitlab_projects: route({
+		permission: "user.read",
+		method: "GET",
+		url: "/api/gitlab/projects",
+		summary: "GitLab integration (not available: 501)",
+		status: 200,
+		response: S.MessageBody,
+	}),
+	create_gitlab_webhook: route({
+		permission: "workflow.write",
+		method: "POST",
+		url: "/api/gitlab/webhook",
+		summary: "GitLab integration (not available: 501)",
+		status: 201,
+		response: S.MessageBody,
+	}),
+	delete_gitlab_webhook: route({
+		permission: "workflow.write",
+		method: "DELETE",
+		url: "/api/gitlab/webhook",
+		summary: "GitLab integration (not available: 501)",
+		status: 200,
+		response: S.MessageBody,
 	}),
 } as const satisfies Record<string, RouteContract>;
 

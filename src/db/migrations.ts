@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
 import { AppError } from "../common/index.js";
+import { reanaMigration } from "./reana-migration.js";
 
 /** The dialect a migration writes for; the few type differences are chosen here. */
 export type DialectName = "sqlite" | "postgres";
@@ -104,6 +105,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
 				await db.schema.createIndex("events_workflow").on("events").columns(["workflow_id", "id"]).execute();
 			},
 		},
+		"0003_reana": reanaMigration(dialect),
 	};
 }
 

@@ -64,6 +64,10 @@ export interface WorkflowTable {
 	started_at: string | null;
 	finished_at: string | null;
 	stop_requested_at: string | null;
+	/** The run this one restarts (NAME.RUN.MINOR shares its workspace). */
+	restart_of: string | null;
+	/** Bytes in the workspace when the run last ended. */
+	disk_bytes: number | null;
 	lease_owner: string | null;
 	lease_expires_at: string | null;
 }
@@ -104,6 +108,40 @@ export interface EventTable {
 	message: string;
 }
 
+/** A user's secret: the value is encrypted (AES-256-GCM) with the server's key, never returned. */
+export interface SecretTable {
+	user_id: string;
+	name: string;
+	type: "env" | "file";
+	value: string;
+	created_at: string;
+	updated_at: string;
+}
+
+/** Resources that have quotas: CPU (workflow wall time, ms) and disk (workspace bytes). */
+export const quotaResources = ["cpu", "disk"] as const;
+/** A resource with a quota. */
+export type QuotaResource = (typeof quotaResources)[number];
+
+/** A user's limit and usage of one resource; a limit of 0 means unlimited. */
+export interface QuotaTable {
+	user_id: string;
+	resource: QuotaResource;
+	limit_raw: number;
+	usage_raw: number;
+	updated_at: string;
+}
+
+/** One `workspace.retention_days` rule of a run: files matching `pattern` go `retention_days` after it ends. */
+export interface RetentionRuleTable {
+	id: string;
+	workflow_id: string;
+	pattern: string;
+	retention_days: number;
+	apply_on: string | null;
+	status: "created" | "active" | "applied" | "inactive";
+}
+
 /** The whole database as Kysely sees it. */
 export interface Database {
 	users: UserTable;
@@ -111,4 +149,7 @@ export interface Database {
 	workflows: WorkflowTable;
 	jobs: JobTable;
 	events: EventTable;
+	secrets: SecretTable;
+	quotas: QuotaTable;
+	retention_rules: RetentionRuleTable;
 }

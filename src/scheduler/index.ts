@@ -1,15 +1,20 @@
+export { exceededQuota, recomputeUsage, recordRunEnd, remeasure } from "./accounting.js";
 export { GuardedBackend } from "./guarded-backend.js";
 export { computeProgress, type Progress } from "./progress.js";
+export { applyDueRetentionRules } from "./retention.js";
 export { decodeWorkflow } from "./run-view.js";
 export {
 	checkDeclaredInputs,
+	checkQuota,
 	checkWorkflowName,
 	createRun,
 	deleteRun,
 	findRun,
 	parseWorkflowRef,
+	type RestartOptions,
 	type RunsDeps,
 	requestStop,
+	restartRun,
 	runName,
 	type StartOptions,
 	startRun,

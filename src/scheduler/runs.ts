@@ -6,7 +6,9 @@ import {
 	type Db,
 	findWorkflowById,
 	findWorkflowByName,
+	insertRetentionRules,
 	insertWorkflowRun,
+	type RetentionRuleRow,
 	transitionWorkflow,
 	type UserRow,
 	updateWorkflow,
@@ -15,6 +17,7 @@ import {
 import type { WorkflowEngine } from "../engines/index.js";
 import { formatProblem, type LoadedSpec, SpecError, type WorkflowType } from "../spec/index.js";
 import { resolveInWorkspace, type Workspaces } from "../storage/index.js";
+import { exceededQuota, recomputeUsage } from "./accounting.js";
 import { workspaceView } from "./run-view.js";
 
 /** What the run commands work with. */
@@ -74,9 +77,24 @@ export async function findRun(db: Db, user: UserRow, ref: string): Promise<Workf
 	return wf;
 }
 
+/** Refuses new work when one of the user's quotas is used up (REANA answers 403 there). */
+export async function checkQuota(db: Db, userId: string): Promise<void> {
+	const over = await exceededQuota(db, userId);
+	if (!over) return;
+	const [used, limit] =
+		over.resource === "cpu"
+			? [`${(over.usage / 3_600_000).toFixed(2)} h`, `${(over.limit / 3_600_000).toFixed(2)} h`]
+			: [`${(over.usage / 1024 ** 3).toFixed(2)} GiB`, `${(over.limit / 1024 ** 3).toFixed(2)} GiB`];
+	throw new AppError(
+		"forbidden",
+		`${over.resource} quota exceeded: ${used} used of ${limit}; delete old runs (orrery delete) or ask your administrator for more`,
+	);
+}
+
 /** Creates a run: a database row and an empty workspace. */
 export async function createRun(deps: RunsDeps, owner: UserRow, name: string, spec: LoadedSpec): Promise<WorkflowRow> {
 	checkWorkflowName(name);
+	await checkQuota(deps.db, owner.id);
 	if (!deps.engines.has(spec.type)) {
 		throw new AppError(
 			"validation_failed",
@@ -104,10 +122,13 @@ export async function createRun(deps: RunsDeps, owner: UserRow, name: string, sp
 		started_at: null,
 		finished_at: null,
 		stop_requested_at: null,
+		restart_of: null,
+		disk_bytes: null,
 		lease_owner: null,
 		lease_expires_at: null,
 	});
 	await deps.workspaces.create(owner.id, id);
+	await insertRetentionRules(deps.db, retentionRulesOf(id, spec.reana));
 	await appendEvents(deps.db, [
 		{
 			workflow_id: id,
@@ -167,6 +188,7 @@ export async function startRun(deps: RunsDeps, wf: WorkflowRow, options: StartOp
 		);
 	}
 	await checkDeclaredInputs(wf.workspace_path, spec);
+	await checkQuota(deps.db, wf.owner_id);
 	const at = isoNow(deps.clock);
 	const ok = await transitionWorkflow(deps.db, wf.id, ["created"], {
 		status: "queued",
@@ -253,7 +275,98 @@ export async function deleteRun(
 		{ workflow_id: wf.id, job_id: null, at, level: "info", type: "workflow_deleted", message: "workflow deleted" },
 	]);
 	if (options.includeWorkspace) {
-		await deps.workspaces.remove(wf.workspace_path);
-		await updateWorkflow(deps.db, wf.id, { status_message: "workspace deleted" });
+		// Restarts run in their parent's workspace: it goes only with the last run that uses it.
+		const sharing = await deps.db.kysely
+			.selectFrom("workflows")
+			.select("id")
+			.where("workspace_path", "=", wf.workspace_path)
+			.where("status", "!=", "deleted")
+			.executeTakeFirst();
+		if (!sharing) {
+			await deps.workspaces.remove(wf.workspace_path);
+			await updateWorkflow(deps.db, wf.id, { status_message: "workspace deleted" });
+		}
+	}
+	await recomputeUsage(deps.db, deps.clock, wf.owner_id);
+}
+
+/** The retention rules a specification declares (`workspace.retention_days`), for a new run. */
+function retentionRulesOf(workflowId: string, spec: ReanaSpecification): RetentionRuleRow[] {
+	return Object.entries(spec.workspace?.retention_days ?? {}).map(([pattern, days]) => ({
+		id: newId(),
+		workflow_id: workflowId,
+		pattern,
+		retention_days: days,
+		apply_on: null,
+		status: "created" as const,
+	}));
+}
+
+/** Options of a restart: a new specification, parameters and operational options, all optional. */
+export interface RestartOptions extends StartOptions {
+	specification?: LoadedSpec;
+}
+
+/**
+ * Restarts an ended run as `NAME.RUN.MINOR`: a new run in the same workspace (so FROM=step can pick
+ * up where it stopped), with the original specification unless a new one is given, started at once.
+ */
+export async function restartRun(deps: RunsDeps, wf: WorkflowRow, options: RestartOptions): Promise<WorkflowRow> {
+	if (!["finished", "failed", "stopped"].includes(wf.status)) {
+		throw new AppError(
+			"conflict",
+			`workflow ${runName(wf)} is ${wf.status}; only finished, failed or stopped runs can be restarted`,
+		);
+	}
+	await checkQuota(deps.db, wf.owner_id);
+	const spec = options.specification?.reana ?? (JSON.parse(wf.spec) as ReanaSpecification);
+	const type = options.specification?.type ?? (wf.type as WorkflowType);
+	if (!deps.engines.has(type))
+		throw new AppError("validation_failed", `${type} workflows are not supported by this server`);
+	const at = isoNow(deps.clock);
+	const row = await insertWorkflowRun(
+		deps.db,
+		{
+			id: newId(),
+			name: wf.name,
+			owner_id: wf.owner_id,
+			type,
+			status: "created",
+			status_message: null,
+			spec: JSON.stringify(spec),
+			parameters: "{}",
+			options: "{}",
+			workspace_path: wf.workspace_path,
+			progress: null,
+			outputs: null,
+			created_at: at,
+			updated_at: at,
+			started_at: null,
+			finished_at: null,
+			stop_requested_at: null,
+			restart_of: wf.id,
+			disk_bytes: null,
+			lease_owner: null,
+			lease_expires_at: null,
+		},
+		wf.run_number,
+	);
+	await insertRetentionRules(deps.db, retentionRulesOf(row.id, spec));
+	await appendEvents(deps.db, [
+		{
+			workflow_id: row.id,
+			job_id: null,
+			at,
+			level: "info",
+			type: "workflow_created",
+			message: `workflow ${runName(row)} created as a restart of ${runName(wf)}`,
+		},
+	]);
+	try {
+		return await startRun(deps, row, options);
+	} catch (error) {
+		// A restart that cannot start leaves no half-made run behind.
+		await transitionWorkflow(deps.db, row.id, ["created"], { status: "deleted", updated_at: isoNow(deps.clock) });
+		throw error;
 	}
 }

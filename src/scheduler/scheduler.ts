@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import type { BackendJob, ComputeBackend, JobObservation, Submission } from "../backends/index.js";
-import { tailJobLog } from "../backends/index.js";
+import { type JobSecretValues, removeJobSecrets, tailJobLog } from "../backends/index.js";
 import { AppError, type Clock, isAppError, isoNow, type Logger, messageOf, newId } from "../common/index.js";
 import {
 	activeJobStatuses,
@@ -22,8 +22,10 @@ import {
 import type { EngineStep, JobRequest, WorkflowEngine } from "../engines/index.js";
 import type { WorkflowType } from "../spec/index.js";
 import { jobFolderPath } from "../storage/index.js";
+import { recordRunEnd } from "./accounting.js";
 import { GuardedBackend } from "./guarded-backend.js";
 import { computeProgress } from "./progress.js";
+import { applyDueRetentionRules } from "./retention.js";
 import { runState, toJobView } from "./run-view.js";
 
 /** Settings of the run loop. */
@@ -47,6 +49,8 @@ export interface SchedulerDeps {
 	engines: ReadonlyMap<WorkflowType, WorkflowEngine>;
 	clock: Clock;
 	logger: Logger;
+	/** The decrypted secrets of a user, handed to their jobs (absent: jobs get no secrets). */
+	secretsOf?: (userId: string) => Promise<JobSecretValues>;
 }
 
 const terminalJob = new Set(["finished", "failed", "stopped"]);
@@ -63,7 +67,9 @@ export class Scheduler {
 	private wakeUp: (() => void) | undefined;
 	private isWoken = false;
 	private lastReclaim = 0;
+	private lastMaintenance = 0;
 	private jobCache = new Map<string, JobRow[]>();
+	private readonly secretCache = new Map<string, { at: number; value: JobSecretValues | undefined }>();
 	private readonly listeners = new Set<(workflowId: string) => void>();
 
 	constructor(
@@ -172,6 +178,10 @@ export class Scheduler {
 		if (now.getTime() - this.lastReclaim > 5000) {
 			this.lastReclaim = now.getTime();
 			await this.reclaimDeadLocalLeases();
+		}
+		if (now.getTime() - this.lastMaintenance > 60_000) {
+			this.lastMaintenance = now.getTime();
+			await this.maintain(now);
 		}
 		const claimed = await claimWorkflows(
 			db,
@@ -302,6 +312,7 @@ export class Scheduler {
 		await updateJob(db, job.id, patch);
 		Object.assign(job, patch);
 		await this.record(events);
+		if (patch.status && terminalJob.has(patch.status)) await removeJobSecrets(job.job_dir);
 	}
 
 	/**
@@ -321,6 +332,7 @@ export class Scheduler {
 		};
 		await updateJob(db, job.id, patch);
 		Object.assign(job, patch);
+		await removeJobSecrets(job.job_dir);
 		const retry = canRetry ? `; retrying (attempt ${job.attempt + 1} of ${retries + 1})` : "";
 		await this.record([
 			this.event(wf.id, job.id, "job_lost", `${job.step_name}: ${reason}${retry}`, canRetry ? "warning" : "error"),
@@ -403,7 +415,7 @@ export class Scheduler {
 			await this.record([
 				this.event(wf.id, null, ok ? "workflow_finished" : "workflow_failed", message, ok ? "info" : "error"),
 			]);
-			this.notify(wf.id);
+			await this.ended(wf);
 			return;
 		}
 		if (progress !== wf.progress) {
@@ -453,7 +465,7 @@ export class Scheduler {
 			image: request.image ?? null,
 			image_used: null,
 			resources: JSON.stringify({ ...resources, retries: request.retries ?? 0, request: rest }),
-			job_dir: jobFolderPath(wf.workspace_path, seq, request.stepName, attempt),
+			job_dir: jobFolderPath(wf.workspace_path, wf.id, seq, request.stepName, attempt),
 			status: "created",
 			exit_code: null,
 			message: null,
@@ -549,7 +561,21 @@ export class Scheduler {
 			options: request.backendOptions ?? {},
 		};
 		if (job.image) backendJob.image = job.image;
+		const secrets = await this.secretsFor(wf.owner_id);
+		if (secrets) backendJob.secrets = secrets;
 		return backendJob;
+	}
+
+	/** A user's secrets for their jobs, cached briefly so that a fan-out does not decrypt them per job. */
+	private async secretsFor(userId: string): Promise<JobSecretValues | undefined> {
+		if (!this.deps.secretsOf) return undefined;
+		const now = this.deps.clock.now().getTime();
+		const cached = this.secretCache.get(userId);
+		if (cached && now - cached.at < 5000) return cached.value;
+		const all = await this.deps.secretsOf(userId);
+		const value = Object.keys(all.env).length + Object.keys(all.files).length > 0 ? all : undefined;
+		this.secretCache.set(userId, { at: now, value });
+		return value;
 	}
 
 	/** Records that a backend accepted a job. */
@@ -583,6 +609,7 @@ export class Scheduler {
 				}
 			}
 			await updateJob(db, job.id, { status: "stopped", finished_at: at, message: "stopped by request" });
+			await removeJobSecrets(job.job_dir);
 			job.status = "stopped";
 		}
 		await transitionWorkflow(db, wf.id, ["queued", "pending", "running"], {
@@ -595,7 +622,36 @@ export class Scheduler {
 			lease_expires_at: null,
 		});
 		await this.record([this.event(wf.id, null, "workflow_stopped", "workflow stopped by request", "warning")]);
+		await this.ended(wf);
+	}
+
+	/** A run ended: measure it and account for it (a crash before this is caught up by `maintain`). */
+	private async ended(wf: WorkflowRow): Promise<void> {
+		this.jobCache.delete(wf.id);
 		this.notify(wf.id);
+		try {
+			await recordRunEnd(this.deps.db, this.deps.clock, wf);
+		} catch (error) {
+			this.deps.logger.warn({ err: error, workflow: wf.id }, "accounting for an ended run failed; will retry");
+		}
+	}
+
+	/**
+	 * Periodic work: accounting for ended runs that were never measured (the server died in between),
+	 * and retention rules whose day has come.
+	 */
+	private async maintain(now: Date): Promise<void> {
+		const { db, logger, clock } = this.deps;
+		const unmeasured = await db.kysely
+			.selectFrom("workflows")
+			.selectAll()
+			.where("status", "in", ["finished", "failed", "stopped"])
+			.where("disk_bytes", "is", null)
+			.limit(50)
+			.execute();
+		for (const wf of unmeasured)
+			await recordRunEnd(db, clock, wf).catch((error) => logger.warn({ err: error }, "accounting failed"));
+		await applyDueRetentionRules(db, now, logger);
 	}
 
 	private async failOnError(wf: WorkflowRow, error: unknown): Promise<void> {
@@ -615,7 +671,7 @@ export class Scheduler {
 		});
 		await releaseLease(db, wf.id, this.config.instanceId);
 		await this.record([this.event(wf.id, null, "workflow_failed", message, "error")]);
-		this.notify(wf.id);
+		await this.ended(wf);
 	}
 
 	/** Persists events, then tells listeners (who will read them from the database). */

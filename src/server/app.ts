@@ -5,8 +5,13 @@ import { installAuthHook } from "./auth-hook.js";
 import { installErrorHandler } from "./error-handler.js";
 import { installMetrics } from "./metrics.js";
 import { accountRoutes } from "./routes/account-routes.js";
+import { clusterRoutes } from "./routes/cluster-routes.js";
 import { logRoutes } from "./routes/log-routes.js";
+import { quotaRoutes } from "./routes/quota-routes.js";
+import { runHistoryRoutes } from "./routes/run-history-routes.js";
+import { secretRoutes } from "./routes/secret-routes.js";
 import { workflowRoutes } from "./routes/workflow-routes.js";
+import { workspaceOpsRoutes } from "./routes/workspace-ops-routes.js";
 import { workspaceRoutes } from "./routes/workspace-routes.js";
 import type { ServerContext } from "./server-context.js";
 
@@ -41,6 +46,11 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
 	workflowRoutes(app, ctx);
 	workspaceRoutes(app, ctx);
 	logRoutes(app, ctx);
+	secretRoutes(app, ctx);
+	quotaRoutes(app, ctx);
+	workspaceOpsRoutes(app, ctx);
+	runHistoryRoutes(app, ctx);
+	clusterRoutes(app, ctx);
 	app.get("/api/openapi.json", { schema: { hide: true }, config: { isPublic: true } }, async () => app.swagger());
 	return app;
 }

@@ -1,10 +1,15 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import { isAppError } from "../common/index.js";
 import { errorTable } from "../contract/index.js";
+import { SecretsNotFoundError } from "../secrets/index.js";
 
 /** The only place that writes error bodies: `{ message, code, details?, request_id }`. */
 export function installErrorHandler(app: FastifyInstance): void {
 	app.setErrorHandler((error: FastifyError | Error, request, reply) => {
+		if (error instanceof SecretsNotFoundError) {
+			// REANA's contract: the body of this 404 is the list of missing names (reana-client reads it).
+			return reply.status(404).type("application/json").send(error.names);
+		}
 		if (isAppError(error)) {
 			const { status } = errorTable[error.code];
 			if (status >= 500) request.log.error({ err: error }, error.message);

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { ensureUser, hashToken } from "../auth/index.js";
 import { type ComputeBackend, localBackendPlugin } from "../backends/index.js";
@@ -7,6 +8,7 @@ import type { ServerConfig } from "../config/index.js";
 import { type Db, openDatabase, type UserRow } from "../db/index.js";
 import { builtInEngines } from "../engines/index.js";
 import { type RunsDeps, Scheduler } from "../scheduler/index.js";
+import { loadSecretKey, secretBox, secretsForJobs } from "../secrets/index.js";
 import { Workspaces } from "../storage/index.js";
 import { buildApp } from "./app.js";
 import { createLogger } from "./logger.js";
@@ -55,6 +57,7 @@ export class OrreryServer {
 			throw error;
 		}
 		const engines = builtInEngines();
+		const box = secretBox(await loadSecretKey(config.secretKey, join(config.home, "secret.key")));
 		const workspaces = new Workspaces({ root: config.workspaceRoot });
 		const scheduler = new Scheduler(
 			{
@@ -65,7 +68,7 @@ export class OrreryServer {
 				defaultBackend: config.defaultBackend,
 				backendAliases: reanaBackendAliases,
 			},
-			{ db, backends, engines, clock, logger },
+			{ db, backends, engines, clock, logger, secretsOf: (userId) => secretsForJobs(db, box, userId) },
 		);
 		const runs: RunsDeps = { db, workspaces, engines, clock, wake: () => scheduler.wake() };
 		const local = backends.get("local");
@@ -78,6 +81,7 @@ export class OrreryServer {
 			config,
 			logger,
 			sessionTokens: new Map(),
+			secretBox: box,
 			capabilities: {
 				backends: [...backends.keys()],
 				containerRuntime: local?.capabilities.containerRuntime ?? null,

@@ -36,6 +36,7 @@ export function handle<K extends OperationId>(
 	const r: RouteContract = routes[operationId];
 	const response: Record<number | string, TSchema> = { "4xx": ErrorBody, "5xx": ErrorBody };
 	if (r.response) response[r.status] = r.response;
+	for (const [status, schema] of Object.entries(r.errorResponses ?? {})) response[status] = schema;
 	const schema: Record<string, unknown> = { operationId, summary: r.summary, response };
 	if (r.params) schema.params = r.params;
 	if (r.querystring) schema.querystring = r.querystring;

@@ -4,6 +4,8 @@ export {
 	diskUsage,
 	isGlob,
 	listFiles,
+	moveFile,
+	pruneWorkspace,
 	readStream,
 	resolveDownload,
 	type WorkspaceEntry,

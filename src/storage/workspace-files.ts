@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream, type Stats } from "node:fs";
-import { lstat, mkdir, opendir, rename, rm, stat, unlink } from "node:fs/promises";
+import { lstat, mkdir, opendir, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -191,4 +191,38 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
 	const out: T[] = [];
 	for await (const x of it) out.push(x);
 	return out;
+}
+
+/** Moves (renames) a file or folder inside a workspace; the target must not exist. */
+export async function moveFile(root: string, source: string, target: string): Promise<void> {
+	const from = await resolveInWorkspace(root, source);
+	const to = await resolveInWorkspace(root, target);
+	if (!normaliseUserPath(source) || !normaliseUserPath(target)) {
+		throw new AppError("validation_failed", "name a file or folder inside the workspace, not the workspace itself");
+	}
+	const s = await lstat(from).catch(() => undefined);
+	if (!s) throw new AppError("not_found", `'${source}' does not exist in the workspace`);
+	if (await lstat(to).catch(() => undefined))
+		throw new AppError("conflict", `'${target}' already exists in the workspace`);
+	if (s.isDirectory() && `${to}/`.startsWith(`${from}/`))
+		throw new AppError("validation_failed", `cannot move '${source}' into itself`);
+	await mkdir(dirname(to), { recursive: true });
+	await rename(from, to);
+}
+
+/** Deletes every file of a workspace except those under the kept paths; returns the number deleted. */
+export async function pruneWorkspace(root: string, keep: readonly string[]): Promise<number> {
+	const kept = keep.map((k) => normaliseUserPath(k)).filter(Boolean);
+	const isKept = (name: string) => kept.some((k) => name === k || name.startsWith(`${k}/`));
+	let count = 0;
+	for await (const f of walkFiles(root)) {
+		if (isKept(f.name)) continue;
+		await unlink(join(root, f.name));
+		count++;
+	}
+	// Remove the folders left empty, deepest first.
+	const dirs: string[] = [];
+	for await (const d of walkFiles(root, "", true)) if (d.isDirectory && !isKept(d.name)) dirs.push(d.name);
+	for (const d of dirs.sort((a, b) => b.length - a.length)) await rmdir(join(root, d)).catch(() => undefined);
+	return count;
 }

@@ -45,10 +45,19 @@ export class Workspaces {
 	}
 }
 
-/** The job folder of one job: `<workspace>/.orrery/jobs/<seq>-<step>-<attempt>`. */
-export function jobFolderPath(workspace: string, seq: number, stepName: string, attempt: number): string {
+/**
+ * The job folder of one job: `<workspace>/.orrery/jobs/<run id>/<seq>-<step>-<attempt>`. The run's id
+ * keeps the folders of restarts (which share the workspace) apart.
+ */
+export function jobFolderPath(
+	workspace: string,
+	runId: string,
+	seq: number,
+	stepName: string,
+	attempt: number,
+): string {
 	const step = stepName.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 60) || "step";
-	return join(workspace, internalDir, "jobs", `${String(seq).padStart(5, "0")}-${step}-${attempt}`);
+	return join(workspace, internalDir, "jobs", safeSegment(runId), `${String(seq).padStart(5, "0")}-${step}-${attempt}`);
 }
 
 function safeSegment(id: string): string {

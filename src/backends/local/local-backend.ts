@@ -11,7 +11,7 @@ import type {
 	JobObservation,
 	Submission,
 } from "../compute-backend.js";
-import { hasJobStarted, jobFiles, readJobFolder, writeJobScripts } from "../job-folder.js";
+import { containerSecretsPath, hasJobStarted, jobFiles, readJobFolder, writeJobScripts } from "../job-folder.js";
 import {
 	type ContainerRuntime,
 	type ContainerRuntimeSetting,
@@ -84,7 +84,12 @@ export class LocalBackend implements ComputeBackend {
 	async submit(job: BackendJob): Promise<Submission> {
 		const ref = job.jobDir;
 		const placement = await this.placement(job);
-		const scripts = { workdir: job.workdir, ...(placement.launch ? { launch: placement.launch } : {}) };
+		const scripts = {
+			workdir: job.workdir,
+			...(placement.launch ? { launch: placement.launch } : {}),
+			...(job.secrets ? { secrets: job.secrets } : {}),
+			...(job.secrets && placement.container ? { secretsPath: containerSecretsPath } : {}),
+		};
 		let isFresh = await writeJobScripts(job.jobDir, job.command, job.env, scripts);
 		if (!isFresh && !(await hasJobStarted(job.jobDir))) {
 			await writeJobScripts(job.jobDir, job.command, job.env, { ...scripts, overwrite: true });
@@ -116,7 +121,13 @@ export class LocalBackend implements ComputeBackend {
 		const name = `orrery-${job.id}`;
 		return {
 			container: name,
-			launch: containerLaunch(this.runtime, { name, image: job.image, workspace: job.workspace, workdir: job.workdir }),
+			launch: containerLaunch(this.runtime, {
+				name,
+				image: job.image,
+				workspace: job.workspace,
+				workdir: job.workdir,
+				...(job.secrets ? { secretsDir: join(job.jobDir, jobFiles.secrets), secretsPath: containerSecretsPath } : {}),
+			}),
 		};
 	}
 

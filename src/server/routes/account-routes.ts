@@ -4,6 +4,7 @@ import { apiVersion } from "../../contract/index.js";
 import { listTokens } from "../../db/index.js";
 import { handle } from "../route-kit.js";
 import type { ServerContext } from "../server-context.js";
+import { quotaReport } from "./quota-routes.js";
 
 /** REANA's names for Orrery's backends, reported by /api/info so REANA specs that use them validate. */
 export const reanaBackendAliases: Record<string, string> = {
@@ -29,6 +30,7 @@ export function accountRoutes(app: FastifyInstance, ctx: ServerContext): void {
 			username: user.email,
 			role: user.role,
 			reana_server_version: apiVersion.reana,
+			quota: await quotaReport(ctx.db, user.id),
 			// The value is never stored, so only its prefix can be shown.
 			reana_token: {
 				value: current ? `${current.prefix}…` : "",

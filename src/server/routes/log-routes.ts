@@ -6,6 +6,7 @@ import { AppError } from "../../common/index.js";
 import type { JobLog, LogsDocument } from "../../contract/index.js";
 import { findJob, findUserById, listEvents, listJobs, type UserRow } from "../../db/index.js";
 import { runName } from "../../scheduler/index.js";
+import { jsonBodyOfGet } from "../get-body.js";
 import { handle } from "../route-kit.js";
 import type { ServerContext } from "../server-context.js";
 import { jobSummary, progressOf } from "../workflow-views.js";
@@ -15,13 +16,13 @@ const maxLogBytes = 1024 * 1024;
 
 /** Routes for logs, jobs and the event stream of a run. */
 export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
-	handle(app, "get_workflow_logs", async ({ principal, params, query }) => {
+	handle(app, "get_workflow_logs", async ({ principal, params, query, raw }) => {
 		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.read");
 		const owner = (await findUserById(ctx.db, wf.owner_id)) as UserRow;
-		const steps =
-			query.steps === undefined
-				? undefined
-				: new Set(Array.isArray(query.steps) ? query.steps : query.steps.split(","));
+		// reana-client sends the steps to filter by as a JSON list in the body of this GET.
+		const bodySteps = (await jsonBodyOfGet(raw)).steps;
+		const wanted = query.steps ?? (Array.isArray(bodySteps) ? bodySteps.map(String) : undefined);
+		const steps = wanted === undefined ? undefined : new Set(Array.isArray(wanted) ? wanted : wanted.split(","));
 		let jobs = await listJobs(ctx.db, wf.id);
 		if (steps) jobs = jobs.filter((j) => steps.has(j.step_name));
 		if (query.size) jobs = jobs.slice(((query.page ?? 1) - 1) * query.size, (query.page ?? 1) * query.size);

@@ -16,11 +16,12 @@ import {
 	findRun,
 	parseWorkflowRef,
 	requestStop,
+	restartRun,
 	runName,
 	startRun,
 	waitUntilSettled,
 } from "../../scheduler/index.js";
-import { type LoadedSpec, validateReanaSpec } from "../../spec/index.js";
+import { type LoadedSpec, SpecError, validateReanaSpec } from "../../spec/index.js";
 import { diskUsage } from "../../storage/index.js";
 import { handle } from "../route-kit.js";
 import type { ServerContext } from "../server-context.js";
@@ -103,13 +104,26 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
 		};
 	});
 
-	handle(app, "validate_workflow", async ({ principal, body }) => {
-		authorize(principal, "workflow.read");
-		const spec = validateReanaSpec(specFromBody(body), "reana.yaml");
-		return {
-			message: "The specification is valid.",
-			warnings: spec.warnings.map((w) => ({ path: w.path, message: w.message, hint: w.hint })),
-		};
+	handle(app, "validate_workflow", async ({ body }) => {
+		// Problems are the answer here, not an error: a client asked whether the specification is valid.
+		try {
+			const spec = validateReanaSpec(specFromBody(body), "reana.yaml");
+			const warnings = spec.warnings.map((w) => ({ code: "warning", path: w.path, message: w.message, hint: w.hint }));
+			return { message: "The specification is valid.", valid: true, errors: [], warnings };
+		} catch (error) {
+			if (!(error instanceof SpecError)) throw error;
+			const of = (severity: string) => error.problems.filter((p) => p.severity === severity);
+			return {
+				message: error.message,
+				valid: false,
+				errors: of("error").map((p) => ({
+					code: "validation_failed",
+					path: p.path,
+					message: `${p.message} (hint: ${p.hint})`,
+				})),
+				warnings: of("warning").map((p) => ({ code: "warning", path: p.path, message: p.message, hint: p.hint })),
+			};
+		}
 	});
 
 	handle(app, "get_workflow_status", async ({ principal, params }) => {
@@ -147,18 +161,24 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
 		body: {
 			input_parameters?: Record<string, unknown>;
 			operational_options?: Record<string, unknown>;
+			reana_specification?: unknown;
 			restart?: boolean;
 		},
 	) => {
-		if (body.restart)
-			throw new AppError(
-				"not_implemented",
-				"restarting a run is not available yet; create a new run with 'orrery run'",
-			);
-		const started = await startRun(ctx.runs, wf, {
+		const options = {
 			...(body.input_parameters ? { inputParameters: body.input_parameters } : {}),
 			...(body.operational_options ? { operationalOptions: body.operational_options } : {}),
-		});
+		};
+		if (body.restart) {
+			// REANA's restart: a new run NAME.RUN.MINOR in the same workspace, optionally with a new specification.
+			const specification =
+				body.reana_specification && typeof body.reana_specification === "object"
+					? validateReanaSpec(specFromBody(body.reana_specification as Record<string, unknown>), "reana.yaml")
+					: undefined;
+			const restarted = await restartRun(ctx.runs, wf, { ...options, ...(specification ? { specification } : {}) });
+			return submission(restarted, `Workflow ${runName(wf)} restarted as ${runName(restarted)}`);
+		}
+		const started = await startRun(ctx.runs, wf, options);
 		return submission(started, `Workflow successfully launched`);
 	};
 

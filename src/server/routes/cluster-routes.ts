@@ -1,0 +1,85 @@
+import type { FastifyInstance } from "fastify";
+import { AppError } from "../../common/index.js";
+import { apiVersion } from "../../contract/index.js";
+import { handle } from "../route-kit.js";
+import type { ServerContext } from "../server-context.js";
+
+/** Server status and configuration, and REANA endpoints Orrery does not offer yet (501, saying so). */
+export function clusterRoutes(app: FastifyInstance, ctx: ServerContext): void {
+	handle(app, "status", async () => {
+		const byStatus = await ctx.db.kysely
+			.selectFrom("workflows")
+			.select(["status", (eb) => eb.fn.countAll().as("n")])
+			.groupBy("status")
+			.execute();
+		const wf = Object.fromEntries(byStatus.map((r) => [r.status, Number(r.n)]));
+		const jobRows = await ctx.db.kysely
+			.selectFrom("jobs")
+			.select(["status", (eb) => eb.fn.countAll().as("n")])
+			.where("status", "in", ["created", "queued", "running"])
+			.groupBy("status")
+			.execute();
+		const jobs = Object.fromEntries(jobRows.map((r) => [r.status, Number(r.n)]));
+		const running = wf.running ?? 0;
+		const pending = (wf.pending ?? 0) + (wf.queued ?? 0);
+		const jobsRunning = jobs.running ?? 0;
+		const jobsPending = (jobs.created ?? 0) + (jobs.queued ?? 0);
+		const health = (busy: number) => (busy > 100 ? "warning" : "healthy");
+		return {
+			workflow: {
+				queued: wf.queued ?? 0,
+				pending,
+				running,
+				total: running + pending,
+				available: 0,
+				percentage: 0,
+				sort: 1,
+				health: health(running + pending),
+			},
+			job: {
+				pending: jobsPending,
+				running: jobsRunning,
+				total: jobsPending + jobsRunning,
+				available: 0,
+				percentage: 0,
+				sort: 2,
+				health: health(jobsPending),
+			},
+			session: { active: 0, sort: 3 },
+		};
+	});
+
+	handle(app, "get_config", async () => ({
+		orrery_version: apiVersion.orrery,
+		reana_api_version: apiVersion.reana,
+		compute_backends: ctx.capabilities.backends,
+		workflow_engines: ctx.capabilities.engines,
+		interactive_sessions: false,
+		secrets: true,
+		quotas: true,
+	}));
+
+	const unavailable = (what: string, instead: string) => async () => {
+		throw new AppError("not_implemented", `${what} is not available on this Orrery server yet; ${instead}`);
+	};
+	handle(
+		app,
+		"open_interactive_session",
+		unavailable("opening interactive sessions", "run notebooks locally on the workspace files (orrery download)"),
+	);
+	handle(app, "close_interactive_session", unavailable("interactive sessions", "there is no session to close"));
+	handle(app, "launch", unavailable("launching workflows from a URL", "clone the repository and use 'orrery run'"));
+	for (const op of [
+		"gitlab_oauth",
+		"gitlab_connect",
+		"gitlab_projects",
+		"create_gitlab_webhook",
+		"delete_gitlab_webhook",
+	] as const) {
+		handle(
+			app,
+			op,
+			unavailable("the GitLab integration", "run workflows from CI with 'orrery run' and an access token"),
+		);
+	}
+}
