@@ -138,6 +138,8 @@ export class ApiClient {
 			body = { message: text.slice(0, 500) };
 		}
 		if (!res.ok) {
+			// REANA answers some 404s with the list of names it could not find.
+			if (Array.isArray(body)) body = { message: `not found: ${body.join(", ")}`, code: "not_found" };
 			const b = body as { message?: string; code?: ErrorCode; details?: unknown };
 			throw new ApiError(res.status, b.code ?? codeForStatus(res.status), b.message ?? `HTTP ${res.status}`, b.details);
 		}

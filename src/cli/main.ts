@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { isAppError, messageOf } from "../common/index.js";
 import { errorTable, usageExitCode } from "../contract/errors.js";
 import { registerFileCommands } from "./commands/file-commands.js";
+import { registerReanaCommands } from "./commands/reana-commands.js";
 import { registerRunCommands } from "./commands/run-commands.js";
 import { registerServerCommands } from "./commands/server-commands.js";
 import { type Action, registerWorkflowCommands } from "./commands/workflow-commands.js";
@@ -37,6 +38,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
 	registerRunCommands(program, action);
 	registerWorkflowCommands(program, action);
 	registerFileCommands(program, action);
+	registerReanaCommands(program, action);
 	registerServerCommands(program, action, deps);
 	const controller = new AbortController();
 	const onSignal = () => controller.abort(new Error("interrupted"));

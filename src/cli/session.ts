@@ -27,6 +27,11 @@ export interface CliDeps {
 			expiresInDays?: number;
 		}): Promise<{ token: string; prefix: string }>;
 		revokeToken(idOrPrefix: string): Promise<void>;
+		setQuota(input: {
+			email: string;
+			resource: string;
+			limit: string;
+		}): Promise<{ resource: string; limit: number; usage: number }>;
 		migrate(): Promise<void>;
 	}>;
 }

@@ -48,6 +48,7 @@ export {
 	releaseLease,
 	transitionWorkflow,
 	updateWorkflow,
+	type WorkflowListRow,
 	type WorkflowQuery,
 	type WorkflowRow,
 } from "./workflows.js";

@@ -43,6 +43,14 @@ export function reanaMigration(dialect: DialectName): Migration {
 			// A restart (NAME.RUN.MINOR) runs in its parent's workspace; disk usage is measured when a run ends.
 			await db.schema.alterTable("workflows").addColumn("restart_of", "text").execute();
 			await db.schema.alterTable("workflows").addColumn("disk_bytes", sql.raw(bigint)).execute();
+			// Listings: ordered by creation (index only, no sort), and counted per status without reading rows.
+			await db.schema.dropIndex("workflows_owner_created").execute();
+			await db.schema
+				.createIndex("workflows_owner_listing")
+				.on("workflows")
+				.columns(["owner_id", "created_at", "run_number", "run_minor"])
+				.execute();
+			await db.schema.createIndex("workflows_owner_status").on("workflows").columns(["owner_id", "status"]).execute();
 		},
 	};
 }

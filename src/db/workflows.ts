@@ -89,8 +89,30 @@ export interface WorkflowQuery {
 	minor?: number;
 }
 
+/** The columns a listing needs: not the specification, parameters or outputs, which can be large. */
+const listColumns = [
+	"id",
+	"name",
+	"run_number",
+	"run_minor",
+	"owner_id",
+	"type",
+	"status",
+	"status_message",
+	"workspace_path",
+	"progress",
+	"created_at",
+	"updated_at",
+	"started_at",
+	"finished_at",
+	"disk_bytes",
+] as const;
+
+/** A run as a listing returns it (without its large columns). */
+export type WorkflowListRow = Pick<WorkflowRow, (typeof listColumns)[number]>;
+
 /** One page of a user's workflows and the total number that match. */
-export async function listWorkflows(db: Db, q: WorkflowQuery): Promise<{ items: WorkflowRow[]; total: number }> {
+export async function listWorkflows(db: Db, q: WorkflowQuery): Promise<{ items: WorkflowListRow[]; total: number }> {
 	let base = db.kysely.selectFrom("workflows").where("owner_id", "=", q.ownerId);
 	if (q.statuses && q.statuses.length > 0) base = base.where("status", "in", q.statuses);
 	else if (!q.includeDeleted) base = base.where("status", "!=", "deleted");
@@ -101,7 +123,7 @@ export async function listWorkflows(db: Db, q: WorkflowQuery): Promise<{ items: 
 	const dir = q.sort ?? "desc";
 	const [items, count] = await Promise.all([
 		base
-			.selectAll()
+			.select(listColumns)
 			.orderBy("created_at", dir)
 			.orderBy("run_number", dir)
 			.orderBy("run_minor", dir)

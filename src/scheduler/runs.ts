@@ -257,7 +257,7 @@ export async function waitUntilSettled(db: Db, id: string, timeoutMs: number): P
 /** Deletes a run (REANA's `deleted` state) and, by default, its workspace. A running run must be stopped first. */
 export async function deleteRun(
 	deps: RunsDeps,
-	wf: WorkflowRow,
+	wf: Pick<WorkflowRow, "id" | "name" | "run_number" | "run_minor" | "status" | "workspace_path" | "owner_id">,
 	options: { includeWorkspace: boolean },
 ): Promise<void> {
 	const at = isoNow(deps.clock);

@@ -1,11 +1,13 @@
 import type { Static } from "typebox";
 import type { JobSummary, Progress, WorkflowListItem } from "../contract/index.js";
-import type { JobRow, UserRow, WorkflowRow } from "../db/index.js";
+import type { JobRow, UserRow, WorkflowListRow, WorkflowRow } from "../db/index.js";
 import { computeProgress, runName } from "../scheduler/index.js";
 import { humanSize } from "./human-size.js";
 
 /** A run's progress in the API's shape, with its timestamps. */
-export function progressOf(wf: WorkflowRow): Static<typeof Progress> {
+export function progressOf(
+	wf: Pick<WorkflowRow, "progress" | "started_at" | "finished_at" | "status">,
+): Static<typeof Progress> {
 	const stored = wf.progress ? (JSON.parse(wf.progress) as ReturnType<typeof computeProgress>) : computeProgress([]);
 	return {
 		...stored,
@@ -16,7 +18,7 @@ export function progressOf(wf: WorkflowRow): Static<typeof Progress> {
 }
 
 /** A run as it appears in a listing. */
-export function listItem(wf: WorkflowRow, owner: UserRow, size?: number): Static<typeof WorkflowListItem> {
+export function listItem(wf: WorkflowListRow, owner: UserRow, size?: number): Static<typeof WorkflowListItem> {
 	return {
 		id: wf.id,
 		name: runName(wf),

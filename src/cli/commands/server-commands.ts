@@ -89,6 +89,21 @@ export function registerServerCommands(program: Command, action: Action, deps: S
 		);
 
 	admin
+		.command("quota-set")
+		.description("set a user's CPU or disk limit (0: unlimited); starting or creating runs over it is refused")
+		.requiredOption("--email <email>", "the user's email")
+		.requiredOption("--resource <resource>", "cpu (wall time of runs) or disk (workspace bytes)")
+		.requiredOption("--limit <limit>", "e.g. 100h or 50G; a plain number is milliseconds or bytes")
+		.option("--json", "print JSON")
+		.action(
+			action(async (session: Session, opts: { email: string; resource: string; limit: string }) => {
+				const res = await (await deps.admin()).setQuota(opts);
+				if (session.out.isJson) return session.out.json(res);
+				session.out.line(`${opts.email}: ${res.resource} limit ${res.limit} (usage ${res.usage})`);
+			}),
+		);
+
+	admin
 		.command("migrate")
 		.description("bring the database schema up to date")
 		.action(

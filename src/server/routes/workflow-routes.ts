@@ -5,6 +5,7 @@ import {
 	findUserById,
 	listWorkflows,
 	type UserRow,
+	type WorkflowListRow,
 	type WorkflowRow,
 	type WorkflowStatus,
 	workflowStatuses,
@@ -76,7 +77,12 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
 		const withSize = query.include_workspace_size === true || query.verbose === true;
 		const rows = await Promise.all(
 			items.map(async (wf) =>
-				listItem(wf, principal.user, withSize ? await diskUsage(wf.workspace_path).catch(() => 0) : undefined),
+				listItem(
+					wf,
+					principal.user,
+					// Ended runs were measured when they ended; the others are measured now.
+					withSize ? (wf.disk_bytes ?? (await diskUsage(wf.workspace_path).catch(() => 0))) : undefined,
+				),
 			),
 		);
 		return {
@@ -212,14 +218,14 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
 				);
 			}
 			case "deleted": {
-				const targets = body?.all_runs
+				const targets: WorkflowListRow[] = body?.all_runs
 					? (await listWorkflows(ctx.db, { ownerId: wf.owner_id, name: wf.name, offset: 0, limit: 100000 })).items
 					: [wf];
 				const active = targets.filter((t) => ["queued", "pending", "running"].includes(t.status));
 				if (active.length > 0) {
 					throw new AppError(
 						"conflict",
-						`workflow ${active.map(runName).join(", ")} is still ${active[0]?.status}; stop it first (orrery stop -w ${runName(active[0] as WorkflowRow)})`,
+						`workflow ${active.map(runName).join(", ")} is still ${active[0]?.status}; stop it first (orrery stop -w ${runName(active[0] as WorkflowListRow)})`,
 					);
 				}
 				for (const t of targets) await deleteRun(ctx.runs, t, { includeWorkspace: true });
