@@ -6,6 +6,7 @@ export type {
 	JobResources,
 	Submission,
 } from "./compute-backend.js";
+export { HtcondorBackend, type HtcondorConfig, htcondorBackendPlugin } from "./htcondor/index.js";
 export {
 	containerSecretsPath,
 	type JobSecretValues,
@@ -17,6 +18,7 @@ export {
 	tailJobLog,
 	writeJobScripts,
 } from "./job-folder.js";
+export { type KubernetesBackend, type KubernetesConfig, kubernetesBackendPlugin } from "./kubernetes/index.js";
 export {
 	type ContainerRuntimeSetting,
 	containerRuntimeSettings,
@@ -24,3 +26,11 @@ export {
 	type LocalConfig,
 	localBackendPlugin,
 } from "./local/index.js";
+export {
+	type BackendPlugin,
+	type BackendSetting,
+	backendPlugins,
+	createBackends,
+	validateBackendSetting,
+} from "./registry.js";
+export { SlurmBackend, type SlurmConfig, slurmBackendPlugin } from "./slurm/index.js";

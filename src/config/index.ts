@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
 import { AppError } from "../common/index.js";
 
 /** Everything the server reads from its environment (ORRERY_* variables), validated in one place. */
@@ -18,10 +20,21 @@ export interface ServerConfig {
 	maxUploadBytes: number;
 	/** Base URL users reach the server at (for links in messages). */
 	publicUrl: string | undefined;
+	/** ORRERY_BACKENDS_FILE: the file the backends were read from, if any. */
+	backendsFile?: string;
+	/** The compute backends to create; absent means one `local` backend. Settings are checked against each kind's schema when created. */
+	backends?: BackendEntry[];
 	/** ORRERY_SECRET_KEY: 32 bytes (hex or base64) that encrypt users' secrets; default: a key file under home. */
 	secretKey: string | undefined;
 	/** ORRERY_QUOTA_MANAGEMENT_SECRET: REANA's X-Quota-Management-Secret for the /api/quota endpoints. */
 	quotaManagementSecret: string | undefined;
+}
+
+/** One backend of ORRERY_BACKENDS_FILE: the name steps use, its kind, and its settings (unchecked here). */
+export interface BackendEntry {
+	name: string;
+	kind: string;
+	settings: Record<string, unknown>;
 }
 
 /** What the CLI reads from its environment: where the server is and who the user is. */
@@ -49,7 +62,21 @@ export function readServerConfig(env: Env = process.env): ServerConfig {
 	if (!["auto", "none", "podman", "docker"].includes(runtime)) {
 		throw configError("ORRERY_CONTAINER_RUNTIME", runtime, "use auto, none, podman or docker");
 	}
+	const file = env.ORRERY_BACKENDS_FILE ? resolve(env.ORRERY_BACKENDS_FILE) : undefined;
+	const backends = file ? readBackendsFile(file, env, runtime) : undefined;
+	const defaultBackend =
+		env.ORRERY_DEFAULT_BACKEND ||
+		backends?.defaultName ||
+		(!backends || backends.entries.some((b) => b.name === "local") ? "local" : backends.entries[0]?.name) ||
+		"local";
+	if (backends && !backends.entries.some((b) => b.name === defaultBackend)) {
+		throw new AppError(
+			"validation_failed",
+			`the default backend '${defaultBackend}' is not among the backends of ${file}: ${backends.entries.map((b) => b.name).join(", ")}`,
+		);
+	}
 	return {
+		...(file && backends ? { backendsFile: file, backends: backends.entries } : {}),
 		home,
 		databaseUrl: env.ORRERY_DATABASE_URL || join(home, "orrery.db"),
 		databaseSchema: env.ORRERY_DATABASE_SCHEMA || undefined,
@@ -59,7 +86,7 @@ export function readServerConfig(env: Env = process.env): ServerConfig {
 		containerRuntime: runtime as ServerConfig["containerRuntime"],
 		logLevel: env.ORRERY_LOG_LEVEL || "info",
 		instanceId: env.ORRERY_INSTANCE_ID || `${hostname()}:${process.pid}`,
-		defaultBackend: env.ORRERY_DEFAULT_BACKEND || "local",
+		defaultBackend,
 		maxUploadBytes: integer(env, "ORRERY_MAX_UPLOAD_BYTES", 1024 ** 4, 1, Number.MAX_SAFE_INTEGER),
 		publicUrl: env.ORRERY_PUBLIC_URL || undefined,
 		secretKey: env.ORRERY_SECRET_KEY || undefined,
@@ -88,4 +115,62 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
 
 function configError(name: string, value: string, hint: string): AppError {
 	return new AppError("validation_failed", `${name}=${value} is not valid: ${hint}`);
+}
+
+/**
+ * Reads ORRERY_BACKENDS_FILE (YAML or JSON):
+ *   default: slurm                # optional; ORRERY_DEFAULT_BACKEND wins
+ *   backends:
+ *     local: {}
+ *     slurm: { kind: slurm, partition: debug }   # kind defaults to the name
+ * `${VAR}` in a string value is replaced by that environment variable (for tokens kept out of the file).
+ */
+export function readBackendsFile(
+	file: string,
+	env: Env = process.env,
+	containerRuntime = env.ORRERY_CONTAINER_RUNTIME ?? "auto",
+): { defaultName: string | undefined; entries: BackendEntry[] } {
+	let doc: unknown;
+	try {
+		doc = parseYaml(readFileSync(file, "utf8"));
+	} catch (error) {
+		const why = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message;
+		throw new AppError("validation_failed", `ORRERY_BACKENDS_FILE=${file} cannot be read: ${why}`, { cause: error });
+	}
+	const fail = (what: string) => new AppError("validation_failed", `ORRERY_BACKENDS_FILE=${file}: ${what}`);
+	if (!isRecord(doc) || !isRecord(doc.backends) || Object.keys(doc.backends).length === 0) {
+		throw fail("expected a mapping with `backends:` naming at least one backend");
+	}
+	const unknown = Object.keys(doc).filter((k) => k !== "backends" && k !== "default");
+	if (unknown.length > 0) throw fail(`unknown top-level key ${unknown.join(", ")} (use backends and default)`);
+	if (doc.default !== undefined && typeof doc.default !== "string") throw fail("`default` must be a backend name");
+	const entries: BackendEntry[] = [];
+	for (const [name, raw] of Object.entries(doc.backends)) {
+		if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(name)) throw fail(`backend name '${name}' must be letters, digits, - or _`);
+		const body = raw ?? {};
+		if (!isRecord(body)) throw fail(`backend '${name}' must be a mapping of settings`);
+		const { kind = name, ...settings } = substituteEnv(body, env, fail) as Record<string, unknown>;
+		if (typeof kind !== "string") throw fail(`backend '${name}': kind must be a string`);
+		if (kind === "local" && settings.containerRuntime === undefined) settings.containerRuntime = containerRuntime;
+		entries.push({ name, kind, settings });
+	}
+	return { defaultName: doc.default as string | undefined, entries };
+}
+
+function substituteEnv(value: unknown, env: Env, fail: (what: string) => AppError): unknown {
+	if (typeof value === "string") {
+		return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+			const v = env[name];
+			if (v === undefined) throw fail(`\${${name}} is used but not set in the environment`);
+			return v;
+		});
+	}
+	if (Array.isArray(value)) return value.map((v) => substituteEnv(v, env, fail));
+	if (isRecord(value))
+		return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, fail)]));
+	return value;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+	return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { ensureUser, hashToken } from "../auth/index.js";
-import { type ComputeBackend, localBackendPlugin } from "../backends/index.js";
+import { type ComputeBackend, createBackends } from "../backends/index.js";
 import { type Clock, type Logger, systemClock } from "../common/index.js";
 import type { ServerConfig } from "../config/index.js";
 import { type Db, openDatabase, type UserRow } from "../db/index.js";
@@ -47,11 +47,15 @@ export class OrreryServer {
 		});
 		let backends: Map<string, ComputeBackend>;
 		try {
+			// ORRERY_BACKENDS_FILE lists the backends; without it, one local backend.
 			backends =
 				options.backends ??
-				new Map<string, ComputeBackend>([
-					["local", await localBackendPlugin.create({ containerRuntime: config.containerRuntime })],
-				]);
+				(await createBackends(
+					config.backends ?? [
+						{ name: "local", kind: "local", settings: { containerRuntime: config.containerRuntime } },
+					],
+					config.backendsFile ? `ORRERY_BACKENDS_FILE=${config.backendsFile}` : undefined,
+				));
 		} catch (error) {
 			await db.close();
 			throw error;

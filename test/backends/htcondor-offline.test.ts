@@ -1,0 +1,247 @@
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CommandRunner } from "../../src/backends/command-runner.js";
+import { submittedCluster } from "../../src/backends/htcondor/htcondor-backend.js";
+import {
+	condorJobSpec,
+	HtcondorBackend,
+	type HtcondorConfig,
+	observeCondorJob,
+	parseCondorJson,
+	submitDescription,
+} from "../../src/backends/htcondor/index.js";
+import type { BackendJob } from "../../src/backends/index.js";
+import type { JobFolderState } from "../../src/backends/job-folder.js";
+
+const fixtures = resolve(import.meta.dirname, "../fixtures/htcondor");
+const fixture = (name: string) => readFileSync(join(fixtures, name), "utf8");
+
+const plain: HtcondorConfig = {
+	flavour: "htcondor",
+	containerUniverse: false,
+	pollIntervalMs: 15_000,
+	maxActiveJobs: 100,
+	batchThreshold: 3,
+	commandTimeoutMs: 10_000,
+};
+const c4p: HtcondorConfig = { ...plain, flavour: "compute4punch", accountingGroup: "punch" };
+
+function job(overrides: Partial<BackendJob> = {}): BackendJob {
+	return {
+		id: "6f1c2d",
+		jobDir: "/ws/w1/.orrery/jobs/00001-fit-1",
+		workspace: "/ws/w1",
+		workdir: "/ws/w1",
+		command: "python fit.py",
+		env: {},
+		resources: { cpus: 2, memoryMiB: 4096 },
+		options: {},
+		...overrides,
+	};
+}
+
+/** Submit-language lines: `key = value`, `+Attr = value`, comments, `queue …` and its item list. */
+function checkSyntax(description: string): void {
+	let inList = false;
+	for (const line of description.trimEnd().split("\n")) {
+		if (inList) {
+			if (line === ")") inList = false;
+			else expect(line).toMatch(/^ {2}[A-Za-z0-9-]+, \/\S+$/);
+			continue;
+		}
+		if (line.startsWith("#")) continue;
+		if (/^queue \w+(, \w+)* from \($/.test(line)) {
+			inList = true;
+			continue;
+		}
+		expect(line).toMatch(/^(\+?[A-Za-z_][A-Za-z0-9_]* = \S.*|queue 1)$/);
+	}
+	expect(inList).toBe(false);
+	expect(
+		description
+			.trimEnd()
+			.split("\n")
+			.filter((l) => l.startsWith("queue")),
+	).toHaveLength(1);
+}
+
+describe("htcondor (offline: generated submit files and captured outputs)", () => {
+	it("runs the job-folder wrapper in its folder on the shared filesystem, tagged with Orrery's job id", () => {
+		const text = submitDescription([job()], condorJobSpec(job(), plain), plain);
+		checkSyntax(text);
+		expect(text).toContain("executable = /bin/sh\narguments = $(OrreryJobDir)/run.sh");
+		expect(text).toContain("initialdir = $(OrreryJobDir)");
+		expect(text).toContain("should_transfer_files = NO");
+		expect(text).toContain('+OrreryJobId = "$(OrreryJobId)"');
+		expect(text).toContain("request_cpus = 2\nrequest_memory = 4096");
+		expect(text).toMatch(/OrreryJobId = 6f1c2d\nOrreryJobDir = \/ws\/w1\/\.orrery\/jobs\/00001-fit-1\nqueue 1\n$/);
+	});
+
+	it("maps REANA's htcondor_max_runtime and htcondor_accounting_group (Compute4PUNCH)", () => {
+		const j = job({
+			image: "reanahub/reana-env-root6:6.18.04",
+			options: { htcondor_max_runtime: "3600", htcondor_accounting_group: "group_u_punch.alice" },
+			resources: { cpus: 1, timeLimitSeconds: 3600 },
+		});
+		const text = submitDescription([j], condorJobSpec(j, c4p), c4p);
+		checkSyntax(text);
+		expect(text).toContain("+MaxRuntime = 3600");
+		expect(text).not.toContain("periodic_remove");
+		expect(text).toContain("accounting_group = group_u_punch.alice");
+		expect(text).toContain('+SINGULARITY_JOB_CONTAINER = "docker://reanahub/reana-env-root6:6.18.04"');
+		expect(text).toContain("universe = vanilla");
+	});
+
+	it("enforces the limit on plain pools with periodic_remove, and takes CERN's job flavours", () => {
+		const limited = job({ resources: { timeLimitSeconds: 90 } });
+		expect(submitDescription([limited], condorJobSpec(limited, plain), plain)).toContain(
+			"periodic_remove = (JobStatus == 2) && ((time() - EnteredCurrentStatus) > 90)",
+		);
+		const flavour = job({ options: { htcondor_max_runtime: "espresso" } });
+		expect(submitDescription([flavour], condorJobSpec(flavour, plain), plain)).toContain('+JobFlavour = "espresso"');
+		expect(() => condorJobSpec(job({ options: { htcondor_max_runtime: "forever" } }), plain)).toThrow(/espresso/);
+	});
+
+	it("runs images in the container universe when the pool offers it, else on the host", () => {
+		const j = job({ image: "python:3.12" });
+		const text = submitDescription([j], condorJobSpec(j, { ...plain, containerUniverse: true }), {
+			...plain,
+			containerUniverse: true,
+		});
+		expect(text).toContain("universe = container\ncontainer_image = docker://python:3.12");
+		expect(submitDescription([j], condorJobSpec(j, plain), plain)).not.toContain("container_image");
+	});
+
+	it("submits many jobs with equal settings as one cluster with a queue-from list", () => {
+		const jobs = [1, 2, 3].map((i) => job({ id: `j${i}`, jobDir: `/ws/w1/.orrery/jobs/0000${i}-s-1` }));
+		const text = submitDescription(jobs, condorJobSpec(jobs[0] as BackendJob, plain), plain);
+		checkSyntax(text);
+		expect(text).toMatch(/queue OrreryJobId, OrreryJobDir from \(\n {2}j1, \/ws\/w1\/\.orrery\/jobs\/00001-s-1\n/);
+	});
+
+	it("parses captured condor_q -json output (HTCondor 8.8) of a running job", () => {
+		const [ad] = parseCondorJson(fixture("condor_q-running-8.8.json"));
+		expect(ad).toMatchObject({ ClusterId: 3472942, ProcId: 81, JobStatus: 2 });
+		expect(observeCondorJob(ad, { hasStarted: false })).toEqual({
+			state: "running",
+			startedAt: new Date(1617115471 * 1000),
+		});
+	});
+
+	it("parses the JSON printer's layout (ads separated by a comma line) and an empty answer", () => {
+		const ads = parseCondorJson(fixture("condor-json-printer-layout.json"));
+		expect(ads.map((a) => `${a.ClusterId}.${a.ProcId}:${a.JobStatus}`)).toEqual(["1.2:5", "2.1:3"]);
+		expect(parseCondorJson("")).toEqual([]);
+		expect(parseCondorJson("[]\n")).toEqual([]);
+	});
+
+	it("maps ended jobs from condor_history: completed, time limit, out of memory, infrastructure hold", () => {
+		const [done, removed, oom, transfer] = parseCondorJson(fixture("condor_history-derived.json"));
+		const started: JobFolderState = { hasStarted: true };
+		expect(observeCondorJob(done, started)).toMatchObject({ state: "exited", exitCode: 0 });
+		expect(observeCondorJob(done, { hasStarted: true, exitCode: 4 })).toMatchObject({ state: "exited", exitCode: 4 });
+		expect(observeCondorJob(removed, started)).toMatchObject({
+			state: "exited",
+			exitCode: 143,
+			reason: expect.stringMatching(/time limit/),
+		});
+		expect(observeCondorJob(oom, started)).toMatchObject({
+			state: "exited",
+			exitCode: 137,
+			reason: expect.stringMatching(/^out of memory/),
+		});
+		expect(observeCondorJob(transfer, started)).toMatchObject({ state: "lost" });
+	});
+
+	it("reads the cluster of condor_submit -terse and classifies its errors", () => {
+		expect(submittedCluster({ stdout: "4711.0 - 4711.9\n", stderr: "", exitCode: 0 })).toBe("4711");
+		expect(() =>
+			submittedCluster({ stdout: "", stderr: "ERROR: on line 12 of submit file: bad value", exitCode: 1 }),
+		).toThrow(expect.objectContaining({ code: "validation_failed" }));
+		expect(() =>
+			submittedCluster({ stdout: "", stderr: "ERROR: Can't find address of local schedd", exitCode: 1 }),
+		).toThrow(expect.objectContaining({ code: "backend_unavailable" }));
+	});
+
+	it("runs the tools on the login node over SSH with the bearer token file", () => {
+		const config: HtcondorConfig = {
+			...c4p,
+			schedd: "schedd.c4p.example",
+			ssh: { host: "login.c4p.example", user: "alice" },
+			bearerToken: { file: "/home/alice/.token" },
+		};
+		const backend = new HtcondorBackend(config);
+		const argv = backend.command("condor_q", ["-json", "4711"]);
+		expect(argv).toEqual([
+			"env",
+			"BEARER_TOKEN_FILE=/home/alice/.token",
+			"condor_q",
+			"-name",
+			"schedd.c4p.example",
+			"-json",
+			"4711",
+		]);
+		expect(backend.runner.argv(argv)).toEqual([
+			"ssh",
+			"-o",
+			"BatchMode=yes",
+			"alice@login.c4p.example",
+			"--",
+			"'env' 'BEARER_TOKEN_FILE=/home/alice/.token' 'condor_q' '-name' 'schedd.c4p.example' '-json' '4711'",
+		]);
+	});
+});
+
+describe("htcondor (offline: the backend against stand-in condor_* scripts that print the captured outputs)", () => {
+	let bin: string;
+	let root: string;
+	let log: string;
+	beforeAll(() => {
+		root = mkdtempSync(join(tmpdir(), "orrery-condor-"));
+		bin = join(root, "bin");
+		log = join(root, "calls.log");
+		mkdirSync(bin);
+		const tool = (name: string, body: string) => {
+			writeFileSync(join(bin, name), `#!/bin/sh\necho "${name} $*" >> '${log}'\n${body}\n`);
+			chmodSync(join(bin, name), 0o755);
+		};
+		tool("condor_submit", "cat > /dev/null; echo '3472942.81 - 3472942.81'");
+		tool("condor_q", `cat '${join(fixtures, "condor_q-running-8.8.json")}'`);
+		tool("condor_history", `cat '${join(fixtures, "condor_history-derived.json")}'`);
+		tool("condor_rm", "echo 'All jobs matching constraint removed.'");
+	});
+	afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+	it("observes all jobs with one condor_q and one condor_history, and removes held jobs it reported", async () => {
+		const runner = new CommandRunner({ env: { PATH: `${bin}:${process.env.PATH}` } });
+		const backend = new HtcondorBackend(plain, runner);
+		const dir = (p: number) => join(root, `job${p}`);
+		const refs = [81, 82, 83, 84].map((p) => `3472942.${p}@${dir(p)}`);
+		const seen = await backend.poll(refs);
+		expect([...seen.values()].map((o) => o.state)).toEqual(["running", "exited", "exited", "lost"]);
+		const calls = readFileSync(log, "utf8").trim().split("\n");
+		expect(calls.filter((c) => c.startsWith("condor_q"))).toHaveLength(1);
+		expect(calls.filter((c) => c.startsWith("condor_history"))).toEqual([
+			expect.stringContaining("-constraint member(ClusterId, {3472942})"),
+		]);
+		expect(calls.at(-1)).toBe("condor_rm 3472942.83 3472942.84");
+	});
+
+	it("submits through condor_submit and answers a ref with the cluster and process", async () => {
+		const runner = new CommandRunner({ env: { PATH: `${bin}:${process.env.PATH}` } });
+		const backend = new HtcondorBackend(plain, runner);
+		const jobDir = join(root, "ws", ".orrery", "jobs", "00001-s-1");
+		mkdirSync(jobDir, { recursive: true });
+		const sub = await backend.submit(job({ jobDir, workspace: join(root, "ws"), workdir: join(root, "ws") }));
+		expect(sub.ref).toBe(`3472942.0@${jobDir}`);
+		expect(readFileSync(join(jobDir, "run.sh"), "utf8")).toContain("command.sh");
+		// Submitting again answers the recorded id without calling condor_submit.
+		const before = runner.commandsIssued;
+		expect((await backend.submit(job({ jobDir, workspace: join(root, "ws"), workdir: join(root, "ws") }))).ref).toBe(
+			sub.ref,
+		);
+		expect(runner.commandsIssued).toBe(before);
+	});
+});

@@ -1,0 +1,184 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CommandRunner } from "../../src/backends/command-runner.js";
+import type { BackendJob, JobObservation } from "../../src/backends/index.js";
+import { SlurmBackend, type SlurmConfig } from "../../src/backends/slurm/index.js";
+import { SlurmCli, type SlurmTransport } from "../../src/backends/slurm/slurm-cli.js";
+import { describeBackendConformance } from "./backend-conformance.js";
+import { servicesDir, slurmEnv } from "./slurm-service.js";
+
+slurmEnv();
+
+// Settings of the live tests: poll often, arrays from 10 jobs.
+const liveSlurmConfig: SlurmConfig = {
+	pollIntervalMs: 1000,
+	maxActiveJobs: 1000,
+	arrayThreshold: 10,
+	maxArraySize: 1000,
+	commandTimeoutMs: 60_000,
+	transport: "cli",
+	staging: "shared",
+};
+
+// The real one-node Slurm of ../shared/services/slurm.sh: two jobs run at once, the rest queue.
+describeBackendConformance("slurm backend via sbatch/squeue/sacct (live, one-node Slurm)", {
+	create: () => SlurmBackend.create(liveSlurmConfig),
+	root: "/tmp",
+	queueTimeoutMs: 120_000,
+	commandCount: (b) => (b as SlurmBackend).commandsIssued,
+	// Slurm counts whole minutes and checks limits about every 30 s.
+	timeLimit: { seconds: 60, graceMs: 90_000 },
+	resources: {
+		request: { cpus: 2, memoryMiB: 100 },
+		// What slurmctld granted (sbatch's own SLURM_* variables are not set for slurmrestd jobs).
+		command: `scontrol show job "$SLURM_JOB_ID" | tr ' ' '\\n' | grep -E '^(NumCPUs|MinMemoryNode)=' | sort | tr '\\n' ' '`,
+		expected: "MinMemoryNode=100M NumCPUs=2",
+	},
+});
+
+describe("slurm backend specifics (live, one-node Slurm)", () => {
+	let root: string;
+	let n = 0;
+	beforeAll(() => {
+		root = mkdtempSync("/tmp/orrery-slurm-");
+	});
+	afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+	function job(command: string, options: Record<string, unknown> = {}, resources = {}): BackendJob {
+		n++;
+		const workspace = join(root, `ws${n}`);
+		const jobDir = join(workspace, ".orrery", "jobs", `0000${n}-s-1`);
+		mkdirSync(jobDir, { recursive: true });
+		return {
+			id: `sl${process.pid}x${n}x${Date.now().toString(36)}`,
+			jobDir,
+			workspace,
+			workdir: workspace,
+			command,
+			env: {},
+			resources,
+			options,
+		};
+	}
+
+	async function until(
+		b: SlurmBackend,
+		ref: string,
+		done: (o: JobObservation) => boolean,
+		ms = 150_000,
+	): Promise<JobObservation> {
+		const end = Date.now() + ms;
+		let last: JobObservation | undefined;
+		while (Date.now() < end) {
+			last = (await b.poll([ref])).get(ref);
+			if (last && done(last)) return last;
+			await new Promise((r) => setTimeout(r, 500));
+		}
+		throw new Error(`timed out; last ${JSON.stringify(last)}`);
+	}
+	const ended = (o: JobObservation) => o.state === "exited" || o.state === "lost";
+	const slurmId = (ref: string) => ref.split("@")[0] as string;
+
+	it("passes slurm_partition and slurm_time to sbatch", async () => {
+		const b = await SlurmBackend.create(liveSlurmConfig);
+		const { ref } = await b.submit(job("sleep 30", { slurm_partition: "long", slurm_time: "2" }));
+		const shown = execFileSync("scontrol", ["show", "job", slurmId(ref)], { encoding: "utf8" });
+		expect(shown).toMatch(/Partition=long/);
+		expect(shown).toMatch(/TimeLimit=00:02:00/);
+		await b.cancel(ref);
+	});
+
+	it("gives the job its owner's secrets (variables and files) while it runs", async () => {
+		const b = await SlurmBackend.create(liveSlurmConfig);
+		const j = job('echo "$API_TOKEN"; cat "$REANA_SECRETS_DIR/cert.pem"');
+		const { ref } = await b.submit({
+			...j,
+			secrets: { env: { API_TOKEN: "s3cret" }, files: { "cert.pem": Buffer.from("PEM") } },
+		});
+		expect(await until(b, ref, ended)).toMatchObject({ state: "exited", exitCode: 0 });
+		expect(readFileSync(join(j.jobDir, "stdout"), "utf8")).toBe("s3cret\nPEM");
+	});
+
+	it("refuses a GPU request the cluster cannot satisfy as the user's error (validation_failed)", async () => {
+		const b = await SlurmBackend.create(liveSlurmConfig);
+		await expect(b.submit(job("true", {}, { gpus: 1 }))).rejects.toMatchObject({ code: "validation_failed" });
+	});
+
+	it("submits a large fan-out as one job array (one sbatch) and polls it with one squeue", async () => {
+		const b = await SlurmBackend.create(liveSlurmConfig);
+		const jobs = Array.from({ length: 25 }, (_, i) => job(`exit ${i % 4}`));
+		const before = b.commandsIssued;
+		const subs = await b.submitBatch(jobs);
+		expect(b.commandsIssued - before).toBe(1);
+		expect(new Set(subs.map((s) => slurmId(s.ref).split("_")[0])).size).toBe(1);
+		const end = Date.now() + 240_000;
+		let seen = new Map<string, JobObservation>();
+		while (Date.now() < end) {
+			const polled = b.commandsIssued;
+			seen = await b.poll(subs.map((s) => s.ref));
+			expect(b.commandsIssued - polled).toBeLessThanOrEqual(2);
+			if ([...seen.values()].every(ended)) break;
+			await new Promise((r) => setTimeout(r, 1000));
+		}
+		expect(subs.map((s) => seen.get(s.ref))).toEqual(
+			jobs.map((_, i) => expect.objectContaining({ state: "exited", exitCode: i % 4 })),
+		);
+	}, 300_000);
+
+	it("finds a job by its name when sbatch succeeded just before a crash, instead of submitting it again", async () => {
+		const j = job("echo once >> count.txt");
+		// What a crashed server leaves: the submit record written, sbatch done, the id never recorded.
+		const crashed = await SlurmBackend.create(liveSlurmConfig);
+		const { ref } = await crashed.submit(j);
+		rmSync(join(j.jobDir, "slurm-id"));
+		const restarted = await SlurmBackend.create(liveSlurmConfig);
+		expect((await restarted.submit(j)).ref).toBe(ref);
+		await until(restarted, ref, ended);
+		const named = execFileSync("squeue", ["-h", "--states=all", `--name=orrery-${j.id}`, "-o", "%i"], {
+			encoding: "utf8",
+		});
+		expect(named.trim().split("\n")).toHaveLength(1);
+		expect(readFileSync(join(j.workspace, "count.txt"), "utf8")).toBe("once\n");
+	}, 200_000);
+
+	it("reads final states from sacct once squeue has forgotten a job (cancelled outside Orrery)", async () => {
+		const b = await SlurmBackend.create(liveSlurmConfig);
+		const { ref } = await b.submit(job("sleep 300"));
+		await until(b, ref, (o) => o.state === "running");
+		execFileSync("scancel", [slurmId(ref)]);
+		await until(b, ref, ended);
+		// Wrap the real transport so the queue has forgotten the job, as after MinJobAge.
+		const cli = new SlurmCli(new CommandRunner());
+		const forgetful: SlurmTransport = {
+			submit: (...a) => cli.submit(...a),
+			queue: async () => new Map(),
+			accounting: (ids) => cli.accounting(ids),
+			findByName: (name) => cli.findByName(name),
+			cancel: (ids) => cli.cancel(ids),
+		};
+		const late = new SlurmBackend(liveSlurmConfig, forgetful);
+		const end = Date.now() + 60_000;
+		let obs: JobObservation | undefined;
+		while (Date.now() < end) {
+			obs = (await late.poll([ref])).get(ref);
+			if (obs?.state === "exited") break;
+			await new Promise((r) => setTimeout(r, 1000)); // slurmdbd may lag a moment
+		}
+		expect(obs).toMatchObject({ state: "exited", reason: expect.stringMatching(/cancelled on Slurm outside Orrery/) });
+	}, 200_000);
+
+	it("keeps a running job when slurmd restarts, and reads its result afterwards", async () => {
+		const b = await SlurmBackend.create(liveSlurmConfig);
+		const j = job("sleep 8; echo survived");
+		const { ref } = await b.submit(j);
+		await until(b, ref, (o) => o.state === "running");
+		const pid = readFileSync("/run/slurmd.pid", "utf8").trim();
+		execFileSync("kill", [pid]);
+		await new Promise((r) => setTimeout(r, 3000));
+		execFileSync("bash", [resolve(servicesDir, "slurm.sh")], { stdio: "ignore", timeout: 120_000 });
+		expect(await until(b, ref, ended)).toMatchObject({ state: "exited", exitCode: 0 });
+		expect(readFileSync(join(j.jobDir, "stdout"), "utf8")).toBe("survived\n");
+	}, 240_000);
+});
