@@ -1,6 +1,14 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { AppError, type Clock, isoNow, newId } from "../common/index.js";
-import { type Db, findTokenByHash, insertToken, type TokenRow, touchToken, type UserRow } from "../db/index.js";
+import {
+	type Db,
+	findTokenByHash,
+	insertToken,
+	listGroupIdsOfUser,
+	type TokenRow,
+	touchToken,
+	type UserRow,
+} from "../db/index.js";
 
 /** What a token may do. */
 export const tokenScopes = ["read", "write", "run", "admin"] as const;
@@ -30,6 +38,8 @@ export interface IssueTokenOptions {
 	name: string;
 	scopes: readonly Scope[];
 	expiresAt: Date | null;
+	/** `login` for the token `orrery login` stores; default `personal`. */
+	kind?: TokenRow["kind"];
 }
 
 /** Issues a token for a user; the value is returned once and never stored. */
@@ -44,24 +54,39 @@ export async function issueToken(
 		id: newId(),
 		user_id: user.id,
 		name: options.name,
-		prefix: value.slice(0, tokenPrefix.length + 8),
+		prefix: visiblePrefix(value),
 		hash: hashToken(value),
 		scopes: JSON.stringify(options.scopes),
 		created_at: isoNow(clock),
 		expires_at: options.expiresAt?.toISOString() ?? null,
 		last_used_at: null,
 		revoked_at: null,
+		kind: options.kind ?? "personal",
 	};
 	await insertToken(db, row);
 	return { value, row };
 }
 
+/** How a request proved who it is. */
+export type CredentialKind = "token" | "session" | "provider" | "embedded" | "management";
+
 /** Who is making a request, and what their credential lets them do. */
 export interface Principal {
 	user: UserRow;
 	scopes: readonly Scope[];
-	/** The token used, or null for credentials that are not stored tokens (the embedded session). */
+	/** The token used, or null for credentials that are not stored tokens (sessions, provider tokens, embedded). */
 	tokenId: string | null;
+	/** The web session used, or null. */
+	sessionId: string | null;
+	/** The groups the user belongs to (ids), through which group shares reach them. */
+	groupIds: readonly string[];
+	/** Which kind of credential this is. */
+	via: CredentialKind;
+}
+
+/** The prefix of a token value that may be shown, logged and used to find it again (`orr_` and 8 characters). */
+export function visiblePrefix(value: string): string {
+	return value.slice(0, tokenPrefix.length + 8);
 }
 
 const touched = new Map<string, number>();
@@ -82,8 +107,16 @@ export async function authenticateToken(db: Db, value: string, clock: Clock): Pr
 	}
 	const last = touched.get(token.id) ?? 0;
 	if (now.getTime() - last > 60_000) {
+		if (touched.size > 10_000) touched.clear();
 		touched.set(token.id, now.getTime());
 		await touchToken(db, token.id, now.toISOString());
 	}
-	return { user, scopes: JSON.parse(token.scopes) as Scope[], tokenId: token.id };
+	return {
+		user,
+		scopes: JSON.parse(token.scopes) as Scope[],
+		tokenId: token.id,
+		sessionId: null,
+		groupIds: await listGroupIdsOfUser(db, user.id),
+		via: "token",
+	};
 }

@@ -2,9 +2,12 @@ import { Command, CommanderError } from "commander";
 import { isAppError, messageOf } from "../common/index.js";
 import { errorTable, usageExitCode } from "../contract/errors.js";
 import { registerFileCommands } from "./commands/file-commands.js";
+import { registerLoginCommands } from "./commands/login-commands.js";
 import { registerReanaCommands } from "./commands/reana-commands.js";
 import { registerRunCommands } from "./commands/run-commands.js";
 import { registerServerCommands } from "./commands/server-commands.js";
+import { registerShareCommands } from "./commands/share-commands.js";
+import { registerTokenCommands } from "./commands/token-commands.js";
 import { type Action, registerWorkflowCommands } from "./commands/workflow-commands.js";
 import { createOutput } from "./output.js";
 import { type CliDeps, Session } from "./session.js";
@@ -40,8 +43,15 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
 	registerFileCommands(program, action);
 	registerReanaCommands(program, action);
 	registerServerCommands(program, action, deps);
-	const controller = new AbortController();
-	const onSignal = () => controller.abort(new Error("interrupted"));
+	registerTokenCommands(program, action);
+	registerLoginCommands(program, action);
+	registerShareCommands(program, action);
+	// Ctrl-C: shut the embedded server down (running jobs go on and are picked up by the next command)
+	// and leave with 130, as shells expect after SIGINT.
+	const onSignal = () => {
+		out.note("interrupted");
+		void (session?.close() ?? Promise.resolve()).finally(() => process.exit(130));
+	};
 	process.once("SIGINT", onSignal);
 	try {
 		await program.parseAsync(argv, { from: "user" });
@@ -65,7 +75,9 @@ function report(error: unknown, out: ReturnType<typeof createOutput>, isDebug: b
 		return usageExitCode;
 	}
 	if (isAppError(error)) {
-		const details = error.details as { usage?: boolean; quiet?: boolean; problems?: unknown } | undefined;
+		const details = error.details as
+			| { usage?: boolean; quiet?: boolean; problems?: unknown; exitCode?: number }
+			| undefined;
 		if (out.isJson)
 			out.json({
 				message: error.message,
@@ -79,6 +91,7 @@ function report(error: unknown, out: ReturnType<typeof createOutput>, isDebug: b
 		}
 		if (isDebug && error.stack) out.note(error.stack);
 		if (details?.usage) return usageExitCode;
+		if (typeof details?.exitCode === "number") return details.exitCode;
 		return errorTable[error.code].exitCode;
 	}
 	out.note(out.colour("red", `error: ${messageOf(error)}`));

@@ -2,6 +2,7 @@ import { AppError } from "../common/index.js";
 import { readClientConfig } from "../config/index.js";
 import { ApiClient } from "./api-client.js";
 import type { Output } from "./output.js";
+import { readCliConfig, serverKey } from "./stored-logins.js";
 
 /** A server started inside the CLI process (the zero-set-up default). */
 export interface EmbeddedServer {
@@ -40,7 +41,7 @@ export interface CliDeps {
 export class Session {
 	private client: ApiClient | undefined;
 	private embedded: EmbeddedServer | undefined;
-	readonly config = readClientConfig();
+	readonly config = withStoredLogin(readClientConfig());
 
 	constructor(
 		readonly deps: CliDeps,
@@ -59,7 +60,7 @@ export class Session {
 			if (!this.config.accessToken) {
 				throw new AppError(
 					"unauthenticated",
-					`no access token for ${this.config.serverUrl}; set ORRERY_ACCESS_TOKEN (or REANA_ACCESS_TOKEN)`,
+					`no access token for ${this.config.serverUrl}; run 'orrery login' or set ORRERY_ACCESS_TOKEN (or REANA_ACCESS_TOKEN)`,
 				);
 			}
 			this.client = new ApiClient(this.config.serverUrl, this.config.accessToken);
@@ -86,4 +87,16 @@ export class Session {
 		await this.embedded?.close();
 		this.embedded = undefined;
 	}
+}
+
+/**
+ * Fills in what `orrery login` stored: the server when none is set in the environment, and its token when
+ * the environment has none. The environment always wins.
+ */
+function withStoredLogin(config: ReturnType<typeof readClientConfig>): ReturnType<typeof readClientConfig> {
+	const stored = readCliConfig();
+	const serverUrl = config.serverUrl ?? stored.default_server;
+	if (!serverUrl) return config;
+	const login = stored.logins[serverKey(serverUrl)];
+	return { ...config, serverUrl, accessToken: config.accessToken ?? login?.access_token };
 }

@@ -3,6 +3,9 @@ import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { AppError } from "../common/index.js";
+import { type IdentityConfig, type OidcConfig, readIdentityConfig, readOidcConfig } from "./identity-config.js";
+
+export type { IdentityConfig, OidcConfig } from "./identity-config.js";
 
 /** Everything the server reads from its environment (ORRERY_* variables), validated in one place. */
 export interface ServerConfig {
@@ -24,10 +27,16 @@ export interface ServerConfig {
 	backendsFile?: string;
 	/** The compute backends to create; absent means one `local` backend. Settings are checked against each kind's schema when created. */
 	backends?: BackendEntry[];
+	/** OIDC login and provider tokens (ORRERY_OIDC_*); undefined when no issuer is configured. */
+	oidc: OidcConfig | undefined;
+	/** Personal access tokens, web sessions and authentication rate limits. */
+	identity: IdentityConfig;
 	/** ORRERY_SECRET_KEY: 32 bytes (hex or base64) that encrypt users' secrets; default: a key file under home. */
 	secretKey: string | undefined;
 	/** ORRERY_QUOTA_MANAGEMENT_SECRET: REANA's X-Quota-Management-Secret for the /api/quota endpoints. */
 	quotaManagementSecret: string | undefined;
+	/** ORRERY_TRUST_PROXY: the reverse proxies whose X-Forwarded-For is believed (`true`, or their addresses). */
+	trustProxy: boolean | string | undefined;
 }
 
 /** One backend of ORRERY_BACKENDS_FILE: the name steps use, its kind, and its settings (unchecked here). */
@@ -89,8 +98,11 @@ export function readServerConfig(env: Env = process.env): ServerConfig {
 		defaultBackend,
 		maxUploadBytes: integer(env, "ORRERY_MAX_UPLOAD_BYTES", 1024 ** 4, 1, Number.MAX_SAFE_INTEGER),
 		publicUrl: env.ORRERY_PUBLIC_URL || undefined,
+		oidc: readOidcConfig(env),
+		identity: readIdentityConfig(env),
 		secretKey: env.ORRERY_SECRET_KEY || undefined,
 		quotaManagementSecret: env.ORRERY_QUOTA_MANAGEMENT_SECRET || undefined,
+		trustProxy: trustProxyOf(env.ORRERY_TRUST_PROXY),
 	};
 }
 
@@ -111,6 +123,12 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
 	if (!Number.isInteger(n) || n < min || n > max)
 		throw configError(name, raw, `use a whole number from ${min} to ${max}`);
 	return n;
+}
+
+function trustProxyOf(value: string | undefined): boolean | string | undefined {
+	if (!value) return undefined;
+	if (value === "true" || value === "false") return value === "true";
+	return value;
 }
 
 function configError(name: string, value: string, hint: string): AppError {

@@ -83,6 +83,12 @@ export const ListWorkflowsQuery = Type.Object({
 	include_progress: Type.Optional(Type.Boolean()),
 	include_workspace_size: Type.Optional(Type.Boolean()),
 	workflow_id_or_name: Type.Optional(Type.String()),
+	shared: Type.Optional(Type.Boolean({ description: "also runs others shared with you (REANA)" })),
+	shared_by: Type.Optional(Type.String({ description: "only runs this user shared with you (REANA)" })),
+	shared_with: Type.Optional(
+		Type.String({ description: "only your runs shared with this user (email) or group (`group:NAME`) (REANA)" }),
+	),
+	shared_with_me: Type.Optional(Type.Boolean({ description: "only runs of others shared with you (Orrery)" })),
 });
 /** GET /api/workflows query. */
 export type ListWorkflowsQuery = Static<typeof ListWorkflowsQuery>;
@@ -334,4 +340,201 @@ export const OutputsResponse = Type.Object({
 	workflow_id: Type.String(),
 	status: Type.String(),
 	outputs: Type.Unknown(),
+});
+
+// ---- Identity: personal access tokens, OIDC login, sharing, audit (issue 7) ----
+
+/** A personal access token as listings show it (never its value). */
+export const TokenInfo = Type.Object({
+	id: Type.String(),
+	name: Type.String(),
+	prefix: Type.String(),
+	scopes: Type.Array(Type.String()),
+	kind: Type.String({ description: "`personal`, or `login` for the token `orrery login` stores" }),
+	status: Type.String({ description: "active, expired or revoked" }),
+	user_email: Type.String(),
+	created_at: Type.String(),
+	last_used_at: Nullable(Type.String()),
+	expires_at: Nullable(Type.String()),
+	revoked_at: Nullable(Type.String()),
+});
+
+/** GET /api/tokens query: administrators may list another user's tokens or everyone's. */
+export const ListTokensQuery = Type.Object({
+	user: Type.Optional(Type.String({ description: "an email (administrators only)" })),
+	all: Type.Optional(Type.Boolean({ description: "every user's tokens (administrators only)" })),
+});
+
+/** GET /api/tokens */
+export const ListTokensResponse = Type.Object({ items: Type.Array(TokenInfo), total: Type.Integer() });
+
+/** POST /api/tokens body. */
+export const CreateTokenBody = Type.Object({
+	name: Type.String({ minLength: 1, maxLength: 100 }),
+	scopes: Type.Optional(
+		Type.Array(Type.String(), { description: "read, write, run, admin; default: those of the caller" }),
+	),
+	expires_in_days: Type.Optional(
+		Type.Integer({ minimum: 0, description: "default from the server (90 days); 0: never, where allowed" }),
+	),
+});
+
+/** POST /api/tokens (201): the value is in this answer and nowhere else, ever. */
+export const CreateTokenResponse = Type.Object({
+	message: Type.String(),
+	access_token: Type.String(),
+	token: TokenInfo,
+});
+
+/** DELETE /api/tokens/{token_id} params: the token's id or its prefix (`orr_XXXXXXXX`). */
+export const TokenParams = Type.Object({ token_id: Type.String() });
+
+/** DELETE /api/tokens/{token_id} */
+export const RevokeTokenResponse = Type.Object({ message: Type.String(), token: TokenInfo });
+
+/** GET /api/auth/config: how people log in here. */
+export const AuthConfigResponse = Type.Object({
+	oidc_enabled: Type.Boolean(),
+	issuer: Nullable(Type.String()),
+	login_url: Nullable(Type.String()),
+	device_login: Type.Boolean(),
+	provider_tokens: Type.Boolean({ description: "whether the provider's JWT access tokens are accepted as Bearer" }),
+	token_default_days: Type.Integer(),
+	token_max_days: Type.Integer({ description: "0: tokens may be made to never expire" }),
+});
+
+/** GET /api/auth/login query. */
+export const LoginQuery = Type.Object({
+	next: Type.Optional(Type.String({ description: "a path on this server to return to after the login" })),
+});
+
+/** GET /api/auth/callback query: what the provider sends the browser back with. */
+export const LoginCallbackQuery = Type.Object({
+	code: Type.Optional(Type.String()),
+	state: Type.Optional(Type.String()),
+	error: Type.Optional(Type.String()),
+	error_description: Type.Optional(Type.String()),
+	iss: Type.Optional(Type.String()),
+	session_state: Type.Optional(Type.String()),
+});
+
+/** POST /api/auth/device: a device login started at the provider (RFC 8628). */
+export const DeviceLoginResponse = Type.Object({
+	device_code: Type.String(),
+	user_code: Type.String(),
+	verification_uri: Type.String(),
+	verification_uri_complete: Nullable(Type.String()),
+	expires_in: Type.Integer(),
+	interval: Type.Integer(),
+});
+
+/** POST /api/auth/device/token body. */
+export const DevicePollBody = Type.Object({
+	device_code: Type.String({ minLength: 1 }),
+	token_name: Type.Optional(Type.String({ maxLength: 100 })),
+});
+
+/** POST /api/auth/device/token: `pending` (poll again after `interval` s) or `complete` with the new token. */
+export const DevicePollResponse = Type.Object({
+	status: Type.Union([Type.Literal("pending"), Type.Literal("slow_down"), Type.Literal("complete")]),
+	interval: Type.Integer(),
+	access_token: Type.Optional(Type.String()),
+	token: Type.Optional(TokenInfo),
+	user: Type.Optional(
+		Type.Object({ email: Type.String(), full_name: Type.String(), groups: Type.Array(Type.String()) }),
+	),
+});
+
+/** POST /api/workflows/{w}/share body: REANA's, plus a group, a permission and all runs of the name. */
+export const ShareBody = Type.Object({
+	user_email_to_share_with: Type.Optional(Type.String()),
+	group: Type.Optional(Type.String({ description: "a group name as the identity provider sends it (Orrery)" })),
+	permission: Type.Optional(Type.Union([Type.Literal("read"), Type.Literal("run")], { default: "read" })),
+	valid_until: Type.Optional(Type.String({ description: "YYYY-MM-DD (through that day, UTC) or an ISO date-time" })),
+	message: Type.Optional(Type.String({ maxLength: 5000 })),
+	all_runs: Type.Optional(Type.Boolean({ description: "share every run of this name, also future ones (Orrery)" })),
+});
+
+/** POST /api/workflows/{w}/unshare query. */
+export const UnshareQuery = Type.Object({
+	user_email_to_unshare_with: Type.Optional(Type.String()),
+	group: Type.Optional(Type.String()),
+	all_runs: Type.Optional(Type.Boolean()),
+});
+
+/** Share and unshare answer this. */
+export const ShareResponse = Type.Object({
+	message: Type.String(),
+	workflow_id: Type.String(),
+	workflow_name: Type.String(),
+});
+
+/** GET /api/workflows/{w}/share-status */
+export const ShareStatusResponse = Type.Object({
+	workflow_id: Type.String(),
+	workflow_name: Type.String(),
+	shared_with: Type.Array(
+		Type.Object({
+			user_email: Type.String({ description: "the user's email, or `group:NAME` for a group" }),
+			group: Nullable(Type.String()),
+			permission: Type.String(),
+			valid_until: Nullable(Type.String()),
+			message: Nullable(Type.String()),
+			all_runs: Type.Boolean(),
+			created_at: Type.String(),
+		}),
+	),
+});
+
+/** GET /api/users/shared-with-you and /api/users/you-shared-with */
+export const SharedUsersResponse = Type.Object({
+	users: Type.Array(Type.Object({ email: Type.String() })),
+	groups: Type.Array(Type.Object({ name: Type.String() })),
+});
+
+/** GET /api/you/groups: the caller's groups, as stored at their latest login. */
+export const GroupsResponse = Type.Object({ items: Type.Array(Type.Object({ name: Type.String() })) });
+
+/** GET /api/audit query. */
+export const AuditQuery = Type.Object({
+	type: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
+	after: Type.Optional(Type.Integer({ minimum: 0 })),
+	since: Type.Optional(Type.String()),
+	limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
+});
+
+/** GET /api/audit: security events, newest first. */
+export const AuditResponse = Type.Object({
+	items: Type.Array(
+		Type.Object({
+			id: Type.Integer(),
+			at: Type.String(),
+			type: Type.String(),
+			actor: Nullable(Type.String()),
+			ip: Nullable(Type.String()),
+			target: Nullable(Type.String()),
+			message: Type.String(),
+		}),
+	),
+});
+
+/** PUT /api/token (REANA's request_token): tokens are self-service here, so the answer says so. */
+export const RequestTokenResponse = Type.Object({
+	message: Type.String(),
+	reana_token: Type.Object({ status: Type.String(), requested_at: Type.String() }),
+});
+
+/** DELETE /api/token body (REANA's delete_token, with the token management secret): exactly one of the two. */
+export const ManagedTokenBody = Type.Object({
+	user_id: Type.Optional(Type.String()),
+	email: Type.Optional(Type.String()),
+});
+
+/** DELETE /api/token */
+export const ManagedTokenResponse = Type.Object({
+	message: Type.String(),
+	email: Type.String(),
+	id_: Type.String(),
+	reana_token: Type.Object({ status: Type.String() }),
+	status: Type.Integer(),
 });

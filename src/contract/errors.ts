@@ -8,6 +8,7 @@ export const errorCodes = [
 	"not_implemented",
 	"backend_unavailable",
 	"internal",
+	"rate_limited",
 ] as const;
 
 /** A stable, machine-readable error code. */
@@ -23,6 +24,8 @@ export const errorTable: Record<ErrorCode, { status: number; exitCode: number }>
 	not_implemented: { status: 501, exitCode: 69 },
 	backend_unavailable: { status: 503, exitCode: 69 },
 	internal: { status: 500, exitCode: 70 },
+	/** Too many failed authentications from one address or with one token: wait (Retry-After) and try again. */
+	rate_limited: { status: 429, exitCode: 75 },
 };
 
 /** The CLI's exit code for a usage error (bad flags, missing arguments). */

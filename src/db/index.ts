@@ -1,4 +1,11 @@
 export {
+	type AuditEventRow,
+	type AuditQuery,
+	appendAuditEvent,
+	listAuditEvents,
+	type NewAuditEvent,
+} from "./audit-events.js";
+export {
 	type DatabaseConfig,
 	type Db,
 	isPostgresUrl,
@@ -7,6 +14,21 @@ export {
 	uniquely,
 } from "./connection.js";
 export { appendEvents, type EventRow, listEvents, type NewEvent } from "./events.js";
+export {
+	ensureGroups,
+	findGroupByName,
+	type GroupRow,
+	listGroupIdsOfUser,
+	listGroupsOfUser,
+	replaceMemberships,
+} from "./groups.js";
+export {
+	findUserByIdentity,
+	type IdentityRow,
+	insertIdentity,
+	touchIdentity,
+	updateUserProfile,
+} from "./identities.js";
 export { activeJobStatuses, findJob, insertJob, type JobRow, listJobs, listJobsPage, updateJob } from "./jobs.js";
 export { type DialectName, migrateToLatest } from "./migrations.js";
 export { listQuotas, type QuotaRow, setQuotaLimit, setQuotaUsage } from "./quotas.js";
@@ -24,10 +46,29 @@ export {
 	jobStatuses,
 	type QuotaResource,
 	quotaResources,
+	type SharePermission,
+	sharePermissions,
 	type WorkflowStatus,
 	workflowStatuses,
 } from "./schema.js";
 export { deleteSecretRows, listSecretRows, type SecretRow, upsertSecretRows } from "./secrets.js";
+export { findSessionByHash, insertSession, revokeSession, type SessionRow, touchSession } from "./sessions.js";
+export { type AccessibleWorkflowQuery, listAccessibleWorkflows } from "./shared-workflows.js";
+export {
+	deleteShare,
+	findShare,
+	insertShare,
+	listSharesByOwner,
+	listSharesOfRun,
+	listSharesOfRuns,
+	listSharesReaching,
+	nameScopeKey,
+	runScopeKey,
+	type ShareRow,
+	type ShareView,
+	targetKey,
+} from "./shares.js";
+export { listTokensWithOwners, type TokenWithOwner } from "./token-listing.js";
 export {
 	findToken,
 	findTokenByHash,

@@ -105,6 +105,88 @@ function migrations(dialect: DialectName): Record<string, Migration> {
 				await db.schema.createIndex("events_workflow").on("events").columns(["workflow_id", "id"]).execute();
 			},
 		},
+		"0002_identity": {
+			// Groups and memberships from OIDC claims, provider identities, web sessions, shares, the audit log,
+			// and the kind of a token (personal, or made by `orrery login`).
+			async up(db: Kysely<unknown>) {
+				await db.schema
+					.alterTable("tokens")
+					.addColumn("kind", "text", (c) => c.notNull().defaultTo("personal"))
+					.execute();
+				await db.schema
+					.createTable("groups")
+					.addColumn("id", "text", (c) => c.primaryKey())
+					.addColumn("name", "text", (c) => c.notNull().unique())
+					.addColumn("created_at", "text", (c) => c.notNull())
+					.execute();
+				await db.schema
+					.createTable("memberships")
+					.addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+					.addColumn("group_id", "text", (c) => c.notNull().references("groups.id").onDelete("cascade"))
+					.addColumn("refreshed_at", "text", (c) => c.notNull())
+					.addPrimaryKeyConstraint("memberships_pk", ["user_id", "group_id"])
+					.execute();
+				await db.schema.createIndex("memberships_group").on("memberships").column("group_id").execute();
+				await db.schema
+					.createTable("identities")
+					.addColumn("id", "text", (c) => c.primaryKey())
+					.addColumn("issuer", "text", (c) => c.notNull())
+					.addColumn("subject", "text", (c) => c.notNull())
+					.addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+					.addColumn("created_at", "text", (c) => c.notNull())
+					.addColumn("last_login_at", "text", (c) => c.notNull())
+					.addUniqueConstraint("identities_subject", ["issuer", "subject"])
+					.execute();
+				await db.schema.createIndex("identities_user").on("identities").column("user_id").execute();
+				await db.schema
+					.createTable("sessions")
+					.addColumn("id", "text", (c) => c.primaryKey())
+					.addColumn("hash", "text", (c) => c.notNull().unique())
+					.addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+					.addColumn("created_at", "text", (c) => c.notNull())
+					.addColumn("expires_at", "text", (c) => c.notNull())
+					.addColumn("last_seen_at", "text")
+					.addColumn("revoked_at", "text")
+					.execute();
+				await db.schema.createIndex("sessions_user").on("sessions").column("user_id").execute();
+				await db.schema
+					.createTable("shares")
+					.addColumn("id", "text", (c) => c.primaryKey())
+					.addColumn("owner_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+					.addColumn("workflow_id", "text", (c) => c.references("workflows.id").onDelete("cascade"))
+					.addColumn("workflow_name", "text", (c) => c.notNull())
+					.addColumn("target_user_id", "text", (c) => c.references("users.id").onDelete("cascade"))
+					.addColumn("target_group_id", "text", (c) => c.references("groups.id").onDelete("cascade"))
+					.addColumn("scope_key", "text", (c) => c.notNull())
+					.addColumn("target_key", "text", (c) => c.notNull())
+					.addColumn("permission", "text", (c) => c.notNull())
+					.addColumn("expires_at", "text")
+					.addColumn("message", "text")
+					.addColumn("created_by", "text", (c) => c.notNull())
+					.addColumn("created_at", "text", (c) => c.notNull())
+					.addUniqueConstraint("shares_scope_target", ["scope_key", "target_key"])
+					.execute();
+				await db.schema.createIndex("shares_target_user").on("shares").column("target_user_id").execute();
+				await db.schema.createIndex("shares_target_group").on("shares").column("target_group_id").execute();
+				await db.schema.createIndex("shares_workflow").on("shares").column("workflow_id").execute();
+				await db.schema.createIndex("shares_owner_name").on("shares").columns(["owner_id", "workflow_name"]).execute();
+				await db.schema
+					.createTable("audit_events")
+					.addColumn("id", sql.raw(autoId), (c) =>
+						dialect === "postgres" ? c.primaryKey() : c.primaryKey().autoIncrement(),
+					)
+					.addColumn("at", "text", (c) => c.notNull())
+					.addColumn("type", "text", (c) => c.notNull())
+					.addColumn("actor_id", "text")
+					.addColumn("actor", "text")
+					.addColumn("ip", "text")
+					.addColumn("target", "text")
+					.addColumn("message", "text", (c) => c.notNull())
+					.execute();
+				await db.schema.createIndex("audit_events_at").on("audit_events").column("at").execute();
+				await db.schema.createIndex("audit_events_type").on("audit_events").columns(["type", "id"]).execute();
+			},
+		},
 		"0003_reana": reanaMigration(dialect),
 	};
 }
@@ -130,6 +212,9 @@ export async function migrateToLatest(db: Kysely<unknown>, dialect: DialectName)
 	const migrator = new Migrator({
 		db,
 		provider: new InlineMigrations(dialect),
+		// Migrations were developed in parallel and landed out of name order (0003 before 0002): a
+		// database that has a later one still gets an earlier one it lacks.
+		allowUnorderedMigrations: true,
 		...(migrationTableSchema ? { migrationTableSchema } : {}),
 	});
 	const { error, results } = await migrator.migrateToLatest();

@@ -40,6 +40,8 @@ export interface TokenTable {
 	expires_at: string | null;
 	last_used_at: string | null;
 	revoked_at: string | null;
+	/** `personal` (made by the user or an admin) or `login` (made by `orrery login`); 0002_identity. */
+	kind: "personal" | "login";
 }
 
 /** Workflow runs: one row per `NAME.RUN[.MINOR]`. */
@@ -149,7 +151,89 @@ export interface Database {
 	workflows: WorkflowTable;
 	jobs: JobTable;
 	events: EventTable;
+	groups: GroupTable;
+	memberships: MembershipTable;
+	identities: IdentityTable;
+	sessions: SessionTable;
+	shares: ShareTable;
+	audit_events: AuditEventTable;
 	secrets: SecretTable;
 	quotas: QuotaTable;
 	retention_rules: RetentionRuleTable;
+}
+
+/** Groups of users, named by the value of an OIDC group claim (e.g. an eduperson_entitlement URN). */
+export interface GroupTable {
+	id: string;
+	name: string;
+	created_at: string;
+}
+
+/** Who is in which group: replaced from the ID token's claims at each login. */
+export interface MembershipTable {
+	user_id: string;
+	group_id: string;
+	refreshed_at: string;
+}
+
+/** A login at an OIDC provider (issuer + subject) and the user it belongs to. */
+export interface IdentityTable {
+	id: string;
+	issuer: string;
+	subject: string;
+	user_id: string;
+	created_at: string;
+	last_login_at: string;
+}
+
+/** Web UI sessions: only a hash of the cookie value is stored. */
+export interface SessionTable {
+	id: string;
+	hash: string;
+	user_id: string;
+	created_at: string;
+	expires_at: string;
+	last_seen_at: string | null;
+	revoked_at: string | null;
+}
+
+/** Permissions a share grants. */
+export const sharePermissions = ["read", "run"] as const;
+/** What a share lets its target do: `read` (see) or `run` (also start and restart). */
+export type SharePermission = (typeof sharePermissions)[number];
+
+/**
+ * A workflow shared with a user or a group: one run (`workflow_id`), or every run of a name of its owner
+ * (`workflow_id` null, `workflow_name` set). `scope_key` and `target_key` make "one share per scope and target"
+ * a plain unique constraint on both dialects.
+ */
+export interface ShareTable {
+	id: string;
+	owner_id: string;
+	workflow_id: string | null;
+	workflow_name: string;
+	target_user_id: string | null;
+	target_group_id: string | null;
+	scope_key: string;
+	target_key: string;
+	permission: SharePermission;
+	expires_at: string | null;
+	message: string | null;
+	created_by: string;
+	created_at: string;
+}
+
+/** The audit log of security events. */
+export interface AuditEventTable {
+	id: Generated<number>;
+	at: string;
+	/** login, logout, token_created, token_revoked, share_added, share_removed, permission_denied, auth_failed, rate_limited. */
+	type: string;
+	actor_id: string | null;
+	/** The actor as it was known then (email, or a token prefix for a failed authentication). */
+	actor: string | null;
+	ip: string | null;
+	/** What the event was about (a token prefix, a workflow id, a route). */
+	target: string | null;
+	message: string;
 }

@@ -116,7 +116,10 @@ export async function listWorkflows(db: Db, q: WorkflowQuery): Promise<{ items: 
 	let base = db.kysely.selectFrom("workflows").where("owner_id", "=", q.ownerId);
 	if (q.statuses && q.statuses.length > 0) base = base.where("status", "in", q.statuses);
 	else if (!q.includeDeleted) base = base.where("status", "!=", "deleted");
-	if (q.search) base = base.where("name", "like", `%${q.search.replace(/[%_\\]/g, (c) => `\\${c}`)}%`);
+	if (q.search) {
+		const pattern = `%${q.search.replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
+		base = base.where(sql<boolean>`name like ${pattern} escape '\\'`);
+	}
 	if (q.id) base = base.where("id", "=", q.id);
 	if (q.name) base = base.where("name", "=", q.name);
 	if (q.run !== undefined) base = base.where("run_number", "=", q.run).where("run_minor", "=", q.minor ?? 0);

@@ -5,15 +5,22 @@ import { installAuthHook } from "./auth-hook.js";
 import { installErrorHandler } from "./error-handler.js";
 import { installMetrics } from "./metrics.js";
 import { accountRoutes } from "./routes/account-routes.js";
+import { auditRoutes } from "./routes/audit-routes.js";
 import { clusterRoutes } from "./routes/cluster-routes.js";
+import { deviceLoginRoutes } from "./routes/device-login-routes.js";
 import { logRoutes } from "./routes/log-routes.js";
+import { oidcRoutes } from "./routes/oidc-routes.js";
 import { quotaRoutes } from "./routes/quota-routes.js";
+import { reanaTokenRoutes } from "./routes/reana-token-routes.js";
 import { runHistoryRoutes } from "./routes/run-history-routes.js";
 import { secretRoutes } from "./routes/secret-routes.js";
+import { shareRoutes } from "./routes/share-routes.js";
+import { tokenRoutes } from "./routes/token-routes.js";
 import { workflowRoutes } from "./routes/workflow-routes.js";
 import { workspaceOpsRoutes } from "./routes/workspace-ops-routes.js";
 import { workspaceRoutes } from "./routes/workspace-routes.js";
 import type { ServerContext } from "./server-context.js";
+import { installStaticUi } from "./static-ui.js";
 
 /** Builds the HTTP application (not listening yet). */
 export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
@@ -21,7 +28,8 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
 		loggerInstance: ctx.logger as FastifyBaseLogger,
 		logController: new LogController({ disableRequestLogging: true }),
 		bodyLimit: 10 * 1024 * 1024,
-		trustProxy: true,
+		// Only behind a proxy the operator names: otherwise X-Forwarded-For would let a client choose its address.
+		trustProxy: ctx.config.trustProxy ?? false,
 		routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2000 },
 		ajv: { customOptions: { coerceTypes: "array", removeAdditional: false, useDefaults: true } },
 	});
@@ -46,11 +54,18 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
 	workflowRoutes(app, ctx);
 	workspaceRoutes(app, ctx);
 	logRoutes(app, ctx);
+	tokenRoutes(app, ctx);
+	oidcRoutes(app, ctx);
+	deviceLoginRoutes(app, ctx);
+	shareRoutes(app, ctx);
+	auditRoutes(app, ctx);
+	reanaTokenRoutes(app, ctx);
 	secretRoutes(app, ctx);
 	quotaRoutes(app, ctx);
 	workspaceOpsRoutes(app, ctx);
 	runHistoryRoutes(app, ctx);
 	clusterRoutes(app, ctx);
 	app.get("/api/openapi.json", { schema: { hide: true }, config: { isPublic: true } }, async () => app.swagger());
+	installStaticUi(app);
 	return app;
 }

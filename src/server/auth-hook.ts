@@ -1,9 +1,26 @@
-import { timingSafeEqual } from "node:crypto";
-import type { FastifyInstance } from "fastify";
-import { authenticateToken, hashToken, type Principal, tokenScopes } from "../auth/index.js";
-import { AppError } from "../common/index.js";
-import { findUserById } from "../db/index.js";
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import {
+	authenticateProviderToken,
+	authenticateToken,
+	authenticateWebSession,
+	authorize,
+	hashToken,
+	isSessionValue,
+	looksLikeJwt,
+	type Principal,
+	recordAudit,
+	tokenPrefix,
+	tokenScopes,
+	visiblePrefix,
+} from "../auth/index.js";
+import { AppError, isAppError } from "../common/index.js";
+import type { OperationId } from "../contract/index.js";
+import { routes } from "../contract/schemas.js";
+import { findUserById, listGroupIdsOfUser } from "../db/index.js";
+import { identityServices } from "./identity-services.js";
 import type { ServerContext } from "./server-context.js";
+import { clearCookie, cookieOf, isSameOrigin, sessionCookie } from "./session-cookies.js";
 
 /** The credential of a request: REANA's `access_token` query parameter, or an `Authorization: Bearer` header. */
 export function credentialOf(query: unknown, authorization: string | undefined): string | undefined {
@@ -13,23 +30,106 @@ export function credentialOf(query: unknown, authorization: string | undefined):
 	return m?.[1]?.trim() || undefined;
 }
 
-/** Resolves every request's principal before its handler runs; routes then authorize through `can`. */
+/** What may be logged and rate-limited about a credential: a token's visible prefix, else a short hash. */
+export function credentialKey(value: string): string {
+	if (value.startsWith(tokenPrefix) && !value.startsWith(`${tokenPrefix}session_`)) return visiblePrefix(value);
+	return `#${createHash("sha256").update(value).digest("hex").slice(0, 12)}`;
+}
+
+const unsafeMethods = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+const authFailures = new WeakSet<FastifyRequest>();
+
+/**
+ * Resolves every request's principal before body validation, refuses credentials that failed too often
+ * (429), and checks the route's declared permission (scope) from the contract; handlers then check the
+ * resource through `can`. Security events go to the audit log.
+ */
 export function installAuthHook(app: FastifyInstance, ctx: ServerContext): void {
+	const { limiter } = identityServices(ctx);
 	app.decorateRequest("principal", null);
-	app.addHook("preHandler", async (request) => {
-		const config = request.routeOptions.config as { isPublic?: boolean } | undefined;
-		const management = request.headers["x-quota-management-secret"];
-		if (typeof management === "string" && request.url.startsWith("/api/quota")) {
-			request.principal = managementPrincipal(ctx, management);
+	app.addHook("onRequest", async (request, reply) => {
+		const config = request.routeOptions.config as { isPublic?: boolean; operationId?: OperationId } | undefined;
+		// Pages of the web UI, the OpenAPI document and metrics are not API operations: nobody needs to be known.
+		if (!config?.operationId) return;
+		const permission = routes[config.operationId].permission;
+		const isPublic = permission === "public" || config?.isPublic === true;
+		// REANA's management secrets stand in for a token on their endpoints only.
+		const secret = managementSecretFor(ctx, request);
+		const isManagement = secret !== undefined;
+		const management = secret?.given;
+		const explicit = isManagement ? management : credentialOf(request.query, request.headers.authorization);
+		const cookie = explicit ? undefined : cookieOf(request, sessionCookie);
+		const value = explicit ?? cookie;
+		if (cookie && unsafeMethods.has(request.method) && !isSameOrigin(request, ctx.config.publicUrl)) {
+			// A browser sends cookies by itself, also on requests other sites make it send: those get no principal.
+			if (isPublic) return;
+			throw new AppError(
+				"forbidden",
+				"a request with the session cookie came from another site; use the Orrery web UI, or send a token",
+			);
+		}
+		if (value) {
+			const key = secret ? secret.header : credentialKey(value);
+			try {
+				limiter.check(request.ip, key);
+				request.principal = secret ? managementPrincipal(secret) : await principalFor(ctx, value);
+			} catch (error) {
+				if (isAppError(error) && error.code === "rate_limited") {
+					const { retry_after_seconds: after, isFirstRefusal } = error.details as {
+						retry_after_seconds: number;
+						isFirstRefusal: boolean;
+					};
+					if (isFirstRefusal) {
+						await recordAudit(ctx.db, ctx.clock, {
+							type: "rate_limited",
+							actor: key,
+							ip: request.ip,
+							target: request.url.split("?")[0] ?? null,
+							message: error.message,
+						});
+					}
+					if (!isPublic) {
+						authFailures.add(request);
+						throw new AppError("rate_limited", error.message, {
+							details: { retry_after_seconds: after },
+							retryable: true,
+						});
+					}
+				} else if (isAppError(error) && error.code === "forbidden") {
+					// A dead session cookie is dropped, and counts as a failure only where it was needed.
+					if (cookie) clearCookie(reply, sessionCookie, "/", (ctx.config.publicUrl ?? "").startsWith("https:"));
+					if (cookie && isPublic) return;
+					limiter.fail(request.ip, key);
+					authFailures.add(request);
+					await recordAudit(ctx.db, ctx.clock, {
+						type: "auth_failed",
+						actor: key,
+						ip: request.ip,
+						target: request.url.split("?")[0] ?? null,
+						message: error.message,
+					});
+					if (!isPublic) throw error;
+				} else {
+					throw error;
+				}
+			}
+		}
+		if (!isPublic) authorize(request.principal, permission as Exclude<typeof permission, "public">);
+	});
+	app.addHook("onError", async (request, reply, error) => {
+		if (isAppError(error) && error.code === "rate_limited") {
+			const after = (error.details as { retry_after_seconds?: number } | undefined)?.retry_after_seconds;
+			if (after) reply.header("retry-after", String(after));
 			return;
 		}
-		const value = credentialOf(request.query, request.headers.authorization);
-		if (!value) return;
-		try {
-			request.principal = await principalFor(ctx, value);
-		} catch (error) {
-			if (!config?.isPublic) throw error;
-		}
+		if (authFailures.has(request) || !isAppError(error) || error.code !== "forbidden" || !request.principal) return;
+		await recordAudit(ctx.db, ctx.clock, {
+			type: "permission_denied",
+			principal: request.principal,
+			ip: request.ip,
+			target: `${request.method} ${request.url.split("?")[0]}`,
+			message: error.message,
+		});
 	});
 }
 
@@ -38,25 +138,74 @@ async function principalFor(ctx: ServerContext, value: string): Promise<Principa
 	if (sessionUser) {
 		const user = await findUserById(ctx.db, sessionUser);
 		if (!user) throw new AppError("forbidden", "the session's user no longer exists");
-		return { user, scopes: tokenScopes, tokenId: null };
+		return {
+			user,
+			scopes: tokenScopes,
+			tokenId: null,
+			sessionId: null,
+			groupIds: await listGroupIdsOfUser(ctx.db, user.id),
+			via: "embedded",
+		};
 	}
-	return authenticateToken(ctx.db, value, ctx.clock);
+	if (isSessionValue(value)) return authenticateWebSession(ctx.db, value, ctx.clock);
+	if (value.startsWith(tokenPrefix)) return authenticateToken(ctx.db, value, ctx.clock);
+	const { provider } = identityServices(ctx);
+	if (provider?.config.audience && looksLikeJwt(value)) {
+		return authenticateProviderToken(ctx.db, provider, value, ctx.clock);
+	}
+	throw new AppError("forbidden", "the access token is not valid; check ORRERY_ACCESS_TOKEN (or REANA_ACCESS_TOKEN)");
+}
+
+/** A REANA management secret a request presents, with the one it must match. */
+interface ManagementSecret {
+	header: string;
+	given: string;
+	expected: string | undefined;
+	variable: string;
 }
 
 /**
- * REANA's quota management secret, for the /api/quota endpoints only: it acts as an administrator
- * with no account. A wrong secret is refused like a wrong token.
+ * REANA's management secrets: `X-Quota-Management-Secret` on /api/quota and `X-Token-Management-Secret`
+ * on /api/token. Each acts as an administrator with no account, on its endpoints only.
  */
-function managementPrincipal(ctx: ServerContext, given: string): Principal {
-	const expected = ctx.config.quotaManagementSecret;
-	const a = Buffer.from(given);
-	const b = Buffer.from(expected ?? "");
-	if (!expected || a.length !== b.length || !timingSafeEqual(a, b)) {
-		throw new AppError("forbidden", "the quota management secret is not valid (ORRERY_QUOTA_MANAGEMENT_SECRET)");
+function managementSecretFor(ctx: ServerContext, request: FastifyRequest): ManagementSecret | undefined {
+	const path = request.url.split("?")[0] ?? "";
+	const kinds = [
+		{
+			header: "x-quota-management-secret",
+			prefix: "/api/quota",
+			expected: ctx.config.quotaManagementSecret,
+			variable: "ORRERY_QUOTA_MANAGEMENT_SECRET",
+		},
+		{
+			header: "x-token-management-secret",
+			prefix: "/api/token",
+			expected: ctx.config.identity.tokenManagementSecret,
+			variable: "ORRERY_TOKEN_MANAGEMENT_SECRET",
+		},
+	];
+	for (const k of kinds) {
+		const given = request.headers[k.header];
+		if (typeof given === "string" && (path === k.prefix || path.startsWith(`${k.prefix}/`))) {
+			return { header: k.header, given, expected: k.expected, variable: k.variable };
+		}
+	}
+	return undefined;
+}
+
+/** The principal of a valid management secret; a wrong one is refused like a wrong token. */
+function managementPrincipal(secret: ManagementSecret): Principal {
+	const a = Buffer.from(secret.given);
+	const b = Buffer.from(secret.expected ?? "");
+	if (!secret.expected || a.length !== b.length || !timingSafeEqual(a, b)) {
+		throw new AppError("forbidden", `the ${secret.header} is not valid (${secret.variable})`);
 	}
 	return {
-		user: { id: "quota-management", email: "quota-management", full_name: null, role: "admin", created_at: "" },
+		user: { id: "management", email: secret.header, full_name: null, role: "admin", created_at: "" },
 		scopes: ["admin"],
 		tokenId: null,
+		sessionId: null,
+		groupIds: [],
+		via: "management",
 	};
 }

@@ -6,13 +6,16 @@ import { startTestServer, type TestServer, waitForStatus } from "../support/test
 // Operations of reana-server's document that this suite does not call, and why. Anything else that
 // is not exercised fails the suite, so a new REANA endpoint cannot be forgotten.
 const elsewhere: Record<string, string> = {
-	"POST /api/workflows/{workflow_id_or_name}/share": "sharing: identity issue",
-	"POST /api/workflows/{workflow_id_or_name}/unshare": "sharing: identity issue",
-	"GET /api/workflows/{workflow_id_or_name}/share-status": "sharing: identity issue",
-	"GET /api/users/shared-with-you": "sharing: identity issue",
-	"GET /api/users/you-shared-with": "sharing: identity issue",
-	"PUT /api/token": "token management: identity issue",
-	"DELETE /api/token": "token management: identity issue",
+	"POST /api/workflows/{workflow_id_or_name}/share":
+		"checked against REANA's document in test/auth/reana-identity.test.ts",
+	"POST /api/workflows/{workflow_id_or_name}/unshare":
+		"checked against REANA's document in test/auth/reana-identity.test.ts",
+	"GET /api/workflows/{workflow_id_or_name}/share-status":
+		"checked against REANA's document in test/auth/reana-identity.test.ts",
+	"GET /api/users/shared-with-you": "checked against REANA's document in test/auth/reana-identity.test.ts",
+	"GET /api/users/you-shared-with": "checked against REANA's document in test/auth/reana-identity.test.ts",
+	"PUT /api/token": "checked against REANA's document in test/auth/reana-identity.test.ts",
+	"DELETE /api/token": "checked against REANA's document in test/auth/reana-identity.test.ts",
 };
 
 // Answers that deliberately differ from REANA's document (docs/reana-compatibility.md explains each).

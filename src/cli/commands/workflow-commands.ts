@@ -63,6 +63,10 @@ export function registerWorkflowCommands(program: Command, action: Action): void
 		.option("--page <n>", "page number", (v) => positive(v, "--page"))
 		.option("--size <n>", "runs per page", (v) => positive(v, "--size"))
 		.option("--include-workspace-size", "show each workspace's disk usage")
+		.option("--shared", "also runs others shared with you")
+		.option("--shared-with-me", "only runs others shared with you")
+		.option("--shared-by <email>", "only runs this user shared with you")
+		.option("--shared-with <email|group:NAME>", "only your runs shared with this user or group")
 		.option("--json", "print JSON")
 		.action(
 			action(
@@ -75,6 +79,10 @@ export function registerWorkflowCommands(program: Command, action: Action): void
 						page?: number;
 						size?: number;
 						includeWorkspaceSize?: boolean;
+						shared?: boolean;
+						sharedWithMe?: boolean;
+						sharedBy?: string;
+						sharedWith?: string;
 					},
 				) => {
 					if (opts.sort !== "asc" && opts.sort !== "desc") throw usage("--sort takes asc or desc");
@@ -88,12 +96,18 @@ export function registerWorkflowCommands(program: Command, action: Action): void
 							...(opts.page ? { page: opts.page } : {}),
 							...(opts.size ? { size: opts.size } : {}),
 							...(opts.includeWorkspaceSize ? { include_workspace_size: true } : {}),
+							...(opts.shared ? { shared: true } : {}),
+							...(opts.sharedWithMe ? { shared_with_me: true } : {}),
+							...(opts.sharedBy ? { shared_by: opts.sharedBy } : {}),
+							...(opts.sharedWith ? { shared_with: opts.sharedWith } : {}),
 						},
 					});
+					const isShared = Boolean(opts.shared || opts.sharedWithMe || opts.sharedBy || opts.sharedWith);
 					if (session.out.isJson) return session.out.json(res);
 					if (res.items.length === 0)
 						return session.out.note("no workflows yet; run one with: orrery run examples/helloworld");
 					const headers = [
+						...(isShared ? ["owner"] : []),
 						"name",
 						"created",
 						"started",
@@ -104,6 +118,7 @@ export function registerWorkflowCommands(program: Command, action: Action): void
 					session.out.table(
 						headers,
 						res.items.map((w) => [
+							...(isShared ? [w.owner_email] : []),
 							w.name,
 							short(w.created),
 							short(w.progress.run_started_at),

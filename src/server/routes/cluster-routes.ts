@@ -3,6 +3,7 @@ import { AppError } from "../../common/index.js";
 import { apiVersion } from "../../contract/index.js";
 import { handle } from "../route-kit.js";
 import type { ServerContext } from "../server-context.js";
+import { runFor } from "./workflow-routes.js";
 
 /** Server status and configuration, and REANA endpoints Orrery does not offer yet (501, saying so). */
 export function clusterRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -62,12 +63,18 @@ export function clusterRoutes(app: FastifyInstance, ctx: ServerContext): void {
 	const unavailable = (what: string, instead: string) => async () => {
 		throw new AppError("not_implemented", `${what} is not available on this Orrery server yet; ${instead}`);
 	};
-	handle(
-		app,
-		"open_interactive_session",
-		unavailable("opening interactive sessions", "run notebooks locally on the workspace files (orrery download)"),
-	);
-	handle(app, "close_interactive_session", unavailable("interactive sessions", "there is no session to close"));
+	// The run is looked up (and permission checked) first, so a wrong name is 404 and a foreign run 403, as for any route.
+	handle(app, "open_interactive_session", async ({ principal, params }) => {
+		await runFor(ctx, principal, params.workflow_id_or_name, "workflow.run");
+		return unavailable(
+			"opening interactive sessions",
+			"run notebooks locally on the workspace files (orrery download)",
+		)();
+	});
+	handle(app, "close_interactive_session", async ({ principal, params }) => {
+		await runFor(ctx, principal, params.workflow_id_or_name, "workflow.run");
+		return unavailable("interactive sessions", "there is no session to close")();
+	});
 	handle(app, "launch", unavailable("launching workflows from a URL", "clone the repository and use 'orrery run'"));
 	for (const op of [
 		"gitlab_oauth",

@@ -3,6 +3,7 @@ import { authorize } from "../../auth/index.js";
 import { AppError } from "../../common/index.js";
 import {
 	findUserById,
+	listAccessibleWorkflows,
 	listWorkflows,
 	type UserRow,
 	type WorkflowListRow,
@@ -14,7 +15,6 @@ import {
 	createRun,
 	decodeWorkflow,
 	deleteRun,
-	findRun,
 	parseWorkflowRef,
 	requestStop,
 	restartRun,
@@ -26,19 +26,21 @@ import { type LoadedSpec, SpecError, validateReanaSpec } from "../../spec/index.
 import { diskUsage } from "../../storage/index.js";
 import { handle } from "../route-kit.js";
 import type { ServerContext } from "../server-context.js";
-import { listItem, progressOf } from "../workflow-views.js";
+import { progressOf } from "../workflow-views.js";
+import { findAccessibleRun, listingItems, sharedListing } from "./shared-runs.js";
 
-/** Finds a run for a principal and checks the action on it. */
+/**
+ * Finds a run for a principal and checks the action on it through `can` (owner, admin, or a live share
+ * of the run or of all runs of its name, directly or through a group). Another owner's run is found by
+ * UUID or by `OWNER-EMAIL:NAME.RUN`.
+ */
 export async function runFor(
 	ctx: ServerContext,
 	principal: Parameters<typeof authorize>[0],
 	ref: string,
 	action: Parameters<typeof authorize>[1],
 ): Promise<WorkflowRow> {
-	authorize(principal, action);
-	const wf = await findRun(ctx.db, principal.user, ref);
-	authorize(principal, action, { ownerId: wf.owner_id });
-	return wf;
+	return findAccessibleRun(ctx, principal, ref, action);
 }
 
 /** The reana.yaml inside a create request: REANA's clients send it as the body, some wrapped in `reana_specification`. */
@@ -62,7 +64,8 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
 			}
 		}
 		const filter = query.workflow_id_or_name ? parseWorkflowRef(query.workflow_id_or_name) : undefined;
-		const { items, total } = await listWorkflows(ctx.db, {
+		const shared = await sharedListing(ctx, principal, query);
+		const listing = {
 			ownerId: principal.user.id,
 			statuses: statuses as WorkflowStatus[],
 			...(query.search ? { search: query.search } : {}),
@@ -73,17 +76,14 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
 			...(filter && "name" in filter
 				? { name: filter.name, ...(filter.run !== undefined ? { run: filter.run, minor: filter.minor ?? 0 } : {}) }
 				: {}),
-		});
+		};
+		const { items, total } = shared
+			? await listAccessibleWorkflows(ctx.db, shared, listing)
+			: await listWorkflows(ctx.db, listing);
 		const withSize = query.include_workspace_size === true || query.verbose === true;
-		const rows = await Promise.all(
-			items.map(async (wf) =>
-				listItem(
-					wf,
-					principal.user,
-					// Ended runs were measured when they ended; the others are measured now.
-					withSize ? (wf.disk_bytes ?? (await diskUsage(wf.workspace_path).catch(() => 0))) : undefined,
-				),
-			),
+		const rows = await listingItems(ctx, principal, items, async (wf) =>
+			// Ended runs were measured when they ended; the others are measured now.
+			withSize ? (wf.disk_bytes ?? (await diskUsage(wf.workspace_path).catch(() => 0))) : undefined,
 		);
 		return {
 			items: rows,
