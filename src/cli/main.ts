@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { isAppError, messageOf } from "../common/index.js";
 import { errorTable, usageExitCode } from "../contract/errors.js";
+import { registerCwlRunnerCommand } from "./commands/cwl-runner-command.js";
 import { registerFileCommands } from "./commands/file-commands.js";
 import { registerLoginCommands } from "./commands/login-commands.js";
 import { registerReanaCommands } from "./commands/reana-commands.js";
@@ -46,6 +47,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
 	registerTokenCommands(program, action);
 	registerLoginCommands(program, action);
 	registerShareCommands(program, action);
+	registerCwlRunnerCommand(program, action);
 	// Ctrl-C: shut the embedded server down (running jobs go on and are picked up by the next command)
 	// and leave with 130, as shells expect after SIGINT.
 	const onSignal = () => {

@@ -1,4 +1,5 @@
 import type { WorkflowType } from "../spec/index.js";
+import { cwlEngine } from "./cwl/cwl-engine.js";
 import { serialEngine } from "./serial/serial-engine.js";
 import type { WorkflowEngine } from "./workflow-engine.js";
 
@@ -17,5 +18,8 @@ export type {
 
 /** The engines this build has, by workflow type. */
 export function builtInEngines(): Map<WorkflowType, WorkflowEngine> {
-	return new Map<WorkflowType, WorkflowEngine>([[serialEngine.type, serialEngine]]);
+	return new Map<WorkflowType, WorkflowEngine>([
+		[serialEngine.type, serialEngine],
+		[cwlEngine.type, cwlEngine],
+	]);
 }

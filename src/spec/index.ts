@@ -1,3 +1,4 @@
+export * from "./cwl/index.js";
 export { type Parameters, substituteParameters } from "./parameters.js";
 export { formatProblem, type Problem, SpecError } from "./problem.js";
 export {

@@ -12,7 +12,8 @@ export function registerRunCommands(program: Command, action: Action): void {
 	program
 		.command("run")
 		.description("create, upload, start and follow a workflow in one go")
-		.argument("[path]", "the analysis folder or its reana.yaml", ".")
+		.argument("[path]", "the analysis folder or its reana.yaml (or a .cwl document)", ".")
+		.argument("[inputs]", "for a .cwl document: its input object (YAML or JSON)")
 		.option("-n, --name <name>", "workflow name (default: the folder's name)")
 		.option("-p, --parameter <key=value...>", "override an input parameter")
 		.option("-o, --option <key=value...>", "operational option (FROM, TARGET, CACHE)")
@@ -23,8 +24,11 @@ export function registerRunCommands(program: Command, action: Action): void {
 				async (
 					session: Session,
 					path: string,
+					inputs: string | undefined,
 					opts: { name?: string; parameter?: string[]; option?: string[]; follow: boolean },
 				) => {
+					if (/\.cwl(#.*)?$/.test(path))
+						return (await import("./cwl-runner-command.js")).runCwlDocument(session, path, inputs, opts);
 					const { defaultWorkflowName, inputFiles, uploadFiles } = await import("../spec-files.js");
 					const parameters = parseKeyValues(opts.parameter, "-p");
 					const { file, spec } = await loadSpec(path, parameters);

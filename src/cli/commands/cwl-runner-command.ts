@@ -1,0 +1,319 @@
+import { createWriteStream } from "node:fs";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { basename, dirname, join, posix, relative, resolve, sep } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { pathToFileURL } from "node:url";
+import type { Command } from "commander";
+import { AppError, isAppError } from "../../common/index.js";
+import type { ApiClient } from "../api-client.js";
+import { createOutput } from "../output.js";
+import type { Session } from "../session.js";
+import type { Action } from "./workflow-commands.js";
+
+/** cwltool's exit code for a feature the runner does not support. */
+export const unsupportedExitCode = 33;
+
+interface RunnerOptions {
+	/** Where to download the outputs; without it they stay in the workspace. */
+	outdir?: string;
+	basedir?: string;
+	quiet?: boolean;
+	name?: string;
+	/** Input values given on the command line (`-p name=value`), over those of the input object. */
+	parameter?: string[];
+}
+
+interface Upload {
+	local: string;
+	remote: string;
+	size: number;
+}
+
+/** `orrery cwl-runner`: runs a CWL document through the API, cwltool-style (prints the output object as JSON). */
+export function registerCwlRunnerCommand(program: Command, action: Action): void {
+	program
+		.command("cwl-runner")
+		.description("run a CWL tool or workflow and print its output object (cwltool-compatible)")
+		.argument("<document>", "the .cwl document (optionally with #id)")
+		.argument("[job]", "the input object (YAML or JSON)")
+		.option("--outdir <dir>", "where output files are downloaded", ".")
+		.option("--basedir <dir>", "base for relative locations in the input object (default: its folder)")
+		.option("--quiet", "print only the output object and errors")
+		.option("-n, --name <name>", "workflow name (default: from the document)")
+		.allowUnknownOption(true)
+		.action(
+			action(async (session: Session, document: string, job: string | undefined, opts: RunnerOptions) => {
+				await runCwl(session, document, job, opts);
+			}),
+		);
+}
+
+/** `orrery run workflow.cwl inputs.yml`: runs a CWL document and prints its output object (files stay in the workspace). */
+export async function runCwlDocument(
+	session: Session,
+	document: string,
+	job: string | undefined,
+	opts: { name?: string; parameter?: string[] },
+): Promise<void> {
+	await runCwl(session, document, job, { ...opts });
+}
+
+function unsupported(message: string, isQuiet = false): AppError {
+	return new AppError("not_implemented", message, { details: { exitCode: unsupportedExitCode, quiet: isQuiet } });
+}
+
+function isUnsupportedMessage(message: string): boolean {
+	return /\bunsupported\b/i.test(message);
+}
+
+async function runCwl(session: Session, document: string, job: string | undefined, opts: RunnerOptions): Promise<void> {
+	const spec = await import("../../spec/index.js");
+	const log = createOutput({ isJson: false, stdout: process.stderr });
+	const say = (text: string) => {
+		if (!opts.quiet) log.note(text);
+	};
+	const { path: toolPath, fragment } = await splitFragment(resolve(document));
+	const toolUri = `${pathToFileURL(toolPath).href}${fragment ? `#${fragment}` : ""}`;
+	const read = new Set<string>();
+	let loaded: Awaited<ReturnType<typeof spec.loadCwl>>;
+	try {
+		loaded = await spec.loadCwl(toolUri, {
+			read: async (uri) => {
+				read.add(spec.withoutFragment(uri));
+				return readFile(spec.uriToPath(uri), "utf8");
+			},
+			display: (uri) => relative(process.cwd(), spec.uriToPath(uri)) || uri,
+		});
+	} catch (error) {
+		if (
+			error instanceof spec.SpecError &&
+			error.problems.some((p) => p.severity === "error" && isUnsupportedMessage(p.message))
+		) {
+			throw unsupported(error.message);
+		}
+		throw error;
+	}
+	for (const w of loaded.warnings) say(`warning: ${spec.formatProblem(w)}`);
+	const jobPath = job === undefined ? undefined : resolve(job);
+	const jobValue = jobPath === undefined ? {} : spec.parseCwlText(await readFile(jobPath, "utf8"), basename(jobPath));
+	if (typeof jobValue !== "object" || jobValue === null || Array.isArray(jobValue)) {
+		throw new AppError("validation_failed", `${job}: the input object must be a mapping of input names to values`);
+	}
+	const jobBase = pathToFileURL(opts.basedir ? `${resolve(opts.basedir)}/` : (jobPath ?? `${process.cwd()}/`)).href;
+	const { parseKeyValues } = await import("../spec-files.js");
+	Object.assign(jobValue, parseKeyValues(opts.parameter, "-p"));
+
+	// Everything the run reads goes into the workspace, keeping the folders' layout.
+	const refs = spec.processReferences(loaded.process);
+	const locals = new Map<string, boolean>();
+	for (const uri of read) locals.set(spec.uriToPath(uri), false);
+	for (const s of refs.schemas) if (s.startsWith("file:")) locals.set(spec.uriToPath(s), false);
+	const files = [...refs.locations, ...spec.fileLocations(jobValue, jobBase)];
+	for (const f of files) {
+		if (!f.uri.startsWith("file:")) continue;
+		const p = spec.uriToPath(f.uri);
+		const s = await stat(p).catch(() => undefined);
+		if (!s) continue;
+		locals.set(p, s.isDirectory());
+		if (s.isDirectory()) continue;
+		const siblings = refs.hasExpressionPatterns
+			? await readdir(dirname(p)).catch(() => [])
+			: refs.patterns.map((pat) => secondaryName(basename(p), pat));
+		for (const name of siblings) {
+			const sp = join(dirname(p), name);
+			if ((await stat(sp).catch(() => undefined))?.isFile()) locals.set(sp, false);
+		}
+	}
+	const anchor = jobPath ?? toolPath;
+	const root = commonRoot([...locals.keys(), anchor, toolPath]);
+	const remoteOf = (local: string) => posix.join("inputs", relative(root, local).split(sep).join("/"));
+	const uploads = await uploadList(locals, remoteOf);
+	const remoteJob = posix.join(
+		posix.dirname(remoteOf(anchor)),
+		`${basename(anchor).replace(/\.[^.]*$/, "")}.orrery-input.json`,
+	);
+	const rewritten = rewriteLocations(jobValue, jobBase, posix.dirname(remoteJob), remoteOf, spec.uriToPath);
+
+	const api = await session.api();
+	const reana = {
+		version: "0.9.0",
+		inputs: { parameters: { input: remoteJob } },
+		workflow: { type: "cwl" as const, file: `${remoteOf(toolPath)}${fragment ? `#${fragment}` : ""}` },
+	};
+	const name = (opts.name ?? `cwl-${basename(toolPath).replace(/\.cwl$/, "")}`)
+		.replace(/[^A-Za-z0-9_-]+/g, "-")
+		.slice(0, 100);
+	const created = await api.call("create_workflow", {
+		query: { workflow_name: name },
+		body: reana as Record<string, unknown>,
+	});
+	const w = created.workflow_name;
+	say(`${w} created`);
+	const { uploadFiles } = await import("../spec-files.js");
+	if (uploads.length > 0) await uploadFiles(api, w, uploads, say);
+	const jobText = Buffer.from(JSON.stringify(rewritten, null, 2));
+	await api.upload(w, remoteJob, Readable.from([jobText]), jobText.length);
+	try {
+		await api.call("start_workflow", {
+			params: { workflow_id_or_name: w },
+			body: { input_parameters: {}, operational_options: {} },
+		});
+	} catch (error) {
+		if (isAppError(error) && isUnsupportedMessage(error.message)) throw unsupported(error.message);
+		throw error;
+	}
+	const { followRun } = await import("../follow.js");
+	const status = opts.quiet
+		? await waitForEnd(api, w)
+		: await followRun(api, log, w, { showJobLogs: true, showEvents: true });
+	if (status !== "finished") {
+		const final = await api.call("get_workflow_status", { params: { workflow_id_or_name: w } });
+		log.note(log.colour("red", `${w} ${status}: ${final.message}`));
+		if (isUnsupportedMessage(final.message)) throw unsupported(final.message, true);
+		throw new AppError("conflict", `workflow ${w} ${status}`, { details: { quiet: true } });
+	}
+	const result = await api.call("get_workflow_outputs", { params: { workflow_id_or_name: w } });
+	let outputs: unknown = result.outputs ?? {};
+	if (opts.outdir === undefined) {
+		const final = await api.call("get_workflow_status", { params: { workflow_id_or_name: w } });
+		log.note(
+			`${w} finished; outputs are in its workspace${session.isEmbedded ? ` ${final.workspace_path}` : ` (orrery download -w ${w} PATH)`}`,
+		);
+	} else {
+		const outdir = resolve(opts.outdir);
+		await mkdir(outdir, { recursive: true });
+		outputs = await fetchOutputs(outputs, outdir, api, w, new Set());
+	}
+	// Wait until the JSON is written: the CLI exits right after, which would cut a piped stdout short.
+	await new Promise<void>((done) => process.stdout.write(`${JSON.stringify(outputs, null, 4)}\n`, () => done()));
+}
+
+/** Waits for a run to end by long-polling its events (one small request per burst of events). */
+async function waitForEnd(api: ApiClient, w: string): Promise<string> {
+	let after = 0;
+	for (;;) {
+		const events = await api.call("get_workflow_events", {
+			params: { workflow_id_or_name: w },
+			query: { after, wait: 5 },
+		});
+		for (const e of events.items) after = Math.max(after, e.id);
+		if (["finished", "failed", "stopped", "deleted"].includes(events.status)) return events.status;
+	}
+}
+
+/** `tool.cwl#main` → the file and the fragment (a `#` that is part of an existing file name stays). */
+async function splitFragment(path: string): Promise<{ path: string; fragment?: string }> {
+	if (await stat(path).catch(() => undefined)) return { path };
+	const i = path.lastIndexOf("#");
+	if (i < 0) throw new AppError("not_found", `${path} does not exist`);
+	return { path: path.slice(0, i), fragment: path.slice(i + 1) };
+}
+
+function secondaryName(primary: string, pattern: string): string {
+	let base = primary;
+	let p = pattern.replace(/\?$/, "");
+	while (p.startsWith("^")) {
+		const dot = base.lastIndexOf(".");
+		if (dot > 0) base = base.slice(0, dot);
+		p = p.slice(1);
+	}
+	return base + p;
+}
+
+function commonRoot(paths: string[]): string {
+	const split = paths.map((p) => dirname(p).split(sep));
+	const first = split[0] ?? [""];
+	let n = first.length;
+	for (const parts of split) {
+		let i = 0;
+		while (i < n && parts[i] === first[i]) i++;
+		n = i;
+	}
+	return first.slice(0, n).join(sep) || sep;
+}
+
+async function uploadList(locals: Map<string, boolean>, remoteOf: (p: string) => string): Promise<Upload[]> {
+	const out = new Map<string, Upload>();
+	const addFile = async (p: string) => {
+		const s = await stat(p).catch(() => undefined);
+		if (s?.isFile()) out.set(remoteOf(p), { local: p, remote: remoteOf(p), size: s.size });
+	};
+	for (const [p, isDirectory] of locals) {
+		if (!isDirectory) {
+			await addFile(p);
+			continue;
+		}
+		for (const e of await readdir(p, { recursive: true, withFileTypes: true }))
+			if (e.isFile()) await addFile(join(e.parentPath, e.name));
+	}
+	return [...out.values()].sort((a, b) => a.remote.localeCompare(b.remote));
+}
+
+/** Rewrites File/Directory locations of the input object to point at their uploaded copies (relative to it). */
+function rewriteLocations(
+	value: unknown,
+	base: string,
+	remoteDir: string,
+	remoteOf: (p: string) => string,
+	uriToPath: (u: string) => string,
+): unknown {
+	if (Array.isArray(value)) return value.map((v) => rewriteLocations(v, base, remoteDir, remoteOf, uriToPath));
+	if (typeof value !== "object" || value === null) return value;
+	const obj = value as Record<string, unknown>;
+	const out: Record<string, unknown> = {};
+	for (const [k, v] of Object.entries(obj)) out[k] = rewriteLocations(v, base, remoteDir, remoteOf, uriToPath);
+	if (obj.class !== "File" && obj.class !== "Directory") return out;
+	let local: string | undefined;
+	if (typeof obj.location === "string" && !obj.location.startsWith("_:")) {
+		const uri = new URL(obj.location.replace(/^([^:/]*:)(?!\/)/, "./$1"), base).href;
+		if (uri.startsWith("file:")) local = uriToPath(uri);
+	} else if (typeof obj.path === "string") {
+		local = obj.path.startsWith("/") ? obj.path : join(dirname(uriToPath(base)), obj.path);
+	}
+	if (local === undefined) return out;
+	const rel = posix.relative(remoteDir, remoteOf(local));
+	out.location = rel.split("/").map(encodeURIComponent).join("/");
+	delete out.path;
+	return out;
+}
+
+/** Downloads the output object's files into the output directory and points its locations there. */
+async function fetchOutputs(
+	value: unknown,
+	dir: string,
+	api: ApiClient,
+	w: string,
+	used: Set<string>,
+): Promise<unknown> {
+	if (Array.isArray(value)) {
+		const out: unknown[] = [];
+		for (const v of value) out.push(await fetchOutputs(v, dir, api, w, used));
+		return out;
+	}
+	if (typeof value !== "object" || value === null) return value;
+	const obj = value as Record<string, unknown>;
+	if (obj.class !== "File" && obj.class !== "Directory") {
+		const out: Record<string, unknown> = {};
+		for (const [k, v] of Object.entries(obj)) out[k] = await fetchOutputs(v, dir, api, w, used);
+		return out;
+	}
+	const name = String(obj.basename ?? posix.basename(String(obj.location ?? "output")));
+	let target = join(dir, name);
+	for (let n = 2; used.has(target); n++) target = join(dir, String(n), name);
+	used.add(target);
+	await mkdir(dirname(target), { recursive: true });
+	const out: Record<string, unknown> = { ...obj, location: pathToFileURL(target).href, path: target };
+	if (obj.class === "File") {
+		if (typeof obj.location === "string") {
+			const res = await api.download(w, obj.location);
+			await pipeline(res, createWriteStream(target));
+		} else await writeFile(target, String(obj.contents ?? ""));
+		if (Array.isArray(obj.secondaryFiles))
+			out.secondaryFiles = await fetchOutputs(obj.secondaryFiles, dirname(target), api, w, used);
+	} else {
+		await mkdir(target, { recursive: true });
+		if (Array.isArray(obj.listing)) out.listing = await fetchOutputs(obj.listing, target, api, w, new Set());
+	}
+	return out;
+}

@@ -1,0 +1,166 @@
+import { posix } from "node:path";
+import { isAppError } from "../../common/index.js";
+import { lastSegment, type Problem, SpecError, withoutFragment } from "../../spec/index.js";
+import type { EngineStep, JobView, RunState, ValidationInput, WorkflowEngine } from "../workflow-engine.js";
+import { defaultExpressionTimeoutMs } from "./expression-evaluator.js";
+import { isFileOrDirectory, mapFileValues, pathOfValue } from "./file-values.js";
+import { exitCodeFile } from "./job-script.js";
+import { collectOutputs } from "./output-collector.js";
+import { type CollectedJob, type RunMemory, runProcess, type Tick } from "./process-runner.js";
+import { type RunEnvironment, runEnvironment } from "./run-environment.js";
+import { loadRun } from "./run-loader.js";
+import { runWorkflow } from "./workflow-runner.js";
+import { workspaceFiles } from "./workspace-files.js";
+
+/** Settings of the CWL engine. */
+export interface CwlEngineConfig {
+	/** How long one JavaScript expression may run. */
+	expressionTimeoutMs?: number;
+	/** How many runs' decisions are kept in memory (they are recomputed when evicted). */
+	cachedRuns?: number;
+}
+
+interface Cached {
+	memory: RunMemory;
+	env: RunEnvironment;
+}
+
+/**
+ * Creates the native CWL v1.2 engine. Each CommandLineTool invocation is one job; ExpressionTools and
+ * expressions run in-process. Decisions follow from the documents and the recorded job results only,
+ * so a restarted server recomputes the same plan and continues without re-running finished jobs.
+ */
+export function createCwlEngine(config: CwlEngineConfig = {}): WorkflowEngine {
+	const timeoutMs = config.expressionTimeoutMs ?? defaultExpressionTimeoutMs;
+	const cache = new Map<string, Cached>();
+	const limit = config.cachedRuns ?? 20;
+
+	const remember = async (run: RunState): Promise<Cached> => {
+		const hit = cache.get(run.workflowId);
+		if (hit) {
+			cache.delete(run.workflowId);
+			cache.set(run.workflowId, hit);
+			return hit;
+		}
+		const env = runEnvironment(workspaceFiles(run.workspace.path), timeoutMs);
+		const loaded = await loadRun(run.spec, run.parameters, env);
+		const entry: Cached = {
+			env,
+			memory: {
+				root: loaded.root,
+				inputs: loaded.inputs,
+				inputBase: loaded.inputBase,
+				invocations: new Map(),
+				finished: new Map(),
+				scatters: new Map(),
+			},
+		};
+		cache.set(run.workflowId, entry);
+		while (cache.size > limit) cache.delete(cache.keys().next().value as string);
+		return entry;
+	};
+
+	const decide = async (run: RunState, entry: Cached) => {
+		const tick: Tick = { env: entry.env, memory: entry.memory, jobs: latestByKey(run.jobs), submit: [], runWorkflow };
+		const root = entry.memory.root;
+		const name =
+			root.class === "Workflow" ? "main" : lastSegment(withoutFragment(root.id)).replace(/\.cwl$/, "") || "main";
+		const outcome = await runProcess(root, entry.memory.inputs, "", name, [], tick, true);
+		return { outcome, submit: tick.submit, total: Math.max(entry.memory.invocations.size, run.jobs.length) };
+	};
+
+	return {
+		type: "cwl",
+
+		async validate(input: ValidationInput): Promise<Problem[]> {
+			try {
+				const env = runEnvironment(workspaceFiles(input.workspace.path), timeoutMs);
+				const loaded = await loadRun(input.spec, input.parameters, env);
+				return loaded.warnings;
+			} catch (error) {
+				return problemsOf(error);
+			}
+		},
+
+		async next(run: RunState): Promise<EngineStep> {
+			let entry: Cached;
+			try {
+				entry = await remember(run);
+			} catch (error) {
+				if (isAppError(error)) return { kind: "failed", reason: error.message };
+				throw error;
+			}
+			const { outcome, submit, total } = await decide(run, entry);
+			switch (outcome.state) {
+				case "done":
+					cache.delete(run.workflowId);
+					return { kind: "done", outputs: await publish(outcome.outputs, entry.env.workspace), total };
+				case "failed":
+					// Kept: the scheduler asks again until the jobs still running have ended.
+					return { kind: "failed", reason: outcome.reason, total };
+				default:
+					return submit.length > 0 ? { kind: "submit", jobs: submit, total } : { kind: "wait", total };
+			}
+		},
+
+		async collect(run: RunState, job: JobView): Promise<CollectedJob> {
+			let entry: Cached;
+			try {
+				entry = await remember(run);
+			} catch (error) {
+				if (isAppError(error)) return { error: error.message };
+				throw error;
+			}
+			let inv = entry.memory.invocations.get(job.key);
+			if (!inv) {
+				await decide(run, entry);
+				inv = entry.memory.invocations.get(job.key);
+			}
+			if (!inv) return { error: `the job ${job.key} is not part of this workflow any more` };
+			const text = await entry.env.files.readText(`${inv.jobDir}/${exitCodeFile}`).catch(() => "0");
+			const exitCode = Number.parseInt(text.trim(), 10) || 0;
+			try {
+				return { exitCode, outputs: await collectOutputs(inv, exitCode, entry.env) };
+			} catch (error) {
+				if (isAppError(error)) return { exitCode, error: error.message };
+				throw error;
+			}
+		},
+	};
+}
+
+/** The CWL engine with default settings. */
+export const cwlEngine: WorkflowEngine = createCwlEngine();
+
+function latestByKey(jobs: readonly JobView[]): Map<string, JobView> {
+	const out = new Map<string, JobView>();
+	for (const j of jobs) {
+		const prev = out.get(j.key);
+		if (!prev || j.attempt > prev.attempt) out.set(j.key, j);
+	}
+	return out;
+}
+
+/** The output object as the API shows it: Files and Directories located relative to the workspace. */
+async function publish(outputs: Record<string, unknown>, workspace: string): Promise<unknown> {
+	return mapFileValues(outputs, async (f) => {
+		const path = pathOfValue(f);
+		if (!isFileOrDirectory(f) || path === undefined) return f;
+		const { path: _path, dirname: _dirname, ...rest } = f;
+		return { ...rest, location: path.startsWith(`${workspace}/`) ? posix.relative(workspace, path) : path };
+	});
+}
+
+/** Problems from a failed load: a SpecError's own, or one built from `file:line: message`. */
+function problemsOf(error: unknown): Problem[] {
+	if (error instanceof SpecError) return error.problems;
+	if (!isAppError(error)) throw error;
+	const m = /^([^\s:]+):(\d+): ([\s\S]*)$/.exec(error.message);
+	if (m)
+		return [
+			{ severity: "error", file: m[1] as string, line: Number(m[2]), path: "", message: m[3] as string, hint: "" },
+		];
+	const n = /^([^\s:]+): ([\s\S]*)$/.exec(error.message);
+	if (n) return [{ severity: "error", file: n[1] as string, path: "", message: n[2] as string, hint: "" }];
+	return [{ severity: "error", file: "workflow", path: "", message: error.message, hint: "" }];
+}

@@ -1,0 +1,95 @@
+import { describe, expect, test } from "vitest";
+import { ExpressionError, evaluate, formatNumber, pythonJson } from "./expression-evaluator.js";
+
+const inputs = { name: "world", n: 3, list: ["a", "b"], rec: { "a b": 1, length: 7 }, nothing: null };
+const refs = {
+	inputs,
+	self: { basename: "x.txt" },
+	runtime: { outdir: "/out", cores: 2 },
+	where: "tool.cwl:5: arguments",
+};
+const js = { ...refs, javascript: [] as string[] };
+
+describe("parameter references (no JavaScript)", () => {
+	test("a lone reference keeps the value's type", () => {
+		expect(evaluate("$(inputs.n)", refs)).toBe(3);
+		expect(evaluate("$(inputs.list)", refs)).toEqual(["a", "b"]);
+		expect(evaluate("$(inputs.list.length)", refs)).toBe(2);
+		expect(evaluate("$(inputs.rec['a b'])", refs)).toBe(1);
+		expect(evaluate('$(inputs.rec["length"])', refs)).toBe(7);
+		expect(evaluate("$(inputs.rec.length)", refs)).toBe(7);
+		expect(evaluate("$(self.basename)", refs)).toBe("x.txt");
+		expect(evaluate("$(runtime.cores)", refs)).toBe(2);
+		expect(evaluate("$(null)", refs)).toBeNull();
+	});
+
+	test("references inside text are interpolated, objects as JSON", () => {
+		expect(evaluate("hello $(inputs.name)!", refs)).toBe("hello world!");
+		expect(evaluate("$(inputs.list) $(inputs.n)", refs)).toBe('["a", "b"] 3');
+	});
+
+	test("backslashes escape expressions as the standard says", () => {
+		expect(evaluate("\\$(inputs.name) $(inputs.name)", refs)).toBe("$(inputs.name) world");
+		expect(evaluate("\\\\$(inputs.name)", refs)).toBe("\\world");
+		expect(evaluate("a\\b $ \\$", refs)).toBe("a\\b $ \\$");
+	});
+
+	test("a reference that fails names the document, the field and the expression", () => {
+		expect(() => evaluate("$(inputs.nothing.field)", refs)).toThrow(ExpressionError);
+		expect(() => evaluate("$(inputs.nothing.field)", refs)).toThrow(
+			/tool\.cwl:5: arguments: the expression \$\(inputs\.nothing\.field\) failed: cannot read 'field' of null/,
+		);
+		expect(() => evaluate("$(inputs.n.length)", refs)).toThrow(/no field 'length'/);
+		expect(() => evaluate("$(inputs.missing)", refs)).toThrow(/inputs has no field 'missing'/);
+	});
+
+	test("JavaScript is refused without InlineJavascriptRequirement", () => {
+		expect(() => evaluate("$(1 + 2)", refs)).toThrow(/InlineJavascriptRequirement/);
+		expect(() => evaluate("${ return 1; }", refs)).toThrow(/InlineJavascriptRequirement/);
+	});
+});
+
+describe("JavaScript expressions", () => {
+	test("evaluate with inputs, self and runtime, and expressionLib", () => {
+		expect(evaluate("$(inputs.n * 2)", js)).toBe(6);
+		expect(evaluate("${ return inputs.list.map(function (x) { return x.toUpperCase(); }); }", js)).toEqual(["A", "B"]);
+		expect(evaluate("$(double(inputs.n))", { ...js, javascript: ["function double(x) { return 2 * x; }"] })).toBe(6);
+		expect(evaluate("$(undefined)", js)).toBeNull();
+	});
+
+	test("surrounding whitespace is dropped unless the field keeps it", () => {
+		expect(evaluate("${ return 'x'; }\n", js)).toBe("x");
+		expect(evaluate("${ return 'x'; }\n", { ...js, keepsWhitespace: true })).toBe("x\n");
+	});
+
+	test("an expression that never ends is stopped and reported", () => {
+		const started = Date.now();
+		expect(() => evaluate("${ while (true) {} }", { ...js, timeoutMs: 200 })).toThrow(/did not finish within 0\.2 s/);
+		expect(Date.now() - started).toBeLessThan(5000);
+	});
+
+	test("runtime errors and syntax errors name the expression", () => {
+		expect(() => evaluate("$(inputs.nothing.x)", js)).toThrow(
+			/tool\.cwl:5: arguments: the expression \$\(inputs\.nothing\.x\) failed: TypeError/,
+		);
+		expect(() => evaluate("${ return 1 +; }", js)).toThrow(/syntax error/);
+		expect(() => evaluate("$(inputs.n", js)).toThrow(/is not closed/);
+	});
+
+	test("expressions cannot reach Node: there is no require or process", () => {
+		expect(evaluate("$(typeof require + ' ' + typeof process)", js)).toBe("undefined undefined");
+	});
+});
+
+describe("formatting", () => {
+	test("numbers are written without exponents", () => {
+		expect(formatNumber(0.00001)).toBe("0.00001");
+		expect(formatNumber(1.23e-7)).toBe("0.000000123");
+		expect(formatNumber(1e21)).toBe("1000000000000000000000");
+		expect(formatNumber(42)).toBe("42");
+	});
+
+	test("objects are written as Python's json.dumps writes them", () => {
+		expect(pythonJson({ a: [1, "é"], b: null })).toBe('{"a": [1, "\\u00e9"], "b": null}');
+	});
+});

@@ -1,0 +1,87 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { type JobScript, renderJobScript } from "./job-script.js";
+
+let dir: string;
+beforeEach(() => {
+	dir = mkdtempSync(join(tmpdir(), "orrery-cwl-script-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function script(overrides: Partial<JobScript>): JobScript {
+	return {
+		jobDir: dir,
+		outdir: `${dir}/out`,
+		tmpdir: `${dir}/tmp`,
+		stage: [],
+		env: {},
+		words: [],
+		isShell: false,
+		successCodes: [],
+		temporaryFailCodes: [],
+		permanentFailCodes: [],
+		...overrides,
+	};
+}
+
+function run(job: JobScript): { status: number | null; stdout: string } {
+	const r = spawnSync("sh", ["-c", renderJobScript(job)], {
+		encoding: "utf8",
+		env: { ...process.env, SECRET: "leak" },
+	});
+	return { status: r.status, stdout: r.stdout };
+}
+
+const word = (text: string, isQuoted = true) => ({ text, isQuoted });
+
+describe("job scripts", () => {
+	test("run the tool in the output directory with a clean environment and redirections", () => {
+		writeFileSync(join(dir, "in.txt"), "from stdin\n");
+		const r = run(
+			script({
+				words: [word("sh"), word("-c"), word('cat; echo "$HOME|$TMPDIR|${SECRET:-none}|$GREETING"; pwd')],
+				env: { GREETING: "it's me" },
+				stdin: join(dir, "in.txt"),
+				stdout: "sub/out.txt",
+			}),
+		);
+		expect(r.status).toBe(0);
+		expect(readFileSync(join(dir, "out/sub/out.txt"), "utf8")).toBe(
+			`from stdin\n${dir}/out|${dir}/tmp|none|it's me\n${dir}/out\n`,
+		);
+	});
+
+	test("maps successCodes and permanentFailCodes and records the real exit code", () => {
+		expect(run(script({ words: [word("sh"), word("-c"), word("exit 3")], successCodes: [3] })).status).toBe(0);
+		expect(readFileSync(join(dir, "exit-code"), "utf8").trim()).toBe("3");
+		expect(run(script({ words: [word("true")], permanentFailCodes: [0] })).status).toBe(1);
+		expect(run(script({ words: [word("sh"), word("-c"), word("exit 7")] })).status).toBe(7);
+		expect(run(script({ words: [word("sh"), word("-c"), word("exit 7")], temporaryFailCodes: [9] })).status).toBe(7);
+		expect(readFileSync(join(dir, "exit-code"), "utf8").trim()).toBe("7");
+	});
+
+	test("stages links, copies and written files before the tool runs", () => {
+		writeFileSync(join(dir, "source.txt"), "original");
+		run(
+			script({
+				stage: [
+					{ kind: "link", from: join(dir, "source.txt"), to: `${dir}/stg/1/renamed.txt` },
+					{ kind: "copy", from: join(dir, "source.txt"), to: `${dir}/out/copy.txt` },
+					{ kind: "write", to: `${dir}/out/conf/written.txt`, content: "a 'quoted' $HOME\nline" },
+				],
+				words: [word("true")],
+			}),
+		);
+		expect(readlinkSync(`${dir}/stg/1/renamed.txt`)).toBe(join(dir, "source.txt"));
+		expect(readFileSync(`${dir}/out/copy.txt`, "utf8")).toBe("original");
+		expect(readFileSync(`${dir}/out/conf/written.txt`, "utf8")).toBe("a 'quoted' $HOME\nline");
+	});
+
+	test("with ShellCommandRequirement, words marked unquoted reach the shell as they are", () => {
+		run(script({ isShell: true, words: [word("echo"), word("a b"), word("> shell.txt", false)] }));
+		expect(readFileSync(`${dir}/out/shell.txt`, "utf8")).toBe("a b\n");
+	});
+});

@@ -1,0 +1,109 @@
+import type { CommandWord } from "./command-line.js";
+
+/** One file-system action before the tool runs (engines cannot write files, so the job does). */
+export type StageAction =
+	| { kind: "link"; from: string; to: string }
+	| { kind: "copy"; from: string; to: string }
+	| { kind: "write"; to: string; content: string }
+	| { kind: "mkdir"; to: string };
+
+/** Everything the shell script of one tool invocation needs. */
+export interface JobScript {
+	/** The job's own folder in the workspace (absolute): out/, tmp/, exit-code. */
+	jobDir: string;
+	outdir: string;
+	tmpdir: string;
+	stage: StageAction[];
+	env: Record<string, string>;
+	words: CommandWord[];
+	/** ShellCommandRequirement: the words form one shell command line. */
+	isShell: boolean;
+	stdin?: string;
+	stdout?: string;
+	stderr?: string;
+	successCodes: number[];
+	temporaryFailCodes: number[];
+	permanentFailCodes: number[];
+}
+
+/** The name of the file, in the job folder, that holds the tool's real exit code. */
+export const exitCodeFile = "exit-code";
+
+/** Quotes a word for POSIX sh. */
+export function shQuote(value: string): string {
+	if (/^[A-Za-z0-9_./:=@%+,-]+$/.test(value)) return value;
+	return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The shell script of one invocation: stage inputs, run the tool with a clean environment in its
+ * output directory, and exit 0 exactly when CWL counts the tool's exit code a success (a tool with
+ * successCodes or fail codes has its real exit code recorded in `exit-code` for `runtime.exitCode`).
+ */
+export function renderJobScript(job: JobScript): string {
+	// Paths in the job folder are written as "$J"/…: shorter scripts, and readable ones.
+	const q = (path: string) =>
+		path === job.jobDir
+			? '"$J"'
+			: path.startsWith(`${job.jobDir}/`)
+				? `"$J"${shQuote(path.slice(job.jobDir.length))}`
+				: shQuote(path);
+	// Every folder the staging needs is made by one mkdir: each command is a process, and they add up.
+	const dirs = new Set([job.outdir, job.tmpdir]);
+	for (const a of job.stage) dirs.add(a.kind === "mkdir" ? a.to : a.to.slice(0, a.to.lastIndexOf("/")) || "/");
+	const lines: string[] = [`J=${shQuote(job.jobDir)}`, `mkdir -p ${[...dirs].map(q).join(" ")}`];
+	for (const a of job.stage) lines.push(...stageLines(a, q));
+	lines.push(`cd ${q(job.outdir)} || exit 70`);
+	const env = {
+		HOME: job.outdir,
+		TMPDIR: job.tmpdir,
+		...job.env,
+	};
+	const envWords = Object.entries(env)
+		.filter(([k]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+		.map(([k, v]) => `${k}=${q(v)}`);
+	const hasPath = Object.hasOwn(job.env, "PATH");
+	const command = job.isShell
+		? `/bin/sh -c ${shQuote(job.words.map((w) => (w.isQuoted ? shQuote(w.text) : w.text)).join(" "))}`
+		: job.words.map((w) => shQuote(w.text)).join(" ");
+	let run = `env -i ${hasPath ? "" : 'PATH="$PATH" '}${envWords.join(" ")} ${command || "true"}`;
+	if (job.stdin !== undefined) run += ` < ${q(job.stdin)}`;
+	for (const [stream, target] of [
+		["", job.stdout],
+		["2", job.stderr],
+	] as const) {
+		if (target === undefined) continue;
+		if (target.includes("/")) lines.push(`mkdir -p ${shQuote(target.slice(0, target.lastIndexOf("/")) || "/")}`);
+		run += ` ${stream}> ${shQuote(target)}`;
+	}
+	// With CWL's default codes (0 succeeds, anything else fails) the shell can hand over to the tool:
+	// one process fewer per job, and the job's exit code is the tool's own.
+	if (job.successCodes.length === 0 && job.temporaryFailCodes.length === 0 && job.permanentFailCodes.length === 0) {
+		lines.push(`exec ${run}`);
+		return lines.join("\n");
+	}
+	lines.push(run);
+	lines.push("c=$?");
+	lines.push(`echo $c > "$J"/${exitCodeFile}`);
+	const failing = new Set([...job.temporaryFailCodes, ...job.permanentFailCodes]);
+	const success = new Set(job.successCodes);
+	if (!failing.has(0)) success.add(0);
+	for (const f of failing) success.delete(f);
+	if (success.size > 0) lines.push(`case $c in ${[...success].join("|")}) exit 0 ;; esac`);
+	lines.push(`[ $c -eq 0 ] && exit 1`);
+	lines.push("exit $c");
+	return lines.join("\n");
+}
+
+function stageLines(a: StageAction, q: (path: string) => string): string[] {
+	switch (a.kind) {
+		case "mkdir":
+			return [];
+		case "link":
+			return [`ln -sfn ${q(a.from)} ${q(a.to)}`];
+		case "copy":
+			return [`rm -rf ${q(a.to)}`, `cp -RL ${q(a.from)} ${q(a.to)}`, `chmod -R u+w ${q(a.to)}`];
+		case "write":
+			return [`printf '%s' ${shQuote(a.content)} > ${q(a.to)}`];
+	}
+}

@@ -1,0 +1,60 @@
+import { posix } from "node:path";
+import { AppError } from "../../common/index.js";
+import { type CwlProcess, type CwlRequirement, findRequirement, type SourceRef, uriToPath } from "../../spec/index.js";
+import { defaultExpressionTimeoutMs } from "./expression-evaluator.js";
+import type { WorkspaceFiles } from "./workspace-files.js";
+
+/** What every part of the engine works with during one decision. */
+export interface RunEnvironment {
+	files: WorkspaceFiles;
+	/** The workspace (absolute). */
+	workspace: string;
+	timeoutMs: number;
+}
+
+/** Creates the environment of one run. */
+export function runEnvironment(files: WorkspaceFiles, timeoutMs = defaultExpressionTimeoutMs): RunEnvironment {
+	return { files, workspace: files.root, timeoutMs };
+}
+
+/** A chain of requirement holders, outermost first (workflow, step, process). */
+export type Scopes = ReadonlyArray<{ requirements: CwlRequirement[]; hints: CwlRequirement[] }>;
+
+/** The expressionLib when InlineJavascriptRequirement is in force; undefined when only parameter references are allowed. */
+export function javascriptOf(scopes: Scopes): readonly string[] | undefined {
+	const req = findRequirement(scopes, "InlineJavascriptRequirement");
+	if (!req) return undefined;
+	return Array.isArray(req.expressionLib) ? (req.expressionLib as string[]) : [];
+}
+
+/** A workflow failure caused by the workflow itself (bad input, failed expression, missing output). */
+export class CwlRunError extends AppError {
+	constructor(message: string) {
+		super("validation_failed", message);
+		this.name = "CwlRunError";
+	}
+}
+
+/** An error that means the feature is not supported (the CLI exits 33 for these). */
+export class UnsupportedFeatureError extends AppError {
+	constructor(message: string) {
+		super("not_implemented", `unsupported: ${message}`);
+		this.name = "UnsupportedFeatureError";
+	}
+}
+
+/** `file:line: field` for messages, relative to the workspace when the document is in it. */
+export function whereOf(process: CwlProcess, workspace: string, loc: SourceRef | undefined, field: string): string {
+	const file = loc?.file ?? displayPath(process.baseUri, workspace);
+	return loc ? `${file}:${loc.line}: ${field}` : `${file}: ${field}`;
+}
+
+/** A document URI shown relative to the workspace. */
+export function displayPath(uri: string, workspace: string): string {
+	try {
+		const p = uriToPath(uri);
+		return p.startsWith(`${workspace}/`) ? posix.relative(workspace, p) : p;
+	} catch {
+		return uri;
+	}
+}

@@ -1,0 +1,137 @@
+import { posix } from "node:path";
+import type { ReanaSpecification } from "../../contract/index.js";
+import {
+	type CwlProcess,
+	type CwlRequirement,
+	knownRequirements,
+	loadCwl,
+	type Parameters,
+	type Problem,
+	parseCwlText,
+	pathToUri,
+	SpecError,
+	uriToPath,
+} from "../../spec/index.js";
+import { completeInputs } from "./input-values.js";
+import { loadListingOf } from "./process-runner.js";
+import { CwlRunError, javascriptOf, type RunEnvironment } from "./run-environment.js";
+
+/** A CWL run as the engine sees it: the root process and its completed input object. */
+export interface LoadedRun {
+	root: CwlProcess;
+	inputs: Record<string, unknown>;
+	inputBase: string;
+	warnings: Problem[];
+}
+
+/**
+ * Loads the CWL document a reana.yaml names (`workflow.file`, or the packed `specification`
+ * reana-client sends, which wins when both are there) and the input object: the file
+ * `inputs.parameters.input` names, REANA's convention, or else the parameters themselves.
+ */
+export async function loadRun(
+	spec: ReanaSpecification,
+	parameters: Parameters,
+	env: RunEnvironment,
+): Promise<LoadedRun> {
+	const ws = env.workspace;
+	const display = (uri: string) => {
+		try {
+			const p = uriToPath(uri);
+			return p.startsWith(`${ws}/`) ? posix.relative(ws, p) : p;
+		} catch {
+			return uri;
+		}
+	};
+	const file = spec.workflow.file;
+	if (file === undefined && spec.workflow.specification === undefined) {
+		throw new SpecError([
+			{
+				severity: "error",
+				file: "reana.yaml",
+				path: "workflow.file",
+				message: "a cwl workflow needs 'file' (the .cwl document)",
+				hint: "add 'file: workflow.cwl' under workflow",
+			},
+		]);
+	}
+	let docPath = file ?? "workflow.cwl";
+	let fragment = "";
+	const hash = docPath.lastIndexOf("#");
+	if (hash > 0 && !(await env.files.stat(posix.join(ws, docPath)))) {
+		fragment = docPath.slice(hash);
+		docPath = docPath.slice(0, hash);
+	}
+	const mainUri = pathToUri(posix.join(ws, posix.normalize(docPath)));
+	// reana-client sends the packed document as `specification` (and `file` only names it).
+	const inline = spec.workflow.specification === undefined ? undefined : JSON.stringify(spec.workflow.specification);
+	const loaded = await loadCwl(mainUri + fragment, {
+		read: (uri) =>
+			inline !== undefined && uri === mainUri ? Promise.resolve(inline) : env.files.readText(uriToPath(uri)),
+		display,
+	});
+	const { object, base, where } = await inputObject(parameters, env);
+	let root = loaded.process;
+	const extra = object["cwl:requirements"] ?? object["https://w3id.org/cwl/cwl#requirements"];
+	delete object["cwl:requirements"];
+	delete object["https://w3id.org/cwl/cwl#requirements"];
+	if (Array.isArray(extra)) root = withRequirements(root, extra, where);
+	const chain = [root];
+	const javascript = javascriptOf(chain);
+	const inputs = await completeInputs(object, {
+		env,
+		process: root,
+		javascript,
+		base,
+		isTopLevel: true,
+		loadListing: loadListingOf(chain, root),
+	});
+	return { root, inputs, inputBase: base, warnings: loaded.warnings };
+}
+
+async function inputObject(
+	parameters: Parameters,
+	env: RunEnvironment,
+): Promise<{ object: Record<string, unknown>; base: string; where: string }> {
+	const ws = env.workspace;
+	const named = parameters.input;
+	if (typeof named === "string" && /\.(ya?ml|json|cwl)$/i.test(named)) {
+		const path = posix.join(ws, posix.normalize(named));
+		if (await env.files.stat(path)) {
+			const parsed = parseCwlText(await env.files.readText(path), named);
+			if (parsed !== null && (typeof parsed !== "object" || Array.isArray(parsed))) {
+				throw new SpecError([
+					{
+						severity: "error",
+						file: named,
+						path: "",
+						message: "the input object must be a mapping of input names to values",
+						hint: "write e.g. 'reads: {class: File, location: reads.fq}'",
+					},
+				]);
+			}
+			const rest = Object.fromEntries(Object.entries(parameters).filter(([k]) => k !== "input"));
+			return {
+				object: { ...((parsed as Record<string, unknown>) ?? {}), ...rest },
+				base: pathToUri(path),
+				where: named,
+			};
+		}
+	}
+	return { object: { ...parameters }, base: pathToUri(`${ws}/`), where: "inputs.parameters" };
+}
+
+function withRequirements(root: CwlProcess, extra: unknown[], where: string): CwlProcess {
+	const reqs: CwlRequirement[] = [];
+	for (const r of extra) {
+		if (typeof r !== "object" || r === null || typeof (r as { class?: unknown }).class !== "string") {
+			throw new CwlRunError(`${where}: each entry of cwl:requirements needs a 'class'`);
+		}
+		const cls = (r as { class: string }).class;
+		if (!(knownRequirements as readonly string[]).includes(cls))
+			throw new CwlRunError(`${where}: unsupported requirement '${cls}' in cwl:requirements`);
+		reqs.push(r as CwlRequirement);
+	}
+	const classes = new Set(reqs.map((r) => r.class));
+	return { ...root, requirements: [...root.requirements.filter((r) => !classes.has(r.class)), ...reqs] } as CwlProcess;
+}

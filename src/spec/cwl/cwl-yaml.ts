@@ -1,0 +1,189 @@
+import { isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { type Problem, SpecError } from "../problem.js";
+
+/** Where a value of a CWL document was written. */
+export interface SourceRef {
+	file: string;
+	line: number;
+	column: number;
+}
+
+interface NodePlaces {
+	self: SourceRef;
+	/** Position of each value (maps) or item (sequences). */
+	children: Map<string | number, SourceRef>;
+	/** Position of each key (maps). */
+	keys?: Map<string, SourceRef>;
+}
+
+const places = new WeakMap<object, NodePlaces>();
+
+/** The position of a parsed object, or of one of its fields or items when `field` is given. */
+export function sourceOf(value: unknown, field?: string | number, isKey = false): SourceRef | undefined {
+	if (typeof value !== "object" || value === null) return undefined;
+	const p = places.get(value);
+	if (!p) return undefined;
+	if (field === undefined) return p.self;
+	if (isKey && typeof field === "string") return p.keys?.get(field) ?? p.children.get(field) ?? p.self;
+	return p.children.get(field) ?? p.self;
+}
+
+/** Copies the recorded position of one object to another (used when a document is rewritten). */
+export function carrySource<T extends object>(from: unknown, to: T): T {
+	if (typeof from === "object" && from !== null) {
+		const p = places.get(from);
+		if (p && !places.has(to)) places.set(to, p);
+	}
+	return to;
+}
+
+/** Gives a new object the position of the value at `field` of `parent` (for rewritten map forms). */
+export function placeLike<T extends object>(to: T, parent: unknown, field: string | number): T {
+	const from = typeof parent === "object" && parent !== null ? places.get(parent) : undefined;
+	const at = from?.children.get(field) ?? from?.self;
+	if (at && !places.has(to)) places.set(to, { self: at, children: new Map() });
+	return to;
+}
+
+/**
+ * Parses a YAML or JSON CWL document into plain values, remembering where each mapping and
+ * sequence (and each of their keys) came from, so later errors can name the line.
+ */
+export function parseCwlText(text: string, file: string): unknown {
+	let lineCounter = new LineCounter();
+	let doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
+	if (doc.errors.length > 0) {
+		// PyYAML (and so most CWL documents) accepts flow collections whose lines are not indented
+		// past their key; YAML 1.2 does not. Indent such lines and try again.
+		const retryCounter = new LineCounter();
+		const retry = parseDocument(relaxFlowIndentation(text), {
+			lineCounter: retryCounter,
+			prettyErrors: false,
+			uniqueKeys: true,
+			merge: true,
+		});
+		if (retry.errors.length === 0) {
+			doc = retry;
+			lineCounter = retryCounter;
+		}
+	}
+	if (doc.errors.length > 0) {
+		// Some valid JSON (tabs, long lines) upsets the YAML parser: accept it as JSON.
+		const trimmed = text.trimStart();
+		if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+			try {
+				return JSON.parse(text) as unknown;
+			} catch {
+				// report the YAML error below
+			}
+		}
+		const problems: Problem[] = doc.errors.map((err) => {
+			const pos = lineCounter.linePos(err.pos[0]);
+			return {
+				severity: "error",
+				file,
+				line: pos.line,
+				column: pos.col,
+				path: "",
+				message: `invalid YAML: ${err.message.split("\n")[0] ?? err.message}`,
+				hint: "check the indentation and quoting around this position",
+			};
+		});
+		throw new SpecError(problems);
+	}
+	const at = (node: Node | null | undefined): SourceRef => {
+		const pos = lineCounter.linePos(node?.range?.[0] ?? 0);
+		return { file, line: pos.line, column: pos.col };
+	};
+	const seen = new Map<Node, unknown>();
+	const convert = (node: unknown): unknown => {
+		if (node === null || node === undefined) return null;
+		if (isAlias(node)) return convert(node.resolve(doc));
+		if (isScalar(node)) return node.value ?? null;
+		if (isMap(node)) {
+			const cached = seen.get(node);
+			if (cached !== undefined) return cached;
+			const out: Record<string, unknown> = {};
+			seen.set(node, out);
+			const children = new Map<string | number, SourceRef>();
+			const keys = new Map<string, SourceRef>();
+			for (const pair of node.items) {
+				const key = isScalar(pair.key) ? String(pair.key.value) : String(convert(pair.key));
+				out[key] = convert(pair.value);
+				children.set(key, at((pair.value as Node | null) ?? (pair.key as Node)));
+				keys.set(key, at(pair.key as Node));
+			}
+			places.set(out, { self: at(node), children, keys });
+			return out;
+		}
+		if (isSeq(node)) {
+			const cached = seen.get(node);
+			if (cached !== undefined) return cached;
+			const out: unknown[] = [];
+			seen.set(node, out);
+			const children = new Map<string | number, SourceRef>();
+			node.items.forEach((item, i) => {
+				out.push(convert(item));
+				children.set(i, at(item as Node));
+			});
+			places.set(out, { self: at(node), children });
+			return out;
+		}
+		return null;
+	};
+	return convert(doc.contents);
+}
+
+/**
+ * Indents the continuation lines of multi-line flow collections (`[…]`, `{…}`) one column past the
+ * line that opened them. Whitespace inside flow collections means nothing, so the values are unchanged.
+ */
+export function relaxFlowIndentation(text: string): string {
+	const lines = text.split("\n");
+	let depth = 0;
+	let quote: string | undefined;
+	let pad = "";
+	let blockIndent = -1;
+	return lines
+		.map((line) => {
+			const indent = line.length - line.trimStart().length;
+			if (depth === 0 && quote === undefined) {
+				if (blockIndent >= 0 && (line.trim() === "" || indent > blockIndent)) return line;
+				blockIndent = -1;
+			}
+			const out = depth > 0 || quote !== undefined ? `${pad}${line}` : line;
+			const startDepth = depth;
+			let prev = "";
+			for (let i = 0; i < line.length; i++) {
+				const c = line[i] as string;
+				if (quote !== undefined) {
+					if (c === quote) {
+						if (quote === "'" && line[i + 1] === "'") i++;
+						else quote = undefined;
+					} else if (c === "\\" && quote === '"') i++;
+				} else if (c === "#" && (i === 0 || /\s/.test(line[i - 1] as string))) {
+					break;
+				} else if (depth > 0) {
+					if ((c === '"' || c === "'") && /^[[{,:\s]?$/.test(prev)) quote = c;
+					else if (c === "[" || c === "{") depth++;
+					else if (c === "]" || c === "}") depth--;
+				} else if (
+					(c === "[" || c === "{") &&
+					/^(?:|.*:\s+|\s*-\s+)$/.test(line.slice(0, i).trimEnd() === "" ? "" : `${line.slice(0, i)}`)
+				) {
+					depth = 1;
+				} else if (
+					(c === "|" || c === ">") &&
+					/:\s+$|^\s*-\s+$/.test(line.slice(0, i)) &&
+					/^[|>][+-]?\d*\s*(?:#.*)?$/.test(line.slice(i))
+				) {
+					blockIndent = indent;
+					break;
+				}
+				if (!/\s/.test(c)) prev = c;
+			}
+			if (startDepth === 0 && depth > 0) pad = " ".repeat(indent + 1);
+			return out;
+		})
+		.join("\n");
+}

@@ -1,0 +1,160 @@
+// CWL through the HTTP API of an `orrery server` process: a reana.yaml with `workflow.type: cwl`
+// (REANA's `inputs.parameters.input` convention), and a scatter that survives a killed server.
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { api, freePort, isBuilt, orrery, removeFolder, type ServerProcess, startServer } from "./cwl-cli.js";
+
+let home: string;
+let port: number;
+let server: ServerProcess;
+let token: string;
+
+beforeAll(async () => {
+	if (!isBuilt()) throw new Error("build Orrery first: npm run build");
+	home = await mkdtemp(join(tmpdir(), "orrery-cwl-server-"));
+	const user = await orrery(["admin", "create-user", "--email", "cwl@localhost", "--json"], { ORRERY_HOME: home });
+	token = (JSON.parse(user.stdout) as { token: string }).token;
+	port = await freePort();
+	server = await startServer(home, port);
+}, 120_000);
+
+afterAll(async () => {
+	server?.child.kill("SIGTERM");
+	await removeFolder(home);
+});
+
+async function settle(name: string, timeoutMs = 90_000): Promise<Record<string, unknown>> {
+	const end = Date.now() + timeoutMs;
+	for (;;) {
+		const s = await api(server.url, token, "GET", `/api/workflows/${name}/status`);
+		if (!["created", "queued", "pending", "running"].includes(String(s.status)) || Date.now() > end) return s;
+		await new Promise((r) => setTimeout(r, 200));
+	}
+}
+
+async function create(name: string, spec: unknown, files: Record<string, string>): Promise<string> {
+	const created = await api(server.url, token, "POST", `/api/workflows?workflow_name=${name}`, spec);
+	const w = String(created.workflow_name);
+	for (const [path, text] of Object.entries(files)) {
+		await api(server.url, token, "POST", `/api/workflows/${w}/workspace?file_name=${encodeURIComponent(path)}`, text);
+	}
+	await api(server.url, token, "POST", `/api/workflows/${w}/start`, {});
+	return w;
+}
+
+const scatter = (command: string) => `cwlVersion: v1.2
+class: Workflow
+requirements: {ScatterFeatureRequirement: {}}
+inputs: {n: "int[]"}
+outputs:
+  out: {type: "File[]", outputSource: each/out}
+steps:
+  each:
+    scatter: i
+    in: {i: n}
+    out: [out]
+    run:
+      class: CommandLineTool
+      requirements: {ShellCommandRequirement: {}}
+      inputs: {i: int}
+      arguments: [{valueFrom: "${command}", shellQuote: false}]
+      stdout: out.txt
+      outputs: {out: stdout}
+`;
+
+describe.runIf(isBuilt())("CWL workflows through the API", () => {
+	test("runs a reana.yaml of type cwl whose input object is the file inputs.parameters.input names", async () => {
+		const w = await create(
+			"cwl-reana",
+			{
+				inputs: { files: ["data/words.txt"], parameters: { input: "inputs.yml" } },
+				workflow: { type: "cwl", file: "wf/count.cwl" },
+			},
+			{
+				"wf/count.cwl":
+					"cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: [wc, -l]\nstdin: $(inputs.f.path)\ninputs: {f: File}\nstdout: n.txt\noutputs:\n  n: stdout\n",
+				"inputs.yml": "f: {class: File, location: data/words.txt}\n",
+				"data/words.txt": "a\nb\nc\n",
+			},
+		);
+		const status = await settle(w);
+		expect(status.status, String(status.message)).toBe("finished");
+		const out = await api(server.url, token, "GET", `/api/workflows/${w}/outputs`);
+		const n = (out.outputs as { n: Record<string, unknown> }).n;
+		expect(n).toMatchObject({
+			class: "File",
+			basename: "n.txt",
+			size: 2,
+			checksum: "sha1$a3db5c13ff90a36963278c6a39e4ee3c22e2a436",
+		});
+		expect(String(n.location)).toMatch(/^cwl-work\/.+\/out\/n\.txt$/);
+		expect(n.path).toBeUndefined();
+	});
+
+	test("runs a packed document sent inline as workflow.specification, with the parameters as input object", async () => {
+		const packed = {
+			cwlVersion: "v1.2",
+			$graph: [
+				{
+					id: "#shout",
+					class: "CommandLineTool",
+					baseCommand: "echo",
+					inputs: [{ id: "#shout/w", type: "string", inputBinding: {} }],
+					outputs: [{ id: "#shout/o", type: "stdout" }],
+				},
+				{
+					id: "#main",
+					class: "Workflow",
+					inputs: [{ id: "#main/word", type: "string" }],
+					outputs: [{ id: "#main/out", type: "File", outputSource: "#main/s/o" }],
+					steps: [
+						{ id: "#main/s", run: "#shout", in: [{ id: "#main/s/w", source: "#main/word" }], out: ["#main/s/o"] },
+					],
+				},
+			],
+		};
+		const w = await create(
+			"cwl-inline",
+			{ inputs: { parameters: { word: "hi" } }, workflow: { type: "cwl", file: "packed.cwl", specification: packed } },
+			{},
+		);
+		const status = await settle(w);
+		expect(status.status, String(status.message)).toBe("finished");
+		const out = (await api(server.url, token, "GET", `/api/workflows/${w}/outputs`)).outputs as {
+			out: { size: number };
+		};
+		expect(out.out.size).toBe(3);
+	});
+
+	test("a scatter continues after the server is killed, without running finished jobs again", async () => {
+		const w = await create(
+			"cwl-restart",
+			{ inputs: { parameters: { n: [1, 2, 3, 4, 5, 6] } }, workflow: { type: "cwl", file: "scatter.cwl" } },
+			{ "scatter.cwl": scatter("sleep 1; echo $(inputs.i)") },
+		);
+		const end = Date.now() + 60_000;
+		for (;;) {
+			const jobs = (await api(server.url, token, "GET", `/api/workflows/${w}/jobs`)).items as Array<{ status: string }>;
+			if (jobs.filter((j) => j.status === "finished").length >= 2 || Date.now() > end) break;
+			await new Promise((r) => setTimeout(r, 100));
+		}
+		server.child.kill("SIGKILL");
+		await new Promise((r) => server.child.once("exit", r));
+		server = await startServer(home, port);
+		const status = await settle(w);
+		expect(status.status, String(status.message)).toBe("finished");
+		const jobs = (await api(server.url, token, "GET", `/api/workflows/${w}/jobs`)).items as Array<
+			Record<string, unknown>
+		>;
+		// One job per scatter item, each run once (a re-run would show as a second attempt or a new key).
+		expect(jobs).toHaveLength(6);
+		expect(new Set(jobs.map((j) => j.key)).size).toBe(6);
+		expect(jobs.every((j) => j.attempt === 1 && j.status === "finished")).toBe(true);
+		const out = (await api(server.url, token, "GET", `/api/workflows/${w}/outputs`)).outputs as {
+			out: Array<{ size: number }>;
+		};
+		expect(out.out.map((f) => f.size)).toEqual([2, 2, 2, 2, 2, 2]);
+	}, 120_000);
+});
