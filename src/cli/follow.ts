@@ -27,6 +27,7 @@ export async function followRun(
 	const progress = new ProgressLine();
 	const offsets = new Map<string, { stdout: number; stderr: number }>();
 	const drained = new Set<string>();
+	const watched = new Set<string>();
 	let after = 0;
 	let status = "created";
 	for (;;) {
@@ -43,10 +44,13 @@ export async function followRun(
 			const colour = e.level === "error" ? "red" : e.level === "warning" ? "yellow" : "grey";
 			out.note(out.colour(colour, `${e.at.slice(11, 19)} ${e.message}`));
 		}
-		const jobs = await api.call("get_workflow_jobs", { params });
+		// Only jobs something happened to (their events) are looked at, until their output is drained:
+		// a fan-out of thousands of jobs costs requests for the jobs that move, not for all of them.
+		for (const e of events.items) if (e.job_id && !drained.has(e.job_id)) watched.add(e.job_id);
+		const jobs = await watchedJobs(api, params, [...watched]);
 		if (options.showJobLogs) {
-			for (const job of jobs.items) {
-				if (drained.has(job.id) || job.status === "created" || job.status === "queued") continue;
+			for (const job of jobs) {
+				if (job.status === "created" || job.status === "queued") continue;
 				const pos = offsets.get(job.id) ?? { stdout: 0, stderr: 0 };
 				let isEmpty = true;
 				for (const stream of ["stdout", "stderr"] as const) {
@@ -70,16 +74,35 @@ export async function followRun(
 					}
 				}
 				offsets.set(job.id, pos);
-				if (isEmpty && ["finished", "failed", "stopped"].includes(job.status)) drained.add(job.id);
+				if (isEmpty && ["finished", "failed", "stopped"].includes(job.status)) {
+					drained.add(job.id);
+					watched.delete(job.id);
+					offsets.delete(job.id);
+				}
 			}
+		} else {
+			for (const job of jobs) if (["finished", "failed", "stopped"].includes(job.status)) watched.delete(job.id);
 		}
 		const finished = events.progress.finished.total;
-		const total = Math.max(events.progress.total.total, jobs.items.length, 1);
-		const current = jobs.items.filter((j) => j.status === "running").at(-1);
+		const total = Math.max(events.progress.total.total, 1);
+		const current = jobs.filter((j) => j.status === "running").at(-1);
 		progress.update(workflow, finished, total, current ? `running ${current.step_name}` : status);
-		const allDrained = jobs.items.every((j) => drained.has(j.id) || !options.showJobLogs);
-		if (terminal.has(status) && allDrained) break;
+		if (terminal.has(status) && watched.size === 0) break;
 	}
 	progress.clear();
 	return status;
+}
+
+/** The current state of some jobs of a run, asked for in chunks (ids travel in the query). */
+async function watchedJobs(
+	api: ApiClient,
+	params: { workflow_id_or_name: string },
+	ids: string[],
+): Promise<Array<{ id: string; status: string; step_name: string }>> {
+	const out: Array<{ id: string; status: string; step_name: string }> = [];
+	for (let i = 0; i < ids.length; i += 100) {
+		const res = await api.call("get_workflow_jobs", { params, query: { ids: ids.slice(i, i + 100).join(",") } });
+		out.push(...res.items);
+	}
+	return out;
 }

@@ -35,6 +35,8 @@ export interface ServerConfig {
 	secretKey: string | undefined;
 	/** ORRERY_QUOTA_MANAGEMENT_SECRET: REANA's X-Quota-Management-Secret for the /api/quota endpoints. */
 	quotaManagementSecret: string | undefined;
+	/** ORRERY_LOCAL_MAX_ACTIVE_JOBS: jobs the default local backend runs at once (default: the number of CPUs). */
+	localMaxActiveJobs: number | undefined;
 	/** ORRERY_TRUST_PROXY: the reverse proxies whose X-Forwarded-For is believed (`true`, or their addresses). */
 	trustProxy: boolean | string | undefined;
 }
@@ -103,6 +105,9 @@ export function readServerConfig(env: Env = process.env): ServerConfig {
 		secretKey: env.ORRERY_SECRET_KEY || undefined,
 		quotaManagementSecret: env.ORRERY_QUOTA_MANAGEMENT_SECRET || undefined,
 		trustProxy: trustProxyOf(env.ORRERY_TRUST_PROXY),
+		localMaxActiveJobs: env.ORRERY_LOCAL_MAX_ACTIVE_JOBS
+			? integer(env, "ORRERY_LOCAL_MAX_ACTIVE_JOBS", 1, 1, 10_000)
+			: undefined,
 	};
 }
 

@@ -283,6 +283,14 @@ export const JobSummary = Type.Object({
 	finished_at: Nullable(Type.String()),
 });
 
+/** GET /api/workflows/{w}/jobs query: only some jobs (by id or state), a page at a time. */
+export const JobsQuery = Type.Object({
+	ids: Type.Optional(Type.String({ description: "comma-separated job ids" })),
+	status: Type.Optional(Type.String({ description: "comma-separated job states" })),
+	page: Type.Optional(Type.Integer({ minimum: 1 })),
+	size: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+});
+
 /** GET /api/workflows/{w}/jobs */
 export const JobsResponse = Type.Object({ items: Type.Array(JobSummary), total: Type.Integer() });
 

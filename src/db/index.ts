@@ -29,7 +29,16 @@ export {
 	touchIdentity,
 	updateUserProfile,
 } from "./identities.js";
-export { activeJobStatuses, findJob, insertJob, type JobRow, listJobs, listJobsPage, updateJob } from "./jobs.js";
+export {
+	activeJobStatuses,
+	findJob,
+	insertJob,
+	insertJobs,
+	type JobRow,
+	listJobs,
+	listJobsPage,
+	updateJob,
+} from "./jobs.js";
 export { type DialectName, migrateToLatest } from "./migrations.js";
 export { listQuotas, type QuotaRow, setQuotaLimit, setQuotaUsage } from "./quotas.js";
 export {

@@ -15,6 +15,28 @@ export async function insertJob(db: Db, job: JobRow): Promise<void> {
 	);
 }
 
+/**
+ * Persists new jobs in one transaction and returns those inserted: a row whose (workflow, key,
+ * attempt) exists already — another writer decided the same — is skipped, which is what keeps a job
+ * from running twice.
+ */
+export async function insertJobs(db: Db, jobs: readonly JobRow[]): Promise<JobRow[]> {
+	if (jobs.length === 0) return [];
+	return db.kysely.transaction().execute(async (trx) => {
+		const inserted: JobRow[] = [];
+		for (const job of jobs) {
+			const r = await trx
+				.insertInto("jobs")
+				.values(job)
+				.onConflict((oc) => oc.columns(["workflow_id", "key", "attempt"]).doNothing())
+				.returning("id")
+				.executeTakeFirst();
+			if (r) inserted.push(job);
+		}
+		return inserted;
+	});
+}
+
 /** Updates some fields of a job. */
 export async function updateJob(db: Db, id: string, patch: Partial<Omit<JobRow, "id">>): Promise<void> {
 	await db.kysely.updateTable("jobs").set(patch).where("id", "=", id).execute();

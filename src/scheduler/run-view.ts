@@ -4,6 +4,19 @@ import type { JobRow, WorkflowRow } from "../db/index.js";
 import type { JobView, RunState, WorkspaceView } from "../engines/index.js";
 import { listFiles, resolveInWorkspace } from "../storage/index.js";
 
+// Collected outputs never change once stored, so each is parsed once (a fan-out re-reads them every tick).
+const parsedOutputs = new Map<string, { raw: string; value: unknown }>();
+
+function outputsOf(row: JobRow): unknown {
+	if (row.outputs === null) return null;
+	const cached = parsedOutputs.get(row.id);
+	if (cached && cached.raw === row.outputs) return cached.value;
+	const value: unknown = JSON.parse(row.outputs);
+	if (parsedOutputs.size > 200_000) parsedOutputs.clear();
+	parsedOutputs.set(row.id, { raw: row.outputs, value });
+	return value;
+}
+
 /** The engine's view of a stored job. */
 export function toJobView(row: JobRow): JobView {
 	return {
@@ -14,7 +27,7 @@ export function toJobView(row: JobRow): JobView {
 		status: row.status,
 		exitCode: row.exit_code,
 		message: row.message,
-		outputs: row.outputs === null ? null : JSON.parse(row.outputs),
+		outputs: outputsOf(row),
 	};
 }
 

@@ -52,7 +52,14 @@ export class OrreryServer {
 				options.backends ??
 				(await createBackends(
 					config.backends ?? [
-						{ name: "local", kind: "local", settings: { containerRuntime: config.containerRuntime } },
+						{
+							name: "local",
+							kind: "local",
+							settings: {
+								containerRuntime: config.containerRuntime,
+								...(config.localMaxActiveJobs ? { maxActiveJobs: config.localMaxActiveJobs } : {}),
+							},
+						},
 					],
 					config.backendsFile ? `ORRERY_BACKENDS_FILE=${config.backendsFile}` : undefined,
 				));

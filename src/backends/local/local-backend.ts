@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
@@ -20,6 +19,7 @@ import {
 	ImageCache,
 	removeContainer,
 } from "./container-runtime.js";
+import { type JobLauncher, jobLauncherFactory } from "./job-launcher.js";
 
 /** Settings of the local backend. */
 export const localConfigSchema = Type.Object({
@@ -51,7 +51,14 @@ export class LocalBackend implements ComputeBackend {
 	private readonly images: ImageCache | null;
 	private readonly setting: ContainerRuntimeSetting;
 
-	private constructor(config: LocalConfig, runtime: ContainerRuntime | null) {
+	private readonly launcher: JobLauncher;
+
+	private constructor(
+		config: LocalConfig,
+		runtime: ContainerRuntime | null,
+		launcher: (onEnded: (ref: string) => void) => JobLauncher,
+	) {
+		this.launcher = launcher((ref) => this.notify(ref));
 		this.setting = config.containerRuntime;
 		this.runtime = runtime;
 		this.images = runtime ? new ImageCache(runtime) : null;
@@ -74,7 +81,7 @@ export class LocalBackend implements ComputeBackend {
 				`ORRERY_CONTAINER_RUNTIME=${config.containerRuntime}, but ${config.containerRuntime} is not installed or its engine does not answer`,
 			);
 		}
-		return new LocalBackend(config, runtime);
+		return new LocalBackend(config, runtime, await jobLauncherFactory());
 	}
 
 	onChange(listener: (ref: string) => void): void {
@@ -132,10 +139,7 @@ export class LocalBackend implements ComputeBackend {
 	}
 
 	private start(ref: string): void {
-		const child = spawn("/bin/sh", [join(ref, jobFiles.wrapper)], { detached: true, stdio: "ignore", cwd: ref });
-		child.on("error", () => this.notify(ref));
-		child.on("exit", () => this.notify(ref));
-		child.unref();
+		this.launcher.start(ref);
 	}
 
 	private notify(ref: string): void {
@@ -188,6 +192,7 @@ export class LocalBackend implements ComputeBackend {
 	}
 
 	async close(): Promise<void> {
+		this.launcher.close();
 		this.listeners.length = 0;
 	}
 }

@@ -63,10 +63,16 @@ export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
 		};
 	});
 
-	handle(app, "get_workflow_jobs", async ({ principal, params }) => {
+	handle(app, "get_workflow_jobs", async ({ principal, params, query }) => {
 		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.read");
-		const jobs = await listJobs(ctx.db, wf.id);
-		return { items: jobs.map(jobSummary), total: jobs.length };
+		const ids = query.ids ? new Set(query.ids.split(",")) : undefined;
+		const statuses = query.status ? new Set(query.status.split(",")) : undefined;
+		let jobs = await listJobs(ctx.db, wf.id);
+		if (ids) jobs = jobs.filter((j) => ids.has(j.id));
+		if (statuses) jobs = jobs.filter((j) => statuses.has(j.status));
+		const total = jobs.length;
+		if (query.size) jobs = jobs.slice(((query.page ?? 1) - 1) * query.size, (query.page ?? 1) * query.size);
+		return { items: jobs.map(jobSummary), total };
 	});
 
 	handle(app, "get_job_log", async ({ principal, params, query }) => {

@@ -1,0 +1,158 @@
+import type { JobObservation } from "../backends/index.js";
+import { removeJobSecrets, tailJobLog } from "../backends/index.js";
+import { isoNow } from "../common/index.js";
+import { type JobRow, type NewEvent, updateJob, type WorkflowRow } from "../db/index.js";
+import type { GuardedBackend } from "./guarded-backend.js";
+import type { JobSubmitter } from "./job-submitter.js";
+import type { RunEvents } from "./run-events.js";
+import { type SchedulerDeps, terminalJob } from "./scheduler-settings.js";
+
+/**
+ * Observes the active jobs of leased runs (one batched poll per backend) and records what changed:
+ * starts, exits with their codes and log tails, time limits, and infrastructure failures (retried
+ * when the step allows it).
+ */
+export class JobObserver {
+	constructor(
+		private readonly deps: SchedulerDeps,
+		private readonly backends: ReadonlyMap<string, GuardedBackend>,
+		private readonly events: RunEvents,
+		private readonly submitter: JobSubmitter,
+	) {}
+
+	/** Polls every active job of the claimed workflows, one batched call per backend, and records what changed. */
+	async observe(workflows: WorkflowRow[], jobsOf: Map<string, JobRow[]>): Promise<void> {
+		const byBackend = new Map<string, JobRow[]>();
+		for (const wf of workflows) {
+			for (const j of jobsOf.get(wf.id) ?? []) {
+				if ((j.status === "queued" || j.status === "running") && j.backend_ref) {
+					const list = byBackend.get(j.backend) ?? [];
+					list.push(j);
+					byBackend.set(j.backend, list);
+				}
+			}
+		}
+		await Promise.all(
+			[...byBackend].map(async ([name, jobs]) => {
+				const backend = this.backends.get(name);
+				if (!backend) return;
+				let seen: Map<string, JobObservation>;
+				try {
+					seen = await backend.poll(jobs.map((j) => j.backend_ref as string));
+				} catch (error) {
+					this.deps.logger.warn({ err: error, backend: name }, "backend poll failed; will retry");
+					return;
+				}
+				for (const job of jobs) {
+					const obs = seen.get(job.backend_ref as string);
+					const wf = workflows.find((w) => w.id === job.workflow_id) as WorkflowRow;
+					if (obs) await this.apply(wf, jobsOf.get(wf.id) ?? [], job, obs, backend);
+				}
+			}),
+		);
+	}
+
+	/** Records one observation of a job (mutating the row in place so the engine sees it this tick). */
+	private async apply(
+		wf: WorkflowRow,
+		jobs: JobRow[],
+		job: JobRow,
+		obs: JobObservation,
+		backend: GuardedBackend,
+	): Promise<void> {
+		const { db } = this.deps;
+		const at = isoNow(this.deps.clock);
+		const events: NewEvent[] = [];
+		const patch: Partial<JobRow> = {};
+		switch (obs.state) {
+			case "queued":
+				return;
+			case "running": {
+				if (job.status !== "running") {
+					patch.status = "running";
+					patch.started_at = obs.startedAt?.toISOString() ?? at;
+					events.push(
+						this.events.event(job.workflow_id, job.id, "job_started", `${job.step_name}: started on ${job.backend}`),
+					);
+				}
+				const limit = (JSON.parse(job.resources) as { timeLimitSeconds?: number }).timeLimitSeconds;
+				const started = Date.parse(patch.started_at ?? job.started_at ?? at);
+				if (
+					limit !== undefined &&
+					!backend.backend.capabilities.enforcesTimeLimit &&
+					Date.now() - started > limit * 1000
+				) {
+					await backend.cancel(job.backend_ref as string);
+					patch.status = "failed";
+					patch.finished_at = at;
+					patch.message = `time limit of ${limit}s exceeded; the job was stopped`;
+					events.push(
+						this.events.event(job.workflow_id, job.id, "job_failed", `${job.step_name}: ${patch.message}`, "error"),
+					);
+				}
+				break;
+			}
+			case "exited": {
+				const ok = obs.exitCode === 0;
+				patch.status = ok ? "finished" : "failed";
+				patch.exit_code = obs.exitCode;
+				patch.started_at = job.started_at ?? obs.startedAt?.toISOString() ?? at;
+				patch.finished_at = obs.finishedAt?.toISOString() ?? at;
+				if (!ok) {
+					const tail = await tailJobLog(job.job_dir, 10);
+					const log = tail ? `last lines of its log:\n${tail}` : "it printed nothing";
+					// The backend's reason (time limit, out of memory, …) comes first: it is why the job ended.
+					patch.message = obs.reason ? `${obs.reason}; ${log}` : log;
+				}
+				events.push(
+					this.events.event(
+						job.workflow_id,
+						job.id,
+						ok ? "job_finished" : "job_failed",
+						`${job.step_name}: ${ok ? "finished" : `failed with exit code ${obs.exitCode}${obs.reason ? ` (${obs.reason})` : ""}`}`,
+						ok ? "info" : "error",
+					),
+				);
+				break;
+			}
+			case "lost":
+				await this.retryOrFail(wf, jobs, job, obs.reason);
+				return;
+		}
+		if (Object.keys(patch).length === 0) return;
+		await updateJob(db, job.id, patch);
+		Object.assign(job, patch);
+		await this.events.record(events);
+		if (patch.status && terminalJob.has(patch.status)) await removeJobSecrets(job.job_dir);
+	}
+
+	/**
+	 * An infrastructure failure (not the command's own): a new attempt if the step allows retries,
+	 * otherwise the job fails. The new attempt is persisted before the old one is marked failed, so a
+	 * crash in between repeats this decision instead of failing the workflow.
+	 */
+	private async retryOrFail(wf: WorkflowRow, jobs: JobRow[], job: JobRow, reason: string): Promise<void> {
+		const { db } = this.deps;
+		const retries = (JSON.parse(job.resources) as { retries?: number }).retries ?? 0;
+		const canRetry = job.attempt <= retries;
+		if (canRetry) await this.submitter.persistJob(wf, this.submitter.requestOf(job), jobs, job.attempt + 1);
+		const patch: Partial<JobRow> = {
+			status: "failed",
+			finished_at: isoNow(this.deps.clock),
+			message: `infrastructure failure: ${reason}`,
+		};
+		await updateJob(db, job.id, patch);
+		Object.assign(job, patch);
+		await removeJobSecrets(job.job_dir);
+		const retry = canRetry ? `; retrying (attempt ${job.attempt + 1} of ${retries + 1})` : "";
+		await this.events.record([
+			this.events.event(
+				wf.id,
+				job.id,
+				"job_lost",
+				`${job.step_name}: ${reason}${retry}`,
+				canRetry ? "warning" : "error",
+			),
+		]);
+	}
+}

@@ -1,0 +1,228 @@
+import { mkdir } from "node:fs/promises";
+import { resolve } from "node:path";
+import type { BackendJob, JobSecretValues, Submission } from "../backends/index.js";
+import { AppError, isAppError, isoNow, messageOf, newId } from "../common/index.js";
+import { activeJobStatuses, insertJobs, type JobRow, updateJob, type WorkflowRow } from "../db/index.js";
+import type { JobRequest } from "../engines/index.js";
+import { jobFolderPath } from "../storage/index.js";
+import type { GuardedBackend } from "./guarded-backend.js";
+import type { RunEvents } from "./run-events.js";
+import type { SchedulerConfig, SchedulerDeps } from "./scheduler-settings.js";
+
+/**
+ * Turns an engine's job requests into persisted jobs and hands them to backends. A job is always in
+ * the database before any backend sees it, and its backend reference is recorded once accepted.
+ */
+export class JobSubmitter {
+	private readonly secretCache = new Map<string, { at: number; value: JobSecretValues | undefined }>();
+
+	constructor(
+		private readonly config: SchedulerConfig,
+		private readonly deps: SchedulerDeps,
+		private readonly backends: ReadonlyMap<string, GuardedBackend>,
+		private readonly events: RunEvents,
+	) {}
+
+	/**
+	 * Persists the jobs an engine asked for (as many as the backends' capacity allows, in one
+	 * transaction) and submits them; jobs for backends that take batches (Slurm arrays) go together.
+	 */
+	async submitRequests(wf: WorkflowRow, jobs: JobRow[], requests: readonly JobRequest[]): Promise<void> {
+		const db = this.deps.db;
+		const fresh: JobRow[] = [];
+		for (const request of requests) {
+			const backendName = this.backendFor(request);
+			const backend = this.backends.get(backendName) as GuardedBackend;
+			const active =
+				jobs.filter((j) => j.backend === backendName && activeJobStatuses.includes(j.status)).length +
+				fresh.filter((j) => j.backend === backendName).length;
+			if (active >= backend.backend.capabilities.maxActiveJobs) break;
+			fresh.push(this.newJobRow(wf, request, jobs, fresh, 1));
+		}
+		const persisted = await insertJobs(db, fresh);
+		jobs.push(...persisted);
+		const batches = new Map<string, JobRow[]>();
+		for (const row of persisted) {
+			const backend = this.backends.get(row.backend) as GuardedBackend;
+			if (backend.backend.submitBatch) batches.set(row.backend, [...(batches.get(row.backend) ?? []), row]);
+			else await this.submit(wf, row);
+		}
+		for (const rows of batches.values()) await this.submitBatch(wf, rows);
+	}
+
+	backendFor(request: JobRequest): string {
+		const asked = request.backend ?? this.config.defaultBackend;
+		const name = this.config.backendAliases[asked] ?? asked;
+		if (!this.backends.has(name)) {
+			throw new AppError(
+				"validation_failed",
+				`step '${request.stepName}' asks for compute backend '${asked}', which this server does not have (available: ${[...this.backends.keys()].join(", ")})`,
+			);
+		}
+		return name;
+	}
+
+	requestOf(job: JobRow): JobRequest {
+		const r = JSON.parse(job.resources) as JobRequest["resources"] & { request?: Omit<JobRequest, "resources"> };
+		const { request, ...resources } = r;
+		return { ...(request as Omit<JobRequest, "resources">), resources };
+	}
+
+	/** Persists a job before anything runs it; returns undefined when another writer already did. */
+	async persistJob(wf: WorkflowRow, request: JobRequest, jobs: JobRow[], attempt: number): Promise<JobRow | undefined> {
+		const [row] = await insertJobs(this.deps.db, [this.newJobRow(wf, request, jobs, [], attempt)]);
+		if (row) jobs.push(row);
+		return row;
+	}
+
+	/** The row of a new job (not yet persisted); `pending` are rows made in the same tick. */
+	newJobRow(
+		wf: WorkflowRow,
+		request: JobRequest,
+		jobs: readonly JobRow[],
+		pending: readonly JobRow[],
+		attempt: number,
+	): JobRow {
+		let seq = 0;
+		for (const j of jobs) if (j.seq > seq) seq = j.seq;
+		for (const j of pending) if (j.seq > seq) seq = j.seq;
+		seq += 1;
+		const { resources, ...rest } = request;
+		return {
+			id: newId(),
+			workflow_id: wf.id,
+			key: request.key,
+			seq,
+			attempt,
+			step_name: request.stepName,
+			backend: this.backendFor(request),
+			backend_ref: null,
+			command: request.command,
+			image: request.image ?? null,
+			image_used: null,
+			resources: JSON.stringify({ ...resources, retries: request.retries ?? 0, request: rest }),
+			job_dir: jobFolderPath(wf.workspace_path, wf.id, seq, request.stepName, attempt),
+			status: "created",
+			exit_code: null,
+			message: null,
+			outputs: null,
+			created_at: isoNow(this.deps.clock),
+			submitted_at: null,
+			started_at: null,
+			finished_at: null,
+		};
+	}
+
+	/**
+	 * Hands persisted jobs of one backend to its `submitBatch` in one call. If the batch fails, each
+	 * job is submitted on its own (submission is idempotent), so each gets its own error or retry.
+	 */
+	async submitBatch(wf: WorkflowRow, jobs: JobRow[]): Promise<void> {
+		const backend = this.backends.get((jobs[0] as JobRow).backend) as GuardedBackend;
+		if (jobs.length < 2 || !backend.backend.submitBatch) {
+			for (const job of jobs) await this.submit(wf, job);
+			return;
+		}
+		let subs: Submission[];
+		try {
+			subs = await backend.backend.submitBatch(await Promise.all(jobs.map((j) => this.backendJobOf(wf, j))));
+		} catch (error) {
+			this.deps.logger.warn({ err: error, backend: backend.name }, "batch submission failed; submitting one by one");
+			for (const job of jobs) await this.submit(wf, job);
+			return;
+		}
+		for (const [i, job] of jobs.entries()) await this.recordSubmission(wf, job, subs[i] as Submission);
+	}
+
+	/** Hands a persisted job to its backend and records the backend's reference. */
+	async submit(wf: WorkflowRow, job: JobRow): Promise<void> {
+		const { db } = this.deps;
+		const backend = this.backends.get(job.backend);
+		if (!backend) throw new AppError("validation_failed", `compute backend '${job.backend}' is not configured`);
+		const backendJob = await this.backendJobOf(wf, job);
+		const at = isoNow(this.deps.clock);
+		try {
+			await this.recordSubmission(wf, job, await backend.submit(backendJob));
+		} catch (error) {
+			if (isAppError(error) && error.code === "validation_failed") {
+				const patch: Partial<JobRow> = { status: "failed", finished_at: at, message: error.message };
+				await updateJob(db, job.id, patch);
+				Object.assign(job, patch);
+				await this.events.record([
+					this.events.event(wf.id, job.id, "job_failed", `${job.step_name}: ${error.message}`, "error"),
+				]);
+				return;
+			}
+			// The backend is unreachable: the job stays `created` and is submitted again next tick.
+			this.deps.logger.warn({ err: error, job: job.id }, "submission failed; will retry");
+			await this.events.record([
+				this.events.event(
+					wf.id,
+					job.id,
+					"job_submit_retry",
+					`${job.step_name}: ${job.backend} unavailable (${messageOf(error)}); retrying`,
+					"warning",
+				),
+			]);
+		}
+	}
+
+	/** The job as its backend sees it (creating its job folder and workdir). */
+	private async backendJobOf(wf: WorkflowRow, job: JobRow): Promise<BackendJob> {
+		const request = this.requestOf(job);
+		const workdir = request.workdir ? resolve(wf.workspace_path, request.workdir) : wf.workspace_path;
+		await Promise.all([
+			mkdir(job.job_dir, { recursive: true }),
+			workdir === wf.workspace_path ? undefined : mkdir(workdir, { recursive: true }),
+		]);
+		const backendJob: BackendJob = {
+			id: job.id,
+			jobDir: job.job_dir,
+			workspace: wf.workspace_path,
+			workdir,
+			command: job.command,
+			env: {
+				...(request.env ?? {}),
+				REANA_WORKSPACE: wf.workspace_path,
+				ORRERY_WORKSPACE: wf.workspace_path,
+				ORRERY_JOB_ID: job.id,
+			},
+			resources: request.resources,
+			options: request.backendOptions ?? {},
+		};
+		if (job.image) backendJob.image = job.image;
+		const secrets = await this.secretsFor(wf.owner_id);
+		if (secrets) backendJob.secrets = secrets;
+		return backendJob;
+	}
+
+	/** A user's secrets for their jobs, cached briefly so that a fan-out does not decrypt them per job. */
+	private async secretsFor(userId: string): Promise<JobSecretValues | undefined> {
+		if (!this.deps.secretsOf) return undefined;
+		const now = this.deps.clock.now().getTime();
+		const cached = this.secretCache.get(userId);
+		if (cached && now - cached.at < 5000) return cached.value;
+		const all = await this.deps.secretsOf(userId);
+		const value = Object.keys(all.env).length + Object.keys(all.files).length > 0 ? all : undefined;
+		this.secretCache.set(userId, { at: now, value });
+		return value;
+	}
+
+	/** Records that a backend accepted a job. */
+	private async recordSubmission(wf: WorkflowRow, job: JobRow, sub: Submission): Promise<void> {
+		const patch: Partial<JobRow> = { status: "queued", backend_ref: sub.ref, submitted_at: isoNow(this.deps.clock) };
+		if (sub.imageUsed !== undefined) patch.image_used = sub.imageUsed ? 1 : 0;
+		await updateJob(this.deps.db, job.id, patch);
+		Object.assign(job, patch);
+		const note = sub.note ? ` (${sub.note})` : "";
+		await this.events.record([
+			this.events.event(
+				wf.id,
+				job.id,
+				"job_submitted",
+				`${job.step_name}: submitted to ${job.backend}${note}`,
+				sub.note ? "warning" : "info",
+			),
+		]);
+	}
+}
