@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
 import { AppError } from "../common/index.js";
 import { type IdentityConfig, type OidcConfig, readIdentityConfig, readOidcConfig } from "./identity-config.js";
 
@@ -138,6 +138,12 @@ function trustProxyOf(value: string | undefined): boolean | string | undefined {
 
 function configError(name: string, value: string, hint: string): AppError {
 	return new AppError("validation_failed", `${name}=${value} is not valid: ${hint}`);
+}
+
+/** YAML is loaded only when a backends file is read: the CLI reads this module at every start. */
+function parseYaml(text: string): unknown {
+	const { parse } = createRequire(import.meta.url)("yaml") as typeof import("yaml");
+	return parse(text);
 }
 
 /**
