@@ -308,6 +308,8 @@ export const JobLogResponse = Type.Object({
 	stream: Type.String(),
 	offset: Type.Integer(),
 	next_offset: Type.Integer(),
+	/** The stream's size now, so a reader can start near its end. */
+	size: Type.Integer(),
 	data: Type.String(),
 });
 

@@ -9,6 +9,7 @@ export const errorCodes = [
 	"backend_unavailable",
 	"internal",
 	"rate_limited",
+	"range_not_satisfiable",
 ] as const;
 
 /** A stable, machine-readable error code. */
@@ -26,6 +27,8 @@ export const errorTable: Record<ErrorCode, { status: number; exitCode: number }>
 	internal: { status: 500, exitCode: 70 },
 	/** Too many failed authentications from one address or with one token: wait (Retry-After) and try again. */
 	rate_limited: { status: 429, exitCode: 75 },
+	/** A download's byte range lies outside the file. */
+	range_not_satisfiable: { status: 416, exitCode: 65 },
 };
 
 /** The CLI's exit code for a usage error (bad flags, missing arguments). */

@@ -6,6 +6,7 @@ export { codeForStatus, type ErrorCode, errorCodes, errorTable, usageExitCode } 
 export type * from "./reana-schemas.js";
 export type { ReanaSpecification, SerialSpecification, SerialStep } from "./reana-spec.js";
 export type { RouteContract, routes } from "./routes.js";
+export { type JobStatus, jobStatuses, type WorkflowStatus, workflowStatuses } from "./states.js";
 
 /** The version of Orrery's API and of REANA's it speaks. */
 export const apiVersion = { orrery: "0.1.0", reana: "0.9.6" } as const;

@@ -1,23 +1,8 @@
 import type { Generated } from "kysely";
 
-/** Workflow states, with REANA's names. */
-export const workflowStatuses = [
-	"created",
-	"queued",
-	"pending",
-	"running",
-	"finished",
-	"failed",
-	"stopped",
-	"deleted",
-] as const;
-/** A workflow's lifecycle state. */
-export type WorkflowStatus = (typeof workflowStatuses)[number];
+import type { JobStatus, WorkflowStatus } from "../contract/index.js";
 
-/** Job states; `created` means persisted but not yet accepted by a backend. */
-export const jobStatuses = ["created", "queued", "running", "finished", "failed", "stopped"] as const;
-/** A job's lifecycle state. */
-export type JobStatus = (typeof jobStatuses)[number];
+export { type JobStatus, jobStatuses, type WorkflowStatus, workflowStatuses } from "../contract/index.js";
 
 /** Users (people and service accounts). */
 export interface UserTable {

@@ -239,15 +239,19 @@ export class Scheduler {
 	private async stopRun(wf: WorkflowRow, jobs: JobRow[]): Promise<void> {
 		const { db } = this.deps;
 		const at = isoNow(this.deps.clock);
-		for (const job of jobs) {
-			if (terminalJob.has(job.status)) continue;
-			if (job.backend_ref) {
+		const live = jobs.filter((j) => !terminalJob.has(j.status));
+		// All cancels go out together, so a backend can merge them (one scancel for a whole fan-out).
+		await Promise.all(
+			live.map(async (job) => {
+				if (!job.backend_ref) return;
 				try {
 					await this.backends.get(job.backend)?.cancel(job.backend_ref);
 				} catch (error) {
 					this.deps.logger.warn({ err: error, job: job.id }, "cancel failed");
 				}
-			}
+			}),
+		);
+		for (const job of live) {
 			await updateJob(db, job.id, { status: "stopped", finished_at: at, message: "stopped by request" });
 			await removeJobSecrets(job.job_dir);
 			job.status = "stopped";

@@ -1,14 +1,7 @@
-/** Run states with REANA's names, in lifecycle order (the contract types them as plain strings). */
-export const runStatuses = [
-	"created",
-	"queued",
-	"pending",
-	"running",
-	"finished",
-	"failed",
-	"stopped",
-	"deleted",
-] as const;
+import { workflowStatuses } from "../contract/index.js";
+
+/** Run states with REANA's names, in lifecycle order (from the API contract). */
+export const runStatuses = workflowStatuses;
 
 /** A run's or job's state. */
 export type RunStatus = (typeof runStatuses)[number];

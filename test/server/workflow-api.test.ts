@@ -344,3 +344,45 @@ function liveProcessesInGroup(pgid: number): string[] {
 		.map((l) => l.trim())
 		.filter((l) => l.startsWith(`${pgid} `) && !/^\d+\s+Z/.test(l));
 }
+
+describe("downloads in ranges", () => {
+	it("answers one byte range with 206 and refuses a range outside the file with 416", async () => {
+		const t = await startTestServer("sqlite");
+		try {
+			const { token } = await t.user("range@example.org");
+			await t.call("POST", "/api/workflows?workflow_name=ranged", {
+				token,
+				body: { workflow: { type: "serial", specification: { steps: [{ commands: ["true"] }] } } },
+			});
+			await t.call("POST", "/api/workflows/ranged/workspace?file_name=data.txt", { token, raw: "0123456789" });
+			const part = await t.call("GET", "/api/workflows/ranged/workspace/data.txt", {
+				token,
+				headers: { range: "bytes=2-5" },
+			});
+			expect(part.status).toBe(206);
+			expect(part.headers.get("content-range")).toBe("bytes 2-5/10");
+			expect(await part.text()).toBe("2345");
+			const tail = await t.call("GET", "/api/workflows/ranged/workspace/data.txt", {
+				token,
+				headers: { range: "bytes=-3" },
+			});
+			expect(await tail.text()).toBe("789");
+			const from = await t.call("GET", "/api/workflows/ranged/workspace/data.txt", {
+				token,
+				headers: { range: "bytes=7-" },
+			});
+			expect(await from.text()).toBe("789");
+			const outside = await t.call("GET", "/api/workflows/ranged/workspace/data.txt", {
+				token,
+				headers: { range: "bytes=20-30" },
+			});
+			expect(outside.status).toBe(416);
+			expect(((await outside.json()) as { message: string }).message).toMatch(/outside the file \(10 bytes\)/);
+			const whole = await t.call("GET", "/api/workflows/ranged/workspace/data.txt", { token });
+			expect(whole.headers.get("accept-ranges")).toBe("bytes");
+			expect(await whole.text()).toBe("0123456789");
+		} finally {
+			await t.close();
+		}
+	});
+});

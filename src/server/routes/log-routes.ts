@@ -85,11 +85,13 @@ export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
 		const max = query.max_bytes ?? 256 * 1024;
 		let data = "";
 		let next = offset;
+		let size = 0;
 		const handle = await open(join(job.job_dir, stream === "stdout" ? jobFiles.stdout : jobFiles.stderr), "r").catch(
 			() => undefined,
 		);
 		if (handle) {
 			try {
+				size = (await handle.stat()).size;
 				const buf = Buffer.alloc(max);
 				const { bytesRead } = await handle.read(buf, 0, max, offset);
 				const end = completeUtf8Length(buf, bytesRead);
@@ -99,7 +101,7 @@ export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
 				await handle.close();
 			}
 		}
-		return { job_id: job.id, status: job.status, stream, offset, next_offset: next, data };
+		return { job_id: job.id, status: job.status, stream, offset, next_offset: next, size, data };
 	});
 
 	handle(app, "get_workflow_events", async ({ principal, params, query }) => {

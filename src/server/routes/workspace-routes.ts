@@ -76,7 +76,7 @@ export function workspaceRoutes(app: FastifyInstance, ctx: ServerContext): void 
 		return { message: `${path} has been successfully uploaded (${humanSize(size)}).` };
 	});
 
-	handle(app, "download_file", async ({ principal, params }, reply) => {
+	handle(app, "download_file", async ({ principal, params, raw }, reply) => {
 		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.read");
 		const source = await resolveDownload(wf.workspace_path, params["*"]);
 		if (source.kind === "zip") {
@@ -86,8 +86,22 @@ export function workspaceRoutes(app: FastifyInstance, ctx: ServerContext): void 
 		reply
 			.header("Content-Type", contentTypeFor(source.name))
 			.header("Content-Disposition", attachment(source.name))
-			.header("Content-Length", String(source.size))
+			.header("Accept-Ranges", "bytes")
 			.header("Last-Modified", source.stats.mtime.toUTCString());
+		// One byte range (`Range: bytes=a-b`, `a-`, `-n`), for resuming downloads and reading ends of files.
+		const range = byteRange(raw.headers.range, source.size);
+		if (range === "unsatisfiable") {
+			reply.header("Content-Range", `bytes */${source.size}`);
+			throw new AppError("range_not_satisfiable", `the requested range is outside the file (${source.size} bytes)`);
+		}
+		if (range) {
+			reply
+				.status(206)
+				.header("Content-Range", `bytes ${range.start}-${range.end}/${source.size}`)
+				.header("Content-Length", String(range.end - range.start + 1));
+			return reply.send(readStream(source.absolute, range));
+		}
+		reply.header("Content-Length", String(source.size));
 		return reply.send(readStream(source.absolute));
 	});
 
@@ -99,4 +113,24 @@ export function workspaceRoutes(app: FastifyInstance, ctx: ServerContext): void 
 		}
 		return result;
 	});
+}
+
+/** The single byte range a Range header asks for, clamped to the file; undefined for the whole file. */
+export function byteRange(
+	header: string | undefined,
+	size: number,
+): { start: number; end: number } | "unsatisfiable" | undefined {
+	const m = /^bytes=(\d*)-(\d*)$/.exec(header?.trim() ?? "");
+	if (!m || (m[1] === "" && m[2] === "")) return undefined;
+	let start: number;
+	let end: number;
+	if (m[1] === "") {
+		start = Math.max(0, size - Number(m[2]));
+		end = size - 1;
+	} else {
+		start = Number(m[1]);
+		end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+	}
+	if (start >= size || start > end) return "unsatisfiable";
+	return { start, end };
 }
