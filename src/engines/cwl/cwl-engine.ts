@@ -1,6 +1,7 @@
 import { posix } from "node:path";
 import { isAppError } from "../../common/index.js";
 import { lastSegment, type Problem, SpecError, withoutFragment } from "../../spec/index.js";
+import { workspaceFiles } from "../../storage/index.js";
 import type { EngineStep, JobView, RunState, ValidationInput, WorkflowEngine } from "../workflow-engine.js";
 import { defaultExpressionTimeoutMs } from "./expression-evaluator.js";
 import { isFileOrDirectory, mapFileValues, pathOfValue } from "./file-values.js";
@@ -10,7 +11,6 @@ import { type CollectedJob, type RunMemory, runProcess, type Tick } from "./proc
 import { type RunEnvironment, runEnvironment } from "./run-environment.js";
 import { loadRun } from "./run-loader.js";
 import { runWorkflow } from "./workflow-runner.js";
-import { workspaceFiles } from "./workspace-files.js";
 
 /** Settings of the CWL engine. */
 export interface CwlEngineConfig {

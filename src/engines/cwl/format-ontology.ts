@@ -1,4 +1,4 @@
-import type { WorkspaceFiles } from "./workspace-files.js";
+import type { WorkspaceFiles } from "../../storage/index.js";
 
 /** Class relations read from an ontology: each class's superclasses and equivalents. */
 type Relations = Map<string, Set<string>>;

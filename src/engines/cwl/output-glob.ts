@@ -1,7 +1,7 @@
 import { posix } from "node:path";
 import picomatch from "picomatch";
+import type { WorkspaceFiles } from "../../storage/index.js";
 import { CwlRunError } from "./run-environment.js";
-import type { WorkspaceFiles } from "./workspace-files.js";
 
 /**
  * Expands a glob pattern against the output directory, as POSIX glob does (no `**`, `*` does not

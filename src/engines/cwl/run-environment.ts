@@ -1,8 +1,8 @@
 import { posix } from "node:path";
 import { AppError } from "../../common/index.js";
 import { type CwlProcess, type CwlRequirement, findRequirement, type SourceRef, uriToPath } from "../../spec/index.js";
+import type { WorkspaceFiles } from "../../storage/index.js";
 import { defaultExpressionTimeoutMs } from "./expression-evaluator.js";
-import type { WorkspaceFiles } from "./workspace-files.js";
 
 /** What every part of the engine works with during one decision. */
 export interface RunEnvironment {

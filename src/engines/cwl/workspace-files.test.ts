@@ -2,9 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { type WorkspaceFiles, workspaceFiles } from "../../storage/index.js";
 import { formatMatches, parseOntology } from "./format-ontology.js";
 import { globOutputs } from "./output-glob.js";
-import { type WorkspaceFiles, workspaceFiles } from "./workspace-files.js";
 
 let root: string;
 let outside: string;

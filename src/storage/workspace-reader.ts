@@ -2,18 +2,18 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, readdir, readFile, realpath, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { AppError } from "../../common/index.js";
-import { internalDir, isInside, UnsafePathError } from "../../storage/index.js";
+import { AppError } from "../common/index.js";
+import { internalDir, isInside, UnsafePathError } from "./workspace-path.js";
 
-/** What the CWL engine needs to know about a path. */
+/** What an engine needs to know about a path. */
 export interface PathInfo {
 	isDirectory: boolean;
 	size: number;
 }
 
 /**
- * Read-only access to the files of one workspace, by absolute path. Every path is checked by the
- * storage layer first: a path (or a symlink) that leaves the workspace is refused.
+ * Read-only access to the files of one workspace, by absolute path, for engines that collect outputs
+ * (CWL). Every path is checked first: a path (or a symlink) that leaves the workspace is refused.
  */
 export interface WorkspaceFiles {
 	readonly root: string;
@@ -36,7 +36,7 @@ export function workspaceFiles(root: string): WorkspaceFiles {
 		if (!isInside(root, path) && !isInside(rr, path)) {
 			throw new AppError(
 				"validation_failed",
-				`${path} is outside the workflow's workspace; CWL inputs must be files in the workspace`,
+				`${path} is outside the workflow's workspace; inputs must be files in the workspace`,
 			);
 		}
 		const real = await realpath(path);
