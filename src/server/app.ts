@@ -28,6 +28,9 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
 		loggerInstance: ctx.logger as FastifyBaseLogger,
 		logController: new LogController({ disableRequestLogging: true }),
 		bodyLimit: 10 * 1024 * 1024,
+		// On shutdown, close kept-alive connections too: an idle client must not hold the server open
+		// (its jobs keep running and are picked up at the next start anyway).
+		forceCloseConnections: true,
 		// Only behind a proxy the operator names: otherwise X-Forwarded-For would let a client choose its address.
 		trustProxy: ctx.config.trustProxy ?? false,
 		routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2000 },

@@ -177,7 +177,9 @@ describe("web UI in headless Chromium against a real orrery server", () => {
 			setTimeout(() => done(total), 6000);
 		})`);
 		await refreshed;
-		expect(await shift).toBe(0);
+		// Sub-pixel rounding can register a shift of about 1e-4; a visible jump is orders of magnitude more
+		// (0.1 is the threshold of a "good" page), so anything under 0.001 counts as none.
+		expect(await shift).toBeLessThan(0.001);
 	});
 
 	it("searches runs by name and filters them by status, server-side", async () => {
