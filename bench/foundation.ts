@@ -118,7 +118,7 @@ async function transfer(sizeMiB: number): Promise<Array<Array<string | number>>>
 	const download = med(() => timeShell(`curl -sf ${auth} -o ${file}.down '${api}/big.bin' && rm ${file}.down`));
 	const cliEnv = `ORRERY_HOME=${home}/client ORRERY_SERVER_URL=${url} ORRERY_ACCESS_TOKEN=${token}`;
 	const cliUpload = med(() =>
-		timeShell(`cd ${home} && ${cliEnv} ${process.execPath} ${bin} upload -w xfer big.bin 2>/dev/null`),
+		timeShell(`cd ${home} && ${cliEnv} ${process.execPath} ${bin} upload --no-resume -w xfer big.bin 2>/dev/null`),
 	);
 	const cliDownload = med(() =>
 		timeShell(

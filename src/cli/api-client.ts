@@ -84,6 +84,13 @@ export class ApiClient {
 		await this.parse(await responseOf(res));
 	}
 
+	/** Uploads many files as one streamed tar archive (Orrery extension), unpacked by the server. */
+	async uploadArchive(workflow: string, body: Readable): Promise<CallOutput<"upload_archive">> {
+		const url = this.url("upload_archive", { workflow_id_or_name: workflow });
+		const res = await this.stream(url, "POST", { "content-type": "application/x-tar" }, body);
+		return (await this.parse(await responseOf(res))) as CallOutput<"upload_archive">;
+	}
+
 	/** Starts a download; the caller streams the body (an IncomingMessage) and reads its headers. */
 	async download(workflow: string, path: string): Promise<IncomingMessage> {
 		const res = await this.stream(this.url("download_file", { workflow_id_or_name: workflow, "*": path }), "GET", {});

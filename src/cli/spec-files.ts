@@ -1,10 +1,10 @@
-import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { AppError } from "../common/index.js";
 import type { ReanaSpecification } from "../contract/index.js";
 import type { ApiClient } from "./api-client.js";
-import { formatBytes, ProgressLine } from "./progress-line.js";
+import { IgnoreRules } from "./local-tree.js";
+import { uploadTree } from "./tree-transfer.js";
 
 /** Finds the reana.yaml for a path: the file itself, or reana.yaml / reana.yml inside a directory. */
 export async function findSpecFile(path: string): Promise<string> {
@@ -30,9 +30,10 @@ export function defaultWorkflowName(specFile: string): string {
 export async function inputFiles(
 	specFile: string,
 	spec: ReanaSpecification,
-): Promise<Array<{ local: string; remote: string; size: number }>> {
+): Promise<Array<{ local: string; remote: string; size: number; mtimeMs: number }>> {
 	const base = dirname(specFile);
-	const out = new Map<string, { local: string; remote: string; size: number }>();
+	const out = new Map<string, { local: string; remote: string; size: number; mtimeMs: number }>();
+	const rules = new IgnoreRules(base);
 	const addFile = async (rel: string) => {
 		const local = resolve(base, rel);
 		const s = await stat(local).catch(() => undefined);
@@ -43,7 +44,7 @@ export async function inputFiles(
 			);
 		}
 		const remote = relative(base, local).split("\\").join("/");
-		out.set(remote, { local, remote, size: s.size });
+		out.set(remote, { local, remote, size: s.size, mtimeMs: s.mtimeMs });
 	};
 	const addDir = async (rel: string) => {
 		const root = resolve(base, rel);
@@ -56,7 +57,9 @@ export async function inputFiles(
 		}
 		for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
 			if (!entry.isFile()) continue;
-			await addFile(relative(base, join(entry.parentPath, entry.name)));
+			const abs = join(entry.parentPath, entry.name);
+			if (await rules.isIgnored(abs, false)) continue;
+			await addFile(relative(base, abs));
 		}
 	};
 	for (const f of spec.inputs?.files ?? []) await addFile(f);
@@ -69,45 +72,13 @@ export async function inputFiles(
 	return [...out.values()].sort((a, b) => a.remote.localeCompare(b.remote));
 }
 
-/** Uploads files in parallel (streamed), with a byte progress bar on a terminal. */
+/** Uploads files (resumable, parallel, small ones as tar archives), with a progress bar on a terminal. */
 export async function uploadFiles(
 	api: ApiClient,
 	workflow: string,
-	files: Array<{ local: string; remote: string; size: number }>,
+	files: Array<{ local: string; remote: string; size: number; mtimeMs?: number }>,
 	note: (text: string) => void,
-	concurrency = 4,
+	parallel = 4,
 ): Promise<void> {
-	const total = files.reduce((n, f) => n + f.size, 0);
-	let done = 0;
-	let sent = 0;
-	const progress = new ProgressLine();
-	const queue = [...files];
-	const worker = async () => {
-		for (let f = queue.shift(); f; f = queue.shift()) {
-			const file = f;
-			const stream = createReadStream(file.local);
-			stream.on("data", (chunk) => {
-				sent += chunk.length;
-				progress.update("uploading", done, files.length, `${formatBytes(sent)} / ${formatBytes(total)}`);
-			});
-			await api.upload(workflow, file.remote, stream, file.size);
-			done++;
-			progress.update("uploading", done, files.length, `${formatBytes(sent)} / ${formatBytes(total)}`, true);
-		}
-	};
-	await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
-	progress.clear();
-	note(`uploaded ${files.length} file${files.length === 1 ? "" : "s"} (${formatBytes(total)}) to ${workflow}`);
-}
-
-/** Parses repeated `key=value` options (REANA's -p and -o). */
-export function parseKeyValues(pairs: readonly string[] | undefined, flag: string): Record<string, string> {
-	const out: Record<string, string> = {};
-	for (const pair of pairs ?? []) {
-		const i = pair.indexOf("=");
-		if (i <= 0)
-			throw new AppError("validation_failed", `${flag} ${pair}: write it as key=value`, { details: { usage: true } });
-		out[pair.slice(0, i)] = pair.slice(i + 1);
-	}
-	return out;
+	await uploadTree(api, workflow, files, { note, parallel });
 }

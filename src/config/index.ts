@@ -1,11 +1,13 @@
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { AppError } from "../common/index.js";
 import { type IdentityConfig, type OidcConfig, readIdentityConfig, readOidcConfig } from "./identity-config.js";
+import { readStagingConfig, type StagingConfig } from "./staging-config.js";
+import { parseYamlText as parseYaml } from "./yaml-text.js";
 
 export type { IdentityConfig, OidcConfig } from "./identity-config.js";
+export { readStagingConfig, type S3EndpointConfig, type StagingConfig } from "./staging-config.js";
 
 /** Everything the server reads from its environment (ORRERY_* variables), validated in one place. */
 export interface ServerConfig {
@@ -39,6 +41,8 @@ export interface ServerConfig {
 	localMaxActiveJobs: number | undefined;
 	/** ORRERY_TRUST_PROXY: the reverse proxies whose X-Forwarded-For is believed (`true`, or their addresses). */
 	trustProxy: boolean | string | undefined;
+	/** Staging of remote inputs and publishing of outputs (ORRERY_STAGING_*, ORRERY_S3_*). */
+	staging: StagingConfig;
 }
 
 /** One backend of ORRERY_BACKENDS_FILE: the name steps use, its kind, and its settings (unchecked here). */
@@ -105,6 +109,7 @@ export function readServerConfig(env: Env = process.env): ServerConfig {
 		secretKey: env.ORRERY_SECRET_KEY || undefined,
 		quotaManagementSecret: env.ORRERY_QUOTA_MANAGEMENT_SECRET || undefined,
 		trustProxy: trustProxyOf(env.ORRERY_TRUST_PROXY),
+		staging: readStagingConfig(env),
 		localMaxActiveJobs: env.ORRERY_LOCAL_MAX_ACTIVE_JOBS
 			? integer(env, "ORRERY_LOCAL_MAX_ACTIVE_JOBS", 1, 1, 10_000)
 			: undefined,
@@ -138,12 +143,6 @@ function trustProxyOf(value: string | undefined): boolean | string | undefined {
 
 function configError(name: string, value: string, hint: string): AppError {
 	return new AppError("validation_failed", `${name}=${value} is not valid: ${hint}`);
-}
-
-/** YAML is loaded only when a backends file is read: the CLI reads this module at every start. */
-function parseYaml(text: string): unknown {
-	const { parse } = createRequire(import.meta.url)("yaml") as typeof import("yaml");
-	return parse(text);
 }
 
 /**

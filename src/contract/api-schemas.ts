@@ -55,6 +55,19 @@ export const Progress = Type.Object({
 	run_started_at: Nullable(Type.String()),
 	run_finished_at: Nullable(Type.String()),
 	run_stopped_at: Nullable(Type.String()),
+	staging: Type.Optional(
+		Type.Object(
+			{
+				direction: Type.Union([Type.Literal("in"), Type.Literal("out")]),
+				files_total: Type.Integer(),
+				files_done: Type.Integer(),
+				files_skipped: Type.Integer(),
+				bytes_total: Type.Integer(),
+				bytes_done: Type.Integer(),
+			},
+			{ description: "Orrery extension: how far staging in (before the first job) or publishing (after success) is" },
+		),
+	),
 });
 
 /** One workflow in a listing. */

@@ -13,6 +13,45 @@ export const computeBackendNames = [
 
 const StringList = Type.Array(Type.String(), { maxItems: 1000 });
 
+const Sha256 = Type.String({ pattern: "^[0-9a-fA-F]{64}$", description: "the SHA-256 of the file, 64 hex digits" });
+const Endpoint = Type.String({
+	minLength: 1,
+	description: "an S3 endpoint: the name of one the server configures, or its https:// URL",
+});
+
+/**
+ * One remote input staged into the workspace before the first job (Orrery extension): an object
+ * (`s3://bucket/key`, `https://host/file`) or, with a trailing `/`, a prefix or WebDAV directory.
+ */
+export const RemoteInput = Type.Object(
+	{
+		url: Type.String({ minLength: 1 }),
+		path: Type.Optional(
+			Type.String({ minLength: 1, description: "where in the workspace; default: the URL's last name" }),
+		),
+		sha256: Type.Optional(Sha256),
+		endpoint: Type.Optional(Endpoint),
+		path_style: Type.Optional(Type.Boolean()),
+		region: Type.Optional(Type.String({ minLength: 1 })),
+	},
+	{ additionalProperties: false },
+);
+/** One remote input of `inputs.remote`. */
+export type RemoteInput = Static<typeof RemoteInput>;
+
+/** Where the declared outputs are published after a successful run (Orrery extension). */
+export const PublishTarget = Type.Object(
+	{
+		url: Type.String({ minLength: 1, description: "s3://bucket/prefix/ or a WebDAV folder (davs://, https://)" }),
+		endpoint: Type.Optional(Endpoint),
+		path_style: Type.Optional(Type.Boolean()),
+		region: Type.Optional(Type.String({ minLength: 1 })),
+	},
+	{ additionalProperties: false },
+);
+/** One destination of `outputs.publish`. */
+export type PublishTarget = Static<typeof PublishTarget>;
+
 /** One step of a serial workflow, with REANA's keys. Unknown keys are reported as warnings, not errors. */
 export const SerialStep = Type.Object({
 	name: Type.Optional(Type.String()),
@@ -55,6 +94,7 @@ export const ReanaSpecification = Type.Object(
 					directories: Type.Optional(StringList),
 					parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
 					options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+					remote: Type.Optional(Type.Array(RemoteInput, { maxItems: 10000 })),
 				},
 				{ additionalProperties: false },
 			),
@@ -78,7 +118,11 @@ export const ReanaSpecification = Type.Object(
 		),
 		outputs: Type.Optional(
 			Type.Object(
-				{ files: Type.Optional(Type.Array(Type.String())), directories: Type.Optional(Type.Array(Type.String())) },
+				{
+					files: Type.Optional(Type.Array(Type.String())),
+					directories: Type.Optional(Type.Array(Type.String())),
+					publish: Type.Optional(Type.Array(PublishTarget, { minItems: 1, maxItems: 10 })),
+				},
 				{ additionalProperties: false },
 			),
 		),

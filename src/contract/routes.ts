@@ -2,6 +2,7 @@ import { type TSchema, Type } from "typebox";
 import * as S from "./api-schemas.js";
 import { endpoints, type OperationId } from "./endpoints.js";
 import * as R from "./reana-schemas.js";
+import * as T from "./transfer-schemas.js";
 
 /** One route of the HTTP API: the server implements it, the CLI calls it, the OpenAPI document describes it. */
 export interface RouteContract {
@@ -182,6 +183,26 @@ export const routes = {
 		params: S.FileParams,
 		status: 200,
 		response: S.DeleteFilesResponse,
+	}),
+	get_file_digests: route({
+		permission: "workflow.read",
+		method: "POST",
+		url: "/api/workflows/:workflow_id_or_name/workspace-digests",
+		summary: "Sizes and SHA-256 of workspace files, for resumable transfers (Orrery extension)",
+		params: S.WorkflowParams,
+		body: T.FileDigestsBody,
+		status: 200,
+		response: T.FileDigestsResponse,
+	}),
+	upload_archive: route({
+		permission: "workflow.write",
+		method: "POST",
+		url: "/api/workflows/:workflow_id_or_name/workspace-archive",
+		summary: "Upload many files at once as a tar archive, unpacked into the workspace (Orrery extension)",
+		params: S.WorkflowParams,
+		status: 200,
+		response: T.ArchiveUploadResponse,
+		consumes: ["application/x-tar"],
 	}),
 	get_workflow_jobs: route({
 		permission: "workflow.read",

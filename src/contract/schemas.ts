@@ -3,3 +3,4 @@ export * from "./api-schemas.js";
 export * from "./reana-schemas.js";
 export { computeBackendNames, ReanaSpecification, SerialSpecification, SerialStep } from "./reana-spec.js";
 export { type RouteContract, type RoutePermission, routePermissions, routes } from "./routes.js";
+export * from "./transfer-schemas.js";

@@ -87,6 +87,7 @@ export {
 	type TokenRow,
 	touchToken,
 } from "./tokens.js";
+export { insertTransfers, listTransfers, type TransferRow, updateTransfers } from "./transfers.js";
 export { findUserByEmail, findUserById, insertUser, listUsers, type UserRow } from "./users.js";
 export {
 	activeWorkflowStatuses,

@@ -1,6 +1,7 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
 import { AppError } from "../common/index.js";
 import { reanaMigration } from "./reana-migration.js";
+import { stagingMigration } from "./staging-migration.js";
 
 /** The dialect a migration writes for; the few type differences are chosen here. */
 export type DialectName = "sqlite" | "postgres";
@@ -188,6 +189,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
 			},
 		},
 		"0003_reana": reanaMigration(dialect),
+		"0004_staging": stagingMigration(dialect),
 	};
 }
 

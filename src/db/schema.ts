@@ -145,6 +145,29 @@ export interface Database {
 	secrets: SecretTable;
 	quotas: QuotaTable;
 	retention_rules: RetentionRuleTable;
+	transfers: TransferTable;
+}
+
+/**
+ * One transfer of staging: a file staged into a run's workspace (`in`), or a publication of its outputs
+ * to one target (`out`). Rows are written before any byte moves, so a restarted server continues.
+ */
+export interface TransferTable {
+	workflow_id: string;
+	direction: "in" | "out";
+	seq: number;
+	url: string;
+	/** The workspace path (`in`), or `""` for a publication. */
+	path: string;
+	size: number | null;
+	sha256: string | null;
+	modified: string | null;
+	/** The endpoint options of the spec entry (JSON). */
+	options: string;
+	status: "pending" | "done" | "failed";
+	bytes: number;
+	message: string | null;
+	updated_at: string;
 }
 
 /** Groups of users, named by the value of an OIDC group claim (e.g. an eduperson_entitlement URN). */

@@ -1,7 +1,7 @@
 export { exceededQuota, recomputeUsage, recordRunEnd, remeasure } from "./accounting.js";
 export { GuardedBackend } from "./guarded-backend.js";
 export { computeProgress, type Progress } from "./progress.js";
-export { applyDueRetentionRules } from "./retention.js";
+export { applyDueRetentionRules, keptPathsOf } from "./retention.js";
 export { decodeWorkflow } from "./run-view.js";
 export {
 	checkDeclaredInputs,
@@ -22,3 +22,6 @@ export {
 	waitUntilSettled,
 } from "./runs.js";
 export { Scheduler, type SchedulerConfig, type SchedulerDeps } from "./scheduler.js";
+export type { StagingGate } from "./staging-phase.js";
+export { remoteInputPathsOf as remoteInputPaths } from "./staging-plan.js";
+export type { StagingProgress } from "./staging-progress.js";

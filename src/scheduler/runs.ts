@@ -19,6 +19,7 @@ import { formatProblem, type LoadedSpec, SpecError, type WorkflowType } from "..
 import { resolveInWorkspace, type Workspaces } from "../storage/index.js";
 import { exceededQuota, recomputeUsage } from "./accounting.js";
 import { workspaceView } from "./run-view.js";
+import { remoteInputPathsOf } from "./staging-plan.js";
 
 /** What the run commands work with. */
 export interface RunsDeps {
@@ -28,6 +29,8 @@ export interface RunsDeps {
 	clock: Clock;
 	/** Tells the scheduler there is work. */
 	wake(): void;
+	/** Checks a run's staging (URLs, credentials, allowed hosts) before it starts; absent: no staging. */
+	checkStaging?: (wf: WorkflowRow) => Promise<void>;
 }
 
 const namePattern = /^[A-Za-z0-9_-]{1,100}$/;
@@ -188,6 +191,7 @@ export async function startRun(deps: RunsDeps, wf: WorkflowRow, options: StartOp
 		);
 	}
 	await checkDeclaredInputs(wf.workspace_path, spec);
+	await deps.checkStaging?.({ ...wf, parameters: JSON.stringify(given), options: JSON.stringify(operationalOptions) });
 	await checkQuota(deps.db, wf.owner_id);
 	const at = isoNow(deps.clock);
 	const ok = await transitionWorkflow(deps.db, wf.id, ["created"], {
@@ -205,14 +209,20 @@ export async function startRun(deps: RunsDeps, wf: WorkflowRow, options: StartOp
 	return { ...wf, status: "queued" };
 }
 
-/** Every file and directory the specification declares under `inputs` must be in the workspace. */
+/**
+ * Every file and directory the specification declares under `inputs` must be in the workspace,
+ * except those `inputs.remote` brings in (they are staged before the first job).
+ */
 export async function checkDeclaredInputs(workspace: string, spec: ReanaSpecification): Promise<void> {
 	const missing: string[] = [];
+	const remote = remoteInputPathsOf(spec).map(trimPath);
+	const isStaged = (p: string) => remote.some((r) => trimPath(p) === r || trimPath(p).startsWith(`${r}/`));
 	for (const [list, kind] of [
 		[spec.inputs?.files ?? [], "file"],
 		[spec.inputs?.directories ?? [], "directory"],
 	] as const) {
 		for (const p of list) {
+			if (isStaged(p)) continue;
 			const s = await resolveInWorkspace(workspace, p)
 				.then((abs) => stat(abs))
 				.catch(() => undefined);
@@ -230,6 +240,10 @@ export async function checkDeclaredInputs(workspace: string, spec: ReanaSpecific
 			},
 		]);
 	}
+}
+
+function trimPath(p: string): string {
+	return p.replace(/^\.?\/+/, "").replace(/\/+$/, "");
 }
 
 /** Asks the scheduler to stop a run; the scheduler cancels its jobs and marks it stopped. */

@@ -1,5 +1,6 @@
 import type { ComputeBackend, JobSecretValues } from "../backends/index.js";
 import type { Clock, Logger } from "../common/index.js";
+import type { StagingConfig } from "../config/index.js";
 import type { Db } from "../db/index.js";
 import type { WorkflowEngine } from "../engines/index.js";
 import type { WorkflowType } from "../spec/index.js";
@@ -16,6 +17,8 @@ export interface SchedulerConfig {
 	defaultBackend: string;
 	/** Maps a step's `compute_backend` (REANA's names included) to a configured backend name. */
 	backendAliases: Record<string, string>;
+	/** Stage-in before the first job and publication after success (absent: runs use only their workspace). */
+	staging?: StagingConfig;
 }
 
 /** What the run loop works with. */

@@ -22,6 +22,7 @@ import { computeProgress } from "./progress.js";
 import { RunEvents } from "./run-events.js";
 import { runState, toJobView } from "./run-view.js";
 import { type SchedulerConfig, type SchedulerDeps, terminalJob } from "./scheduler-settings.js";
+import { type StagingGate, StagingPhase } from "./staging-phase.js";
 
 export type { SchedulerConfig, SchedulerDeps } from "./scheduler-settings.js";
 
@@ -40,6 +41,7 @@ export class Scheduler {
 	private lastMaintenance = 0;
 	private jobCache = new Map<string, JobRow[]>();
 	private readonly listeners = new Set<(workflowId: string) => void>();
+	private readonly staging: StagingPhase | undefined;
 
 	private readonly events: RunEvents;
 	private readonly submitter: JobSubmitter;
@@ -54,6 +56,24 @@ export class Scheduler {
 		this.events = new RunEvents(deps.db, deps.clock, (id) => this.notify(id));
 		this.submitter = new JobSubmitter(config, deps, this.backends, this.events);
 		this.observer = new JobObserver(deps, this.backends, this.events, this.submitter);
+		const { secretsOf } = deps;
+		if (config.staging && secretsOf) {
+			this.staging = new StagingPhase({
+				db: deps.db,
+				clock: deps.clock,
+				logger: deps.logger,
+				config: config.staging,
+				secretsOf,
+				wake: () => this.wake(),
+				notify: (id) => this.notify(id),
+				record: (events) => this.events.record(events),
+			});
+		}
+	}
+
+	/** Checks a run's staging before it starts (URLs, credentials, allowed hosts), without moving data. */
+	async checkStaging(wf: WorkflowRow): Promise<void> {
+		await this.staging?.check(wf);
 	}
 
 	/** Starts the loop (idempotent). */
@@ -70,6 +90,7 @@ export class Scheduler {
 		this.running = false;
 		this.wake();
 		await this.loopDone;
+		await this.staging?.close();
 		await this.deps.db.kysely
 			.updateTable("workflows")
 			.set({ lease_owner: null, lease_expires_at: null })
@@ -164,9 +185,19 @@ export class Scheduler {
 	/** Takes one workflow one step forward. */
 	private async advance(wf: WorkflowRow, jobs: JobRow[]): Promise<void> {
 		if (wf.stop_requested_at) {
+			this.staging?.cancel(wf.id);
 			await this.stopRun(wf, jobs);
 			return;
 		}
+		// Remote inputs are staged before the first job; the engine is not asked while outputs are published.
+		if (this.staging && jobs.length === 0) {
+			const gate = await this.staging.beforeJobs(wf);
+			if (gate.state !== "ready") {
+				await this.holdForStaging(wf, gate);
+				return;
+			}
+		}
+		if (this.staging?.isPublishing(wf.id)) return;
 		// Jobs persisted but not yet accepted by a backend (the server died in between): submit again.
 		for (const job of jobs.filter((j) => j.status === "created")) await this.submitter.submit(wf, job);
 		const engine = this.deps.engines.get(wf.type as WorkflowType);
@@ -210,13 +241,24 @@ export class Scheduler {
 		const progress = JSON.stringify(computeProgress(jobs, step.total));
 		if (step.kind === "done" || step.kind === "failed") {
 			if (jobs.some((j) => activeJobStatuses.includes(j.status))) return; // let running siblings finish first
-			const ok = step.kind === "done";
-			const message = ok ? "workflow finished successfully" : step.reason;
+			let ok = step.kind === "done";
+			let message = step.kind === "done" ? "workflow finished successfully" : step.reason;
+			if (step.kind === "done" && this.staging) {
+				const gate = await this.staging.afterSuccess(wf, step.outputs);
+				if (gate.state === "busy") return;
+				if (gate.state === "failed") {
+					ok = false;
+					message = gate.reason;
+				} else {
+					const targets = (await this.staging.publishedTo(wf.id)).map((t) => t.url);
+					if (targets.length > 0) message = `${message}; outputs published to ${targets.join(", ")}`;
+				}
+			}
 			await transitionWorkflow(db, wf.id, ["queued", "pending", "running"], {
 				status: ok ? "finished" : "failed",
 				status_message: message,
 				progress,
-				...(ok && step.outputs !== undefined ? { outputs: JSON.stringify(step.outputs) } : {}),
+				...(ok && step.kind === "done" && step.outputs !== undefined ? { outputs: JSON.stringify(step.outputs) } : {}),
 				finished_at: at,
 				updated_at: at,
 				started_at: wf.started_at ?? at,
@@ -271,9 +313,25 @@ export class Scheduler {
 		await this.ended(wf);
 	}
 
+	/** Waits for stage-in: the run shows as pending; a failed stage-in fails it before any job. */
+	private async holdForStaging(wf: WorkflowRow, gate: Exclude<StagingGate, { state: "ready" }>): Promise<void> {
+		if (gate.state === "failed") {
+			await this.failOnError(wf, new AppError("validation_failed", gate.reason));
+			return;
+		}
+		if (wf.status !== "queued") return;
+		const at = isoNow(this.deps.clock);
+		await transitionWorkflow(this.deps.db, wf.id, ["queued"], { status: "pending", updated_at: at });
+		await this.events.record([
+			this.events.event(wf.id, null, "workflow_pending", "workflow is pending: staging inputs"),
+		]);
+		wf.status = "pending";
+	}
+
 	/** A run ended: measure it and account for it (a crash before this is caught up by `maintain`). */
 	private async ended(wf: WorkflowRow): Promise<void> {
 		this.jobCache.delete(wf.id);
+		this.staging?.cancel(wf.id);
 		this.notify(wf.id);
 		try {
 			await recordRunEnd(this.deps.db, this.deps.clock, wf);

@@ -16,6 +16,7 @@ import { runHistoryRoutes } from "./routes/run-history-routes.js";
 import { secretRoutes } from "./routes/secret-routes.js";
 import { shareRoutes } from "./routes/share-routes.js";
 import { tokenRoutes } from "./routes/token-routes.js";
+import { transferRoutes } from "./routes/transfer-routes.js";
 import { workflowRoutes } from "./routes/workflow-routes.js";
 import { workspaceOpsRoutes } from "./routes/workspace-ops-routes.js";
 import { workspaceRoutes } from "./routes/workspace-routes.js";
@@ -56,6 +57,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
 	accountRoutes(app, ctx);
 	workflowRoutes(app, ctx);
 	workspaceRoutes(app, ctx);
+	transferRoutes(app, ctx);
 	logRoutes(app, ctx);
 	tokenRoutes(app, ctx);
 	oidcRoutes(app, ctx);

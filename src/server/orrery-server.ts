@@ -78,10 +78,18 @@ export class OrreryServer {
 				maxWorkflowsPerTick: 200,
 				defaultBackend: config.defaultBackend,
 				backendAliases: reanaBackendAliases,
+				staging: config.staging,
 			},
 			{ db, backends, engines, clock, logger, secretsOf: (userId) => secretsForJobs(db, box, userId) },
 		);
-		const runs: RunsDeps = { db, workspaces, engines, clock, wake: () => scheduler.wake() };
+		const runs: RunsDeps = {
+			db,
+			workspaces,
+			engines,
+			clock,
+			wake: () => scheduler.wake(),
+			checkStaging: (wf) => scheduler.checkStaging(wf),
+		};
 		const local = backends.get("local");
 		const ctx: ServerContext = {
 			db,

@@ -3,6 +3,7 @@ import { basename, dirname, join } from "node:path";
 import { ReanaSpecification, SerialSpecification, SerialStep } from "../contract/schemas.js";
 import { bracedReferences, looksLikeEnvironmentVariable, type Parameters } from "./parameters.js";
 import { formatPath, type Problem, SpecError } from "./problem.js";
+import { checkRemoteEntries } from "./remote-entries.js";
 import { checkSchema, closest, type Locator } from "./schema-check.js";
 import { parseYamlSource } from "./yaml-source.js";
 
@@ -70,7 +71,7 @@ export function validateReanaSpec(value: unknown, file = "reana.yaml", options: 
 	const problems = checkSchema(ReanaSpecification, value, file, locate);
 	const spec = value as ReanaSpecification;
 	if (problems.length === 0) {
-		problems.push(...checkWorkflow(spec, file, locate, options));
+		problems.push(...checkWorkflow(spec, file, locate, options), ...checkRemoteEntries(spec, file, locate));
 	}
 	const errors = problems.filter((p) => p.severity === "error");
 	if (errors.length > 0) throw new SpecError([...errors, ...problems.filter((p) => p.severity === "warning")]);

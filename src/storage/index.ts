@@ -1,3 +1,44 @@
+export { type ExtractTarOptions, extractTar } from "./extract-tar.js";
+export { AddressGuard, isPrivateAddress, type PrivateNetworkAllowance } from "./staging/address-guard.js";
+export {
+	manifestName,
+	outputFiles,
+	type PublishFile,
+	type PublishOptions,
+	parseManifest,
+	publishFiles,
+} from "./staging/publish-outputs.js";
+export type { RemoteBody, RemoteEntry, RemoteStore } from "./staging/remote-store.js";
+export {
+	isRemoteLocation,
+	lastNameOf,
+	parseRemoteUrl,
+	type RemoteLocation,
+	stagedFolder,
+	stagedPathOf,
+} from "./staging/remote-url.js";
+export {
+	ChecksumMismatchError,
+	expandRemoteInput,
+	type PlannedFile,
+	type RemoteInputRequest,
+	type StageFileOptions,
+	sha256File,
+	stageFile,
+} from "./staging/stage-in.js";
+export {
+	bearerSecretName,
+	type EndpointOptions,
+	resolveS3Endpoint,
+	type S3Credentials,
+	type S3Endpoint,
+	type StagingSecrets,
+	s3CredentialsFor,
+	s3SecretNames,
+	secretId,
+} from "./staging/staging-credentials.js";
+export { StagingSession } from "./staging/staging-session.js";
+export { runPool, transferFailure, withRetries } from "./staging/transfer-pool.js";
 export {
 	type DownloadSource,
 	deleteFiles,

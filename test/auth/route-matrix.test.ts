@@ -102,6 +102,8 @@ const matrix: Record<string, MatrixEntry> = {
 	patch_quota: byPermission,
 	status: byPermission,
 	get_config: byPermission,
+	get_file_digests: { request: { body: { files: [{ name: "data/in.txt" }] } } },
+	upload_archive: byPermission,
 	// Not implemented (501), but the run is looked up and checked first, as for any route.
 	open_interactive_session: byPermission,
 	close_interactive_session: byPermission,

@@ -101,7 +101,7 @@ async function runCwl(session: Session, document: string, job: string | undefine
 		throw new AppError("validation_failed", `${job}: the input object must be a mapping of input names to values`);
 	}
 	const jobBase = pathToFileURL(opts.basedir ? `${resolve(opts.basedir)}/` : (jobPath ?? `${process.cwd()}/`)).href;
-	const { parseKeyValues } = await import("../spec-files.js");
+	const { parseKeyValues } = await import("../key-values.js");
 	Object.assign(jobValue, parseKeyValues(opts.parameter, "-p"));
 
 	// Everything the run reads goes into the workspace, keeping the folders' layout.

@@ -1,9 +1,5 @@
-import { createWriteStream } from "node:fs";
-import { mkdir, rename, stat } from "node:fs/promises";
-import { dirname, join, relative, resolve } from "node:path";
-import { pipeline } from "node:stream/promises";
 import type { Command } from "commander";
-import { formatBytes, ProgressLine } from "../progress-line.js";
+import { ApiError } from "../api-client.js";
 import type { Session } from "../session.js";
 import type { Action } from "./workflow-commands.js";
 import { loadSpec, usage } from "./workflow-commands.js";
@@ -12,25 +8,41 @@ import { loadSpec, usage } from "./workflow-commands.js";
 export function registerFileCommands(program: Command, action: Action): void {
 	program
 		.command("upload")
-		.description("upload files into a run's workspace (default: the inputs declared in reana.yaml)")
+		.description(
+			"upload files into a run's workspace (default: the inputs declared in reana.yaml); resumable, parallel, honours .gitignore, .orreryignore and .reanaignore",
+		)
 		.argument("[paths...]", "files or folders to upload, relative to the current folder")
 		.option("-w, --workflow <name>", "workflow (NAME, NAME.RUN or id)")
 		.option("-f, --file <path>", "the reana.yaml whose inputs to upload", ".")
+		.option("-j, --parallel <n>", "requests at once", "4")
+		.option("--no-resume", "upload every file, even those already there with the same checksum")
+		.option("--no-ignore", "upload what the ignore files exclude too")
 		.action(
-			action(async (session: Session, paths: string[], opts: { workflow?: string; file: string }) => {
-				const w = session.workflow(opts.workflow);
-				const { inputFiles, uploadFiles } = await import("../spec-files.js");
-				let files: Array<{ local: string; remote: string; size: number }>;
-				if (paths.length > 0) {
-					files = [];
-					for (const p of paths) files.push(...(await localTree(p)));
-				} else {
-					const { file, spec } = await loadSpec(opts.file);
-					files = await inputFiles(file, spec.reana);
-				}
-				const api = await session.api();
-				await uploadFiles(api, w, files, (t) => session.out.note(t));
-			}),
+			action(
+				async (
+					session: Session,
+					paths: string[],
+					opts: { workflow?: string; file: string; parallel: string; resume: boolean; ignore: boolean },
+				) => {
+					const w = session.workflow(opts.workflow);
+					const { uploadTree } = await import("../tree-transfer.js");
+					let files: Array<{ local: string; remote: string; size: number; mtimeMs?: number }>;
+					if (paths.length > 0) {
+						const { localTree } = await import("../local-tree.js");
+						files = await localTree(paths, { useIgnoreFiles: opts.ignore });
+					} else {
+						const { inputFiles } = await import("../spec-files.js");
+						const { file, spec } = await loadSpec(opts.file);
+						files = await inputFiles(file, spec.reana);
+					}
+					const api = await session.api();
+					await uploadTree(api, w, files, {
+						parallel: parallelOf(opts.parallel),
+						isResuming: opts.resume,
+						note: (t) => session.out.note(t),
+					});
+				},
+			),
 		);
 
 	program
@@ -56,66 +68,61 @@ export function registerFileCommands(program: Command, action: Action): void {
 
 	program
 		.command("download")
-		.description("download files from a run's workspace (a folder or glob arrives as a zip)")
+		.description(
+			"download files from a run's workspace, keeping their paths (folders and globs file by file, in parallel, resumable)",
+		)
 		.argument("[paths...]", "files, folders or globs (default: the outputs declared in reana.yaml)")
 		.option("-w, --workflow <name>", "workflow (NAME, NAME.RUN or id)")
 		.option("-o, --output-directory <dir>", "where to write the files", ".")
+		.option("-j, --parallel <n>", "requests at once", "4")
+		.option("--no-resume", "download every file, even those already here with the same checksum")
 		.action(
-			action(async (session: Session, paths: string[], opts: { workflow?: string; outputDirectory: string }) => {
-				const w = session.workflow(opts.workflow);
-				const api = await session.api();
-				let targets = paths;
-				if (targets.length === 0) {
-					const spec = await api.call("get_workflow_specification", { params: { workflow_id_or_name: w } });
-					const outputs = spec.specification.outputs as { files?: string[]; directories?: string[] } | undefined;
-					targets = [...(outputs?.files ?? []), ...(outputs?.directories ?? [])];
-					if (targets.length === 0) throw usage("name the files to download; the specification declares no outputs");
-				}
-				for (const p of targets) {
-					const res = await api.download(w, p);
-					const isZip = String(res.headers["content-type"] ?? "").startsWith("application/zip");
-					const disposition = String(res.headers["content-disposition"] ?? "");
-					const zipName = /filename="([^"]+)"/.exec(disposition)?.[1] ?? "files.zip";
-					const outDir = resolve(opts.outputDirectory);
-					const target = resolve(outDir, isZip ? zipName.replace(/[/\\]/g, "_") : p);
-					if (relative(outDir, target).startsWith("..")) throw usage(`${p} would be written outside ${outDir}`);
-					await mkdir(dirname(target), { recursive: true });
-					const total = Number(res.headers["content-length"] ?? 0);
-					const progress = new ProgressLine();
-					let received = 0;
-					res.on("data", (c: Buffer) => {
-						received += c.length;
-						progress.update(p, received, total || received, formatBytes(received));
+			action(
+				async (
+					session: Session,
+					paths: string[],
+					opts: { workflow?: string; outputDirectory: string; parallel: string; resume: boolean },
+				) => {
+					const w = session.workflow(opts.workflow);
+					const api = await session.api();
+					let targets = paths;
+					if (targets.length === 0) {
+						const spec = await api.call("get_workflow_specification", { params: { workflow_id_or_name: w } });
+						const outputs = spec.specification.outputs as { files?: string[]; directories?: string[] } | undefined;
+						targets = [...(outputs?.files ?? []), ...(outputs?.directories ?? [])];
+						if (targets.length === 0) throw usage("name the files to download; the specification declares no outputs");
+					}
+					const { downloadTree, targetIn } = await import("../tree-transfer.js");
+					const files = new Map<string, { remote: string; size: number; target: string; modified: string }>();
+					for (const p of targets) {
+						const pattern = p.replace(/^\.?\/+/, "").replace(/\/+$/, "");
+						const res = await api.call("get_files", {
+							params: { workflow_id_or_name: w },
+							query: { file_name: pattern },
+						});
+						if (res.items.length === 0)
+							throw new ApiError(404, "not_found", `no file in the workspace of ${w} matches '${p}'`);
+						for (const f of res.items) {
+							files.set(f.name, {
+								remote: f.name,
+								size: f.size.raw,
+								target: targetIn(opts.outputDirectory, f.name),
+								modified: f["last-modified"],
+							});
+						}
+					}
+					await downloadTree(api, w, [...files.values()], {
+						parallel: parallelOf(opts.parallel),
+						isResuming: opts.resume,
+						note: (t) => session.out.note(t),
 					});
-					// Written next to the target and renamed, so an interrupted download leaves no half file behind.
-					const partial = `${target}.orrery-partial`;
-					await pipeline(res, createWriteStream(partial));
-					await rename(partial, target);
-					progress.clear();
-					session.out.note(`${p} → ${relative(process.cwd(), target) || target} (${formatBytes(received)})`);
-				}
-			}),
+				},
+			),
 		);
 }
 
-/** The files under a local path, with their workspace names (relative to the current folder). */
-async function localTree(path: string): Promise<Array<{ local: string; remote: string; size: number }>> {
-	const { readdir } = await import("node:fs/promises");
-	const abs = resolve(path);
-	const s = await stat(abs).catch(() => undefined);
-	if (!s) throw usage(`${path} does not exist`);
-	const remoteOf = (p: string) => {
-		const rel = relative(process.cwd(), p).split("\\").join("/");
-		if (rel.startsWith(".."))
-			throw usage(`${path} is outside the current folder; run upload from a folder that contains it`);
-		return rel;
-	};
-	if (s.isFile()) return [{ local: abs, remote: remoteOf(abs), size: s.size }];
-	const out: Array<{ local: string; remote: string; size: number }> = [];
-	for (const e of await readdir(abs, { recursive: true, withFileTypes: true })) {
-		if (!e.isFile()) continue;
-		const local = join(e.parentPath, e.name);
-		out.push({ local, remote: remoteOf(local), size: (await stat(local)).size });
-	}
-	return out;
+function parallelOf(value: string): number {
+	const n = Number(value);
+	if (!Number.isInteger(n) || n < 1 || n > 64) throw usage(`--parallel ${value}: give a whole number from 1 to 64`);
+	return n;
 }

@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import type { Command } from "commander";
+import { parseKeyValues } from "../key-values.js";
 import { statusColour } from "../output.js";
 import type { Session } from "../session.js";
-import { parseKeyValues } from "../spec-files.js";
 import { type Action, loadSpec, short, usage } from "./workflow-commands.js";
 
 /** REANA's remaining commands: restart, diff, du, mv, rm, prune, secrets, quota, retention rules, info. */

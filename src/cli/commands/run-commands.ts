@@ -2,9 +2,9 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { AppError } from "../../common/index.js";
 import type { LogsDocument } from "../../contract/index.js";
+import { parseKeyValues } from "../key-values.js";
 import { statusColour } from "../output.js";
 import type { Session } from "../session.js";
-import { parseKeyValues } from "../spec-files.js";
 import { type Action, loadSpec, printWarnings } from "./workflow-commands.js";
 
 /** run (create + upload + start + follow) and logs. */

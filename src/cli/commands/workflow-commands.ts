@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import { AppError } from "../../common/index.js";
+import { parseKeyValues } from "../key-values.js";
 import { statusColour } from "../output.js";
 import type { Session } from "../session.js";
-import { parseKeyValues } from "../spec-files.js";
 
 /** Wraps a command action so it gets a session; errors propagate to main. */
 export type Action = (

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
-import { type CwlProcess, type CwlSecondaryFile, resolveUri, uriToPath } from "../../spec/index.js";
+import { type CwlProcess, type CwlSecondaryFile, pathToUri, resolveUri, uriToPath } from "../../spec/index.js";
+import { isRemoteLocation, stagedPathOf } from "../../storage/index.js";
 import { evaluate } from "./expression-evaluator.js";
 import {
 	type FileValue,
@@ -79,7 +80,13 @@ export async function resolveValue(
 ): Promise<FileValue> {
 	let v: FileValue = { ...value };
 	if (typeof v.location === "string" && !v.location.startsWith("_:")) {
-		const uri = resolveUri(base, v.location);
+		let uri = resolveUri(base, v.location);
+		if (isRemoteLocation(uri)) {
+			// s3:// and https:// inputs are staged into the workspace before the first job (scheduler).
+			const staged = posix.join(env.workspace, stagedPathOf(uri));
+			if (!(await env.files.stat(staged))) return withNameFields({ ...v, location: uri });
+			uri = pathToUri(staged);
+		}
 		if (!uri.startsWith("file:"))
 			throw new CwlRunError(
 				`${where}: only local files are supported, not ${v.location} (hint: stage the file into the workspace first)`,

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import { AppError } from "../../common/index.js";
 import type { WorkflowRow } from "../../db/index.js";
-import { decodeWorkflow, remeasure, runName } from "../../scheduler/index.js";
-import { diskUsage, listFiles, moveFile, pruneWorkspace } from "../../storage/index.js";
+import { decodeWorkflow, remeasure, remoteInputPaths, runName } from "../../scheduler/index.js";
+import { diskUsage, listFiles, moveFile, pruneWorkspace, stagedFolder } from "../../storage/index.js";
 import { jsonBodyOfGet } from "../get-body.js";
 import { humanSize } from "../human-size.js";
 import { handle } from "../route-kit.js";
@@ -63,7 +63,14 @@ export function workspaceOpsRoutes(app: FastifyInstance, ctx: ServerContext): vo
 		refuseWhileActive(wf, "prune the workspace");
 		const { spec } = decodeWorkflow(wf);
 		const keep = [
-			...(query.include_inputs ? [] : [...(spec.inputs?.files ?? []), ...(spec.inputs?.directories ?? [])]),
+			...(query.include_inputs
+				? []
+				: [
+						...(spec.inputs?.files ?? []),
+						...(spec.inputs?.directories ?? []),
+						...remoteInputPaths(spec),
+						stagedFolder,
+					]),
 			...(query.include_outputs ? [] : [...(spec.outputs?.files ?? []), ...(spec.outputs?.directories ?? [])]),
 			...(spec.workflow.file && !query.include_inputs ? [spec.workflow.file] : []),
 		];

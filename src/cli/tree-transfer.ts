@@ -1,0 +1,211 @@
+import { createWriteStream } from "node:fs";
+import { mkdir, rename, stat, utimes } from "node:fs/promises";
+import { dirname, relative, resolve } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { AppError } from "../common/index.js";
+import type { ApiClient } from "./api-client.js";
+import { sha256Of } from "./local-tree.js";
+import { formatBytes, ProgressLine } from "./progress-line.js";
+import { type ArchiveFile, tarStream } from "./tar-archive.js";
+
+/** A local file to upload; `mtimeMs` is kept in the workspace when given. */
+export interface UploadFile {
+	local: string;
+	remote: string;
+	size: number;
+	mtimeMs?: number;
+}
+
+/** Options of a transfer of many files. */
+export interface TreeTransferOptions {
+	/** Requests at once (default 4). */
+	parallel?: number;
+	/** Skip files already there with the same size and SHA-256 (default true). */
+	isResuming?: boolean;
+	note: (text: string) => void;
+}
+
+/** Files up to this size travel in tar archives of many; larger ones one per request. */
+const smallFile = 1024 * 1024;
+
+/**
+ * Uploads files into a workspace: files already there with the same size and checksum are skipped
+ * (so a rerun resumes), small files go many at a time as streamed tar archives, large ones one per
+ * request; several requests run at once, and a progress bar shows files and bytes.
+ */
+export async function uploadTree(
+	api: ApiClient,
+	workflow: string,
+	files: readonly UploadFile[],
+	options: TreeTransferOptions,
+): Promise<{ uploaded: number; skipped: number }> {
+	const unchanged = options.isResuming === false ? new Set<string>() : await sameRemote(api, workflow, files);
+	const send = files.filter((f) => !unchanged.has(f.remote));
+	const total = send.reduce((n, f) => n + f.size, 0);
+	const progress = new ProgressLine();
+	let sent = 0;
+	let done = 0;
+	const draw = (force = false) =>
+		progress.update("uploading", done, send.length, `${formatBytes(sent)} / ${formatBytes(total)}`, force);
+	const onBytes = (n: number) => {
+		sent += n;
+		draw();
+	};
+	const work: Array<() => Promise<void>> = [];
+	const small = send.filter((f) => f.size <= smallFile);
+	for (let i = 0; i < small.length; ) {
+		const batch: ArchiveFile[] = [];
+		let bytes = 0;
+		while (i < small.length && batch.length < 5000 && bytes < 64 * 1024 * 1024) {
+			const f = small[i++] as UploadFile;
+			batch.push({ ...f, mtimeMs: f.mtimeMs ?? Date.now() });
+			bytes += f.size;
+		}
+		work.push(async () => {
+			await api.uploadArchive(workflow, tarStream(batch, onBytes));
+			done += batch.length;
+			draw(true);
+		});
+	}
+	for (const f of send.filter((f) => f.size > smallFile)) {
+		work.push(async () => {
+			const { createReadStream } = await import("node:fs");
+			const stream = createReadStream(f.local, { highWaterMark: 1024 * 1024 });
+			stream.on("data", (c) => onBytes(c.length));
+			await api.upload(workflow, f.remote, stream, f.size);
+			done++;
+			draw(true);
+		});
+	}
+	await runAll(work, options.parallel ?? 4);
+	progress.clear();
+	const skipped = files.length - send.length;
+	options.note(
+		`uploaded ${send.length} file${send.length === 1 ? "" : "s"} (${formatBytes(total)}) to ${workflow}${skipped > 0 ? `; ${skipped} unchanged, skipped` : ""}`,
+	);
+	return { uploaded: send.length, skipped };
+}
+
+/** The names of local files the workspace already has with the same size and SHA-256. */
+async function sameRemote(api: ApiClient, workflow: string, files: readonly UploadFile[]): Promise<Set<string>> {
+	const same = new Set<string>();
+	if (files.length === 0) return same;
+	const listing = await api.call("get_files", { params: { workflow_id_or_name: workflow } });
+	const remote = new Map(listing.items.map((i) => [i.name, { size: i.size.raw, ms: Date.parse(i["last-modified"]) }]));
+	// rsync's quick check: the same size and the same modification time (archives keep it, to the second).
+	const candidates: UploadFile[] = [];
+	for (const f of files) {
+		const r = remote.get(f.remote);
+		if (r?.size !== f.size) continue;
+		if (f.mtimeMs !== undefined && r.ms === Math.floor(f.mtimeMs / 1000) * 1000) same.add(f.remote);
+		else candidates.push(f);
+	}
+	if (candidates.length === 0) return same;
+	const local = new Map<string, string>();
+	await runAll(
+		candidates.map((f) => async () => {
+			local.set(f.remote, await sha256Of(f.local));
+		}),
+		4,
+	);
+	for (let i = 0; i < candidates.length; i += 5000) {
+		const batch = candidates.slice(i, i + 5000);
+		const res = await api.call("get_file_digests", {
+			params: { workflow_id_or_name: workflow },
+			body: { files: batch.map((f) => ({ name: f.remote, size: f.size })) },
+		});
+		for (const d of res.files) if (d.sha256 && d.sha256 === local.get(d.name)) same.add(d.name);
+	}
+	return same;
+}
+
+/** A workspace file to download and where it goes. */
+export interface DownloadFile {
+	remote: string;
+	size: number;
+	target: string;
+	modified?: string;
+}
+
+/**
+ * Downloads files in parallel, each streamed to a partial file beside its target and renamed when
+ * complete; files already present with the same size and SHA-256 are skipped (a rerun resumes).
+ */
+export async function downloadTree(
+	api: ApiClient,
+	workflow: string,
+	files: readonly DownloadFile[],
+	options: TreeTransferOptions,
+): Promise<{ downloaded: number; skipped: number }> {
+	const skip = new Set<string>();
+	if (options.isResuming !== false) {
+		const present: DownloadFile[] = [];
+		for (const f of files) if ((await stat(f.target).catch(() => undefined))?.size === f.size) present.push(f);
+		for (let i = 0; i < present.length; i += 5000) {
+			const batch = present.slice(i, i + 5000);
+			const res = await api.call("get_file_digests", {
+				params: { workflow_id_or_name: workflow },
+				body: { files: batch.map((f) => ({ name: f.remote, size: f.size })) },
+			});
+			const remote = new Map(res.files.map((d) => [d.name, d.sha256]));
+			for (const f of batch) if (remote.get(f.remote) === (await sha256Of(f.target))) skip.add(f.remote);
+		}
+	}
+	const get = files.filter((f) => !skip.has(f.remote));
+	const total = get.reduce((n, f) => n + f.size, 0);
+	const progress = new ProgressLine();
+	let received = 0;
+	let done = 0;
+	await runAll(
+		get.map((f) => async () => {
+			const res = await api.download(workflow, f.remote);
+			await mkdir(dirname(f.target), { recursive: true });
+			res.on("data", (c: Buffer) => {
+				received += c.length;
+				progress.update("downloading", done, get.length, `${formatBytes(received)} / ${formatBytes(total)}`);
+			});
+			const partial = `${f.target}.orrery-partial`;
+			await pipeline(res, createWriteStream(partial, { highWaterMark: 1024 * 1024 }));
+			const s = await stat(partial);
+			if (s.size !== f.size)
+				throw new AppError("backend_unavailable", `${f.remote} arrived incomplete; download again`);
+			await rename(partial, f.target);
+			if (f.modified) await utimes(f.target, new Date(f.modified), new Date(f.modified)).catch(() => undefined);
+			done++;
+		}),
+		options.parallel ?? 4,
+	);
+	progress.clear();
+	options.note(
+		`downloaded ${get.length} file${get.length === 1 ? "" : "s"} (${formatBytes(total)})${skip.size > 0 ? `; ${skip.size} unchanged, skipped` : ""}`,
+	);
+	return { downloaded: get.length, skipped: skip.size };
+}
+
+/** Where a workspace file goes under an output folder; refuses names that would leave it. */
+export function targetIn(outputDirectory: string, remote: string): string {
+	const out = resolve(outputDirectory);
+	const target = resolve(out, remote);
+	if (relative(out, target).startsWith("..")) {
+		throw new AppError("validation_failed", `${remote} would be written outside ${out}`);
+	}
+	return target;
+}
+
+/** Runs tasks with at most `parallel` at once; the first failure stops new ones and is thrown. */
+async function runAll(tasks: ReadonlyArray<() => Promise<void>>, parallel: number): Promise<void> {
+	let next = 0;
+	let failure: unknown;
+	const worker = async () => {
+		while (failure === undefined && next < tasks.length) {
+			const task = tasks[next++] as () => Promise<void>;
+			try {
+				await task();
+			} catch (error) {
+				failure ??= error;
+			}
+		}
+	};
+	await Promise.all(Array.from({ length: Math.min(parallel, tasks.length) }, worker));
+	if (failure !== undefined) throw failure;
+}

@@ -1,0 +1,136 @@
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, rename, stat, unlink, utimes } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { AppError } from "../../common/index.js";
+import { normaliseUserPath, resolveInWorkspace } from "../workspace-path.js";
+import { parseRemoteUrl } from "./remote-url.js";
+import type { EndpointOptions } from "./staging-credentials.js";
+import type { StagingSession } from "./staging-session.js";
+
+/** One file to stage in: where it comes from, where it goes, and what it must be. */
+export interface PlannedFile {
+	url: string;
+	/** The workspace path it goes to. */
+	path: string;
+	size?: number | undefined;
+	sha256?: string | undefined;
+	modified?: Date | undefined;
+	options: EndpointOptions;
+}
+
+/** One declared remote input: an object or a folder (prefix), and where it goes. */
+export interface RemoteInputRequest {
+	url: string;
+	path: string;
+	sha256?: string | undefined;
+	options: EndpointOptions;
+}
+
+/** A checksum that did not match: the run fails before any job, naming the file. */
+export class ChecksumMismatchError extends AppError {
+	readonly path: string;
+	constructor(path: string, url: string, expected: string, actual: string) {
+		super(
+			"validation_failed",
+			`checksum mismatch for ${path} (from ${url}): expected sha256 ${expected}, got ${actual}; check the sha256 in reana.yaml or the remote file`,
+		);
+		this.name = "ChecksumMismatchError";
+		this.path = path;
+	}
+}
+
+/** Lists what one remote input stands for: one file, or every object under a folder URL. */
+export async function expandRemoteInput(
+	session: StagingSession,
+	request: RemoteInputRequest,
+	signal: AbortSignal,
+): Promise<PlannedFile[]> {
+	const loc = parseRemoteUrl(request.url);
+	const store = await session.storeFor(loc, request.options);
+	const base = normaliseUserPath(request.path);
+	const entries = await store.list(loc, signal);
+	return entries.map((e) => ({
+		url: e.url,
+		path: e.relative ? `${base}/${normaliseUserPath(e.relative)}` : base,
+		size: e.size,
+		sha256: e.relative ? undefined : (request.sha256?.toLowerCase() ?? undefined),
+		modified: e.modified,
+		options: request.options,
+	}));
+}
+
+/** Options of one file's transfer. */
+export interface StageFileOptions {
+	signal: AbortSignal;
+	/** Called with each chunk's size as bytes arrive. */
+	onBytes?: (n: number) => void;
+}
+
+/**
+ * Stages one file into a workspace: skipped when the file there already has the right size and
+ * checksum (or, without a checksum, the remote modification time); otherwise streamed to a
+ * temporary name beside it, checked, and renamed into place.
+ */
+export async function stageFile(
+	session: StagingSession,
+	file: PlannedFile,
+	workspace: string,
+	options: StageFileOptions,
+): Promise<{ isSkipped: boolean; bytes: number }> {
+	const target = await resolveInWorkspace(workspace, file.path);
+	const present = await stat(target).catch(() => undefined);
+	if (present?.isDirectory()) {
+		throw new AppError("conflict", `${file.path} is a folder in the workspace, but ${file.url} is a file`);
+	}
+	if (present && (await isSameFile(target, present, file))) return { isSkipped: true, bytes: 0 };
+	const store = await session.storeFor(parseRemoteUrl(file.url), file.options);
+	await mkdir(dirname(target), { recursive: true });
+	const temp = join(dirname(target), `.${basename(target)}.orrery-staging`);
+	const { body, size, modified } = await store.open(file.url, options.signal);
+	const hash = file.sha256 ? createHash("sha256") : undefined;
+	let bytes = 0;
+	body.on("data", (chunk: Buffer) => {
+		bytes += chunk.length;
+		hash?.update(chunk);
+		options.onBytes?.(chunk.length);
+	});
+	try {
+		await pipeline(body, createWriteStream(temp, { highWaterMark: 1024 * 1024 }), { signal: options.signal });
+		const expected = size ?? file.size;
+		if (expected !== undefined && bytes !== expected) {
+			throw new AppError("backend_unavailable", `${file.url} arrived incomplete (${bytes} of ${expected} bytes)`, {
+				retryable: true,
+			});
+		}
+		const actual = hash?.digest("hex");
+		if (file.sha256 && actual !== file.sha256) {
+			throw new ChecksumMismatchError(file.path, file.url, file.sha256, actual ?? "");
+		}
+		// Resolve again: a symlink may have appeared where the file goes while the bytes were streaming.
+		await resolveInWorkspace(workspace, file.path);
+		await rename(temp, target);
+	} catch (error) {
+		await unlink(temp).catch(() => undefined);
+		throw error;
+	}
+	const mtime = modified ?? file.modified;
+	if (mtime) await utimes(target, mtime, mtime);
+	return { isSkipped: false, bytes };
+}
+
+/** A file already in the workspace counts as staged when size and checksum (or modification time) agree. */
+async function isSameFile(path: string, s: { size: number; mtimeMs: number }, file: PlannedFile): Promise<boolean> {
+	if (file.size !== undefined && s.size !== file.size) return false;
+	if (file.sha256) return (await sha256File(path)) === file.sha256;
+	if (file.modified) return Math.abs(s.mtimeMs - file.modified.getTime()) < 1000;
+	return file.size !== undefined;
+}
+
+/** The SHA-256 of a file, streamed. */
+export async function sha256File(path: string): Promise<string> {
+	const hash = createHash("sha256");
+	for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+	return hash.digest("hex");
+}

@@ -1,0 +1,106 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { orrery } from "../support/processes.js";
+
+describe("orrery upload and download of trees", () => {
+	const home = mkdtempSync(join(tmpdir(), "orrery-cli-tree-"));
+	const dir = mkdtempSync(join(tmpdir(), "orrery-tree-"));
+	const env = { ORRERY_HOME: home };
+	const big = randomBytes(3 * 1024 * 1024);
+	const write = (p: string, body: string | Buffer) => {
+		mkdirSync(join(dir, p, ".."), { recursive: true });
+		writeFileSync(join(dir, p), body);
+	};
+
+	beforeAll(async () => {
+		write("reana.yaml", "workflow:\n  type: serial\n  specification:\n    steps:\n      - commands: ['true']\n");
+		write("data/a.txt", "a\n");
+		write("data/big.bin", big);
+		write("data/deep/er/x.txt", "x\n");
+		write("data/run.log", "ignored by .gitignore\n");
+		write("data/build/out.o", "ignored folder\n");
+		write("data/secret.txt", "ignored by .orreryignore\n");
+		write("data/tmp/t.txt", "ignored by .reanaignore\n");
+		write("data/deep/keep.log", "re-included below\n");
+		for (let i = 0; i < 300; i++) write(`data/many/f${i}.txt`, `${i}\n`);
+		write(".gitignore", "*.log\nbuild/\n");
+		write(".orreryignore", "secret.txt\n");
+		write("data/.reanaignore", "tmp/\n");
+		write("data/deep/.gitignore", "!keep.log\n");
+		const created = await orrery(["create", "-n", "tree"], env, { cwd: dir });
+		expect(created.code, created.stderr).toBe(0);
+	});
+
+	it("uploads a tree in parallel, honouring the ignore files, and resumes without sending anything again", async () => {
+		const first = await orrery(["upload", "-w", "tree", "data", "-j", "3"], env, { cwd: dir });
+		expect(first.code, first.stderr).toBe(0);
+		expect(first.stderr).toMatch(/uploaded 306 files/);
+		const ls = await orrery(["ls", "-w", "tree", "--json"], env);
+		const names = (JSON.parse(ls.stdout) as { items: Array<{ name: string }> }).items.map((i) => i.name);
+		expect(names).toContain("data/big.bin");
+		expect(names).toContain("data/deep/er/x.txt");
+		expect(names).toContain("data/deep/keep.log");
+		expect(names).toContain("data/many/f299.txt");
+		for (const gone of ["data/run.log", "data/build/out.o", "data/secret.txt", "data/tmp/t.txt"])
+			expect(names).not.toContain(gone);
+
+		write("data/a.txt", "changed\n");
+		const again = await orrery(["upload", "-w", "tree", "data"], env, { cwd: dir });
+		expect(again.code, again.stderr).toBe(0);
+		expect(again.stderr).toMatch(/uploaded 1 file .*; 305 unchanged, skipped/);
+	});
+
+	it("downloads a folder file by file and skips what is already here", async () => {
+		const out = mkdtempSync(join(tmpdir(), "orrery-tree-out-"));
+		const first = await orrery(["download", "-w", "tree", "data", "-o", out], env);
+		expect(first.code, first.stderr).toBe(0);
+		expect(first.stderr).toMatch(/downloaded 306 files/);
+		expect(readFileSync(join(out, "data/big.bin")).equals(big)).toBe(true);
+		expect(readFileSync(join(out, "data/a.txt"), "utf8")).toBe("changed\n");
+		writeFileSync(join(out, "data/a.txt"), "edited!\n");
+		const again = await orrery(["download", "-w", "tree", "data", "-o", out], env);
+		expect(again.stderr).toMatch(/downloaded 1 file .*; 305 unchanged, skipped/);
+		expect(readFileSync(join(out, "data/a.txt"), "utf8")).toBe("changed\n");
+	});
+
+	it("accepts a tar archive piped to the API, and refuses links and paths that leave the workspace", async () => {
+		const { execFileSync } = await import("node:child_process");
+		const { OrreryServer } = await import("../../src/server/index.js");
+		const { readServerConfig } = await import("../../src/config/index.js");
+		const { pino } = await import("pino");
+		const server = await OrreryServer.open({
+			config: readServerConfig({ ORRERY_HOME: home, ORRERY_CONTAINER_RUNTIME: "none" }),
+			logger: pino({ level: "silent" }),
+			runScheduler: false,
+		});
+		try {
+			const url = await server.listen("127.0.0.1", 0);
+			const token = server.createSessionToken(await server.localUser());
+			const post = (body: Buffer) =>
+				fetch(`${url}/api/workflows/tree/workspace-archive`, {
+					method: "POST",
+					headers: { authorization: `Bearer ${token}`, "content-type": "application/x-tar" },
+					body,
+				});
+			const good = execFileSync("tar", ["-c", "-f", "-", "-C", dir, "data/deep"]);
+			const res = await post(good);
+			expect(res.status, await res.clone().text()).toBe(200);
+			expect(((await res.json()) as { files: number }).files).toBe(3);
+			const linkDir = mkdtempSync(join(tmpdir(), "orrery-link-"));
+			execFileSync("ln", ["-s", "/etc/passwd", join(linkDir, "pw")]);
+			const bad = await post(execFileSync("tar", ["-c", "-f", "-", "-C", linkDir, "pw"]));
+			expect(bad.status).toBe(400);
+			expect(((await bad.json()) as { message: string }).message).toMatch(/pw in the archive is not a regular file/);
+			const leaving = await post(
+				execFileSync("tar", ["-c", "-f", "-", "-P", "--transform", "s,^,../,", "-C", dir, "reana.yaml"]),
+			);
+			expect(leaving.status).toBe(400);
+			expect(((await leaving.json()) as { message: string }).message).toMatch(/'\.\.' is not allowed/);
+		} finally {
+			await server.close();
+		}
+	});
+});
