@@ -24,8 +24,10 @@ export interface JobRequest {
 	/** Where the command runs, relative to the workspace; absent means the workspace itself. */
 	workdir?: string;
 	env?: Record<string, string>;
-	/** How often to retry after an infrastructure failure (never after the command's own failure). */
+	/** How often to retry after an infrastructure failure, or after an exit code in `retryExitCodes`. */
 	retries?: number;
+	/** Exit codes that mean "try again" (CWL's temporaryFailCodes); any other failure is final. */
+	retryExitCodes?: number[];
 }
 
 /** The lifecycle states of a job as engines see them. */

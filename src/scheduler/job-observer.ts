@@ -104,13 +104,22 @@ export class JobObserver {
 					// The backend's reason (time limit, out of memory, …) comes first: it is why the job ended.
 					patch.message = obs.reason ? `${obs.reason}; ${log}` : log;
 				}
+				// An exit code the step declares temporary (CWL's temporaryFailCodes) gets a new attempt while
+				// retries are left; the new attempt is persisted before this one is recorded as failed.
+				const request = ok ? undefined : this.submitter.requestOf(job);
+				const retries = (JSON.parse(job.resources) as { retries?: number }).retries ?? 0;
+				const isTemporary = request?.retryExitCodes?.includes(obs.exitCode) === true && job.attempt <= retries;
+				if (isTemporary) {
+					await this.submitter.persistJob(wf, request as NonNullable<typeof request>, jobs, job.attempt + 1);
+					patch.message = `temporary failure (exit code ${obs.exitCode}); retried as attempt ${job.attempt + 1} of ${retries + 1}`;
+				}
 				events.push(
 					this.events.event(
 						job.workflow_id,
 						job.id,
-						ok ? "job_finished" : "job_failed",
-						`${job.step_name}: ${ok ? "finished" : `failed with exit code ${obs.exitCode}${obs.reason ? ` (${obs.reason})` : ""}`}`,
-						ok ? "info" : "error",
+						ok ? "job_finished" : isTemporary ? "job_retry" : "job_failed",
+						`${job.step_name}: ${ok ? "finished" : `failed with exit code ${obs.exitCode}${obs.reason ? ` (${obs.reason})` : ""}`}${isTemporary ? `; temporary, retrying (attempt ${job.attempt + 1} of ${retries + 1})` : ""}`,
+						ok ? "info" : isTemporary ? "warning" : "error",
 					),
 				);
 				break;

@@ -162,6 +162,11 @@ export async function prepareInvocation(
 		workdir: posix.relative(env.workspace, outdir),
 	};
 	if (image) request.image = image;
+	// temporaryFailCodes: the scheduler runs the tool again (twice at most) before the step fails.
+	if (tool.temporaryFailCodes.length > 0) {
+		request.retryExitCodes = tool.temporaryFailCodes;
+		request.retries = 2;
+	}
 	return { key, tool, scopes, inputs, runtime: { ...runtime, outdir, tmpdir }, jobDir, request };
 }
 
