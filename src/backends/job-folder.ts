@@ -145,20 +145,22 @@ export interface JobFolderState {
 
 /** Reads the state files of a job folder (the exit code first: for an ended job nothing else is needed but times). */
 export async function readJobFolder(jobDir: string): Promise<JobFolderState> {
-	const [exit, pid] = await Promise.all([
+	const [exit, pidStat] = await Promise.all([
 		readWithTime(join(jobDir, jobFiles.exitCode)),
-		readWithTime(join(jobDir, jobFiles.pid)),
+		stat(join(jobDir, jobFiles.pid)).catch(() => undefined),
 	]);
+	const code = exit?.text.trim();
+	if (code && /^\d+$/.test(code)) {
+		// An ended job: its pid no longer matters, only when it started (the pid file's time).
+		const ended: JobFolderState = { hasStarted: true, exitCode: Number(code), finishedAt: exit?.mtime as Date };
+		if (pidStat) ended.startedAt = pidStat.mtime;
+		return ended;
+	}
+	const pid = pidStat ? await readWithTime(join(jobDir, jobFiles.pid)) : undefined;
 	const state: JobFolderState = { hasStarted: pid !== undefined };
 	if (pid?.text.trim()) {
 		state.pid = Number(pid.text.trim());
 		state.startedAt = pid.mtime;
-	}
-	const code = exit?.text.trim();
-	if (code && /^\d+$/.test(code)) {
-		state.exitCode = Number(code);
-		state.finishedAt = exit?.mtime as Date;
-		state.hasStarted = true;
 	}
 	if (!state.hasStarted) state.hasStarted = await exists(join(jobDir, jobFiles.lock));
 	return state;

@@ -1,5 +1,5 @@
 import type { JobObservation } from "../backends/index.js";
-import { removeJobSecrets, tailJobLog } from "../backends/index.js";
+import { tailJobLog } from "../backends/index.js";
 import { isoNow } from "../common/index.js";
 import { type JobRow, type NewEvent, updateJob, type WorkflowRow } from "../db/index.js";
 import type { GuardedBackend } from "./guarded-backend.js";
@@ -132,7 +132,7 @@ export class JobObserver {
 		await updateJob(db, job.id, patch);
 		Object.assign(job, patch);
 		await this.events.record(events);
-		if (patch.status && terminalJob.has(patch.status)) await removeJobSecrets(job.job_dir);
+		if (patch.status && terminalJob.has(patch.status)) await this.submitter.clearSecrets(job);
 	}
 
 	/**
@@ -152,7 +152,7 @@ export class JobObserver {
 		};
 		await updateJob(db, job.id, patch);
 		Object.assign(job, patch);
-		await removeJobSecrets(job.job_dir);
+		await this.submitter.clearSecrets(job);
 		const retry = canRetry ? `; retrying (attempt ${job.attempt + 1} of ${retries + 1})` : "";
 		await this.events.record([
 			this.events.event(

@@ -1,6 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
-import type { BackendJob, JobSecretValues, Submission } from "../backends/index.js";
+import { type BackendJob, type JobSecretValues, removeJobSecrets, type Submission } from "../backends/index.js";
 import { AppError, isAppError, isoNow, messageOf, newId } from "../common/index.js";
 import { activeJobStatuses, insertJobs, type JobRow, updateJob, type WorkflowRow } from "../db/index.js";
 import type { JobRequest } from "../engines/index.js";
@@ -15,6 +15,7 @@ import type { SchedulerConfig, SchedulerDeps } from "./scheduler-settings.js";
  */
 export class JobSubmitter {
 	private readonly secretCache = new Map<string, { at: number; value: JobSecretValues | undefined }>();
+	private readonly withoutSecrets = new Set<string>();
 
 	constructor(
 		private readonly config: SchedulerConfig,
@@ -193,7 +194,18 @@ export class JobSubmitter {
 		if (job.image) backendJob.image = job.image;
 		const secrets = await this.secretsFor(wf.owner_id);
 		if (secrets) backendJob.secrets = secrets;
+		this.withoutSecrets[secrets ? "delete" : "add"](job.id);
 		return backendJob;
+	}
+
+	/**
+	 * Removes a job's secrets from its folder once it has ended. Jobs this process submitted without
+	 * secrets are skipped (two file operations saved per job); after a restart nothing is known, so
+	 * the folder is always cleaned.
+	 */
+	async clearSecrets(job: JobRow): Promise<void> {
+		if (this.withoutSecrets.delete(job.id)) return;
+		await removeJobSecrets(job.job_dir);
 	}
 
 	/** A user's secrets for their jobs, cached briefly so that a fan-out does not decrypt them per job. */

@@ -1,4 +1,3 @@
-import { removeJobSecrets } from "../backends/index.js";
 import { AppError, isAppError, isoNow } from "../common/index.js";
 import {
 	activeJobStatuses,
@@ -295,7 +294,7 @@ export class Scheduler {
 		);
 		for (const job of live) {
 			await updateJob(db, job.id, { status: "stopped", finished_at: at, message: "stopped by request" });
-			await removeJobSecrets(job.job_dir);
+			await this.submitter.clearSecrets(job);
 			job.status = "stopped";
 		}
 		await transitionWorkflow(db, wf.id, ["queued", "pending", "running"], {
