@@ -56,3 +56,25 @@ export function machine(): string {
 	const cpus = readFileSync("/proc/cpuinfo", "utf8").match(/^processor/gm)?.length ?? 0;
 	return `${cpus} CPUs, Node ${process.version}`;
 }
+
+/** A user and an `orrery server` process on a random port (for benchmarks that need a separate server). */
+export async function benchServer(
+	bin: string,
+	env: NodeJS.ProcessEnv,
+	email: string,
+): Promise<{ url: string; token: string; server: import("node:child_process").ChildProcess }> {
+	const { spawn } = await import("node:child_process");
+	const created = spawnSync(process.execPath, [bin, "admin", "create-user", "--email", email, "--json"], { env });
+	const token = JSON.parse(created.stdout.toString()).token as string;
+	const port = 5600 + Math.floor(Math.random() * 800);
+	const server = spawn(process.execPath, [bin, "server", "--port", String(port)], { env, stdio: "ignore" });
+	const url = `http://127.0.0.1:${port}`;
+	for (let i = 0; i < 100; i++) {
+		try {
+			if ((await fetch(`${url}/api/ping`)).ok) break;
+		} catch {
+			await new Promise((r) => setTimeout(r, 100));
+		}
+	}
+	return { url, token, server };
+}

@@ -1,6 +1,6 @@
 // Figures of the foundation issue: CLI cold start, 200-step serial overhead, 1 GiB upload/download.
 // Usage: npm run bench -- foundation [--skip-transfer]
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -9,7 +9,7 @@ import { createUser, issueToken } from "../src/auth/index.js";
 import { systemClock } from "../src/common/index.js";
 import { readServerConfig } from "../src/config/index.js";
 import { OrreryServer } from "../src/server/index.js";
-import { machine, median, now, peakRssMiB, printTable, timeShell } from "./bench-kit.js";
+import { benchServer, machine, median, now, peakRssMiB, printTable, timeShell } from "./bench-kit.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const bin = join(root, "bin/orrery.js");
@@ -85,20 +85,7 @@ async function transfer(sizeMiB: number): Promise<Array<Array<string | number>>>
 	const file = join(home, "big.bin");
 	spawnSync("dd", ["if=/dev/urandom", `of=${file}`, "bs=1M", `count=${sizeMiB}`], { stdio: "ignore" });
 	const env = { ...process.env, ORRERY_HOME: home, ORRERY_CONTAINER_RUNTIME: "none", ORRERY_LOG_LEVEL: "warn" };
-	const created = spawnSync(process.execPath, [bin, "admin", "create-user", "--email", "x@example.org", "--json"], {
-		env,
-	});
-	const token = JSON.parse(created.stdout.toString()).token as string;
-	const port = 5600 + Math.floor(Math.random() * 300);
-	const server = spawn(process.execPath, [bin, "server", "--port", String(port)], { env, stdio: "ignore" });
-	const url = `http://127.0.0.1:${port}`;
-	for (let i = 0; i < 100; i++) {
-		try {
-			if ((await fetch(`${url}/api/ping`)).ok) break;
-		} catch {
-			await new Promise((r) => setTimeout(r, 100));
-		}
-	}
+	const { url, token, server } = await benchServer(bin, env, "x@example.org");
 	const headers = { authorization: `Bearer ${token}` };
 	await fetch(`${url}/api/workflows?workflow_name=xfer`, {
 		method: "POST",

@@ -3,7 +3,7 @@
 //     against a bare AWS SDK script doing the same transfer with the same parallelism (the limit here);
 //  2. `orrery upload` of a tree of 10,000 small files against `tar | curl` of the same tree into the same server.
 // Usage: npm run bench -- staging [objects=1000] [bigMiB=2048] [files=10000]
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -11,7 +11,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { machine, median, now, printTable, timeShell } from "./bench-kit.js";
+import { benchServer, machine, median, now, printTable, timeShell } from "./bench-kit.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const bin = join(root, "bin/orrery.js");
@@ -114,20 +114,7 @@ async function startServer(): Promise<Server> {
 		ORRERY_STAGING_ALLOW_PRIVATE: "127.0.0.1",
 		ORRERY_STAGING_CONCURRENCY: String(concurrency),
 	};
-	const created = spawnSync(process.execPath, [bin, "admin", "create-user", "--email", "b@example.org", "--json"], {
-		env,
-	});
-	const token = JSON.parse(created.stdout.toString()).token as string;
-	const port = 5900 + Math.floor(Math.random() * 300);
-	const server = spawn(process.execPath, [bin, "server", "--port", String(port)], { env, stdio: "ignore" });
-	const url = `http://127.0.0.1:${port}`;
-	for (let i = 0; i < 100; i++) {
-		try {
-			if ((await fetch(`${url}/api/ping`)).ok) break;
-		} catch {
-			await new Promise((r) => setTimeout(r, 100));
-		}
-	}
+	const { url, token, server } = await benchServer(bin, env, "b@example.org");
 	const b64 = (s: string) => Buffer.from(s).toString("base64");
 	await api({ url, token, home, stop: () => undefined }, "POST", "/api/secrets/", {
 		AWS_ACCESS_KEY_ID: { value: b64("S3RVER"), type: "env" },
