@@ -24,7 +24,9 @@ describe("CWL temporaryFailCodes", () => {
 		const marker = join(dir, "tried-once");
 		writeFileSync(join(dir, "tool.cwl"), tool(marker));
 		const out = join(dir, "out");
-		const r = await orrery(["cwl-runner", "--quiet", "--outdir", out, join(dir, "tool.cwl")], { ORRERY_HOME: join(dir, "home") });
+		const r = await orrery(["cwl-runner", "--quiet", "--outdir", out, join(dir, "tool.cwl")], {
+			ORRERY_HOME: join(dir, "home"),
+		});
 		expect(r.stderr).toBe("");
 		expect(r.code).toBe(0);
 		expect(JSON.parse(r.stdout)).toMatchObject({ out: { basename: "out.txt" } });
