@@ -33,7 +33,7 @@ const deps: CliDeps = {
 		const server = await OrreryServer.open({ config });
 		const url = await server.listen(options.host ?? config.host, options.port ?? config.port);
 		process.stderr.write(
-			`Orrery ${apiVersion.orrery} listening on ${url} (database: ${config.databaseUrl.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@")}, workspaces: ${config.workspaceRoot})\n`,
+			`Orrery ${apiVersion.orrery} listening on ${url} (database: ${config.databaseUrl.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@")}, workspaces: ${config.workspaceRootTemplate ? `${config.workspaceRootTemplate}/workflows` : config.workspaceRoot})\n`,
 		);
 		await new Promise<void>((done) => {
 			const stop = () => done();

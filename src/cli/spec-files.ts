@@ -26,10 +26,15 @@ export function defaultWorkflowName(specFile: string): string {
 	return clean || "workflow";
 }
 
-/** The local files a specification needs in the workspace: declared inputs and workflow definition files. */
+/**
+ * The local files a specification needs in the workspace: declared inputs and workflow definition
+ * files; for CWL also every document the workflow reads and every local File and Directory its input
+ * object (with `parameters`, the `-p` values) and defaults name.
+ */
 export async function inputFiles(
 	specFile: string,
 	spec: ReanaSpecification,
+	parameters: Record<string, unknown> = {},
 ): Promise<Array<{ local: string; remote: string; size: number; mtimeMs: number }>> {
 	const base = dirname(specFile);
 	const out = new Map<string, { local: string; remote: string; size: number; mtimeMs: number }>();
@@ -65,7 +70,11 @@ export async function inputFiles(
 	for (const f of spec.inputs?.files ?? []) await addFile(f);
 	for (const d of spec.inputs?.directories ?? []) await addDir(d);
 	const wf = spec.workflow;
-	if (wf.type !== "serial" && wf.file) await addFile(wf.file);
+	if (wf.type === "cwl") {
+		// The document may name a process in it (`main.cwl#main`); the CWL loader finds the file.
+		const { cwlSpecFiles } = await import("./cwl-files.js");
+		for (const f of await cwlSpecFiles(specFile, spec, parameters)) await (f.isDirectory ? addDir : addFile)(f.path);
+	} else if (wf.type !== "serial" && wf.file) await addFile(wf.file);
 	for (const f of wf.files ?? []) await addFile(f);
 	for (const d of wf.directories ?? []) await addDir(d);
 	if (wf.parameters?.file) await addFile(wf.parameters.file);

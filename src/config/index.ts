@@ -4,10 +4,12 @@ import { join, resolve } from "node:path";
 import { AppError } from "../common/index.js";
 import { type IdentityConfig, type OidcConfig, readIdentityConfig, readOidcConfig } from "./identity-config.js";
 import { readStagingConfig, type StagingConfig } from "./staging-config.js";
+import { readWorkspaceRootTemplate } from "./workspace-root-template.js";
 import { parseYamlText as parseYaml } from "./yaml-text.js";
 
 export type { IdentityConfig, OidcConfig } from "./identity-config.js";
 export { readStagingConfig, type S3EndpointConfig, type StagingConfig } from "./staging-config.js";
+export { checkWorkspaceRootTemplate } from "./workspace-root-template.js";
 
 /** Everything the server reads from its environment (ORRERY_* variables), validated in one place. */
 export interface ServerConfig {
@@ -16,6 +18,8 @@ export interface ServerConfig {
 	/** PostgreSQL schema to use (created if missing); lets several deployments or test runs share one database. */
 	databaseSchema: string | undefined;
 	workspaceRoot: string;
+	/** ORRERY_WORKSPACE_ROOT_TEMPLATE: one folder per user (`/lustre/projects/{user}/orrery`); undefined: all under workspaceRoot. */
+	workspaceRootTemplate: string | undefined;
 	host: string;
 	port: number;
 	containerRuntime: "auto" | "none" | "podman" | "docker";
@@ -96,6 +100,7 @@ export function readServerConfig(env: Env = process.env): ServerConfig {
 		databaseUrl: env.ORRERY_DATABASE_URL || join(home, "orrery.db"),
 		databaseSchema: env.ORRERY_DATABASE_SCHEMA || undefined,
 		workspaceRoot: resolve(env.ORRERY_WORKSPACE_ROOT || join(home, "workspaces")),
+		workspaceRootTemplate: readWorkspaceRootTemplate(env),
 		host: env.ORRERY_HOST || "127.0.0.1",
 		port,
 		containerRuntime: runtime as ServerConfig["containerRuntime"],

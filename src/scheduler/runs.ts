@@ -106,7 +106,8 @@ export async function createRun(deps: RunsDeps, owner: UserRow, name: string, sp
 	}
 	const id = newId();
 	const at = isoNow(deps.clock);
-	const workspace = deps.workspaces.pathFor(owner.id, id);
+	// The workspace comes first: an owner the root template cannot name leaves no run behind.
+	const workspace = await deps.workspaces.create(owner, id);
 	const row = await insertWorkflowRun(deps.db, {
 		id,
 		name,
@@ -129,8 +130,11 @@ export async function createRun(deps: RunsDeps, owner: UserRow, name: string, sp
 		disk_bytes: null,
 		lease_owner: null,
 		lease_expires_at: null,
+	}).catch(async (error: unknown) => {
+		// The run was not recorded, so its empty workspace goes; the insert's error is the one to report.
+		await deps.workspaces.remove(workspace).catch(() => undefined);
+		throw error;
 	});
-	await deps.workspaces.create(owner.id, id);
 	await insertRetentionRules(deps.db, retentionRulesOf(id, spec.reana));
 	await appendEvents(deps.db, [
 		{

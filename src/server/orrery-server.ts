@@ -69,7 +69,7 @@ export class OrreryServer {
 		}
 		const engines = builtInEngines();
 		const box = secretBox(await loadSecretKey(config.secretKey, join(config.home, "secret.key")));
-		const workspaces = new Workspaces({ root: config.workspaceRoot });
+		const workspaces = new Workspaces({ root: config.workspaceRoot, rootTemplate: config.workspaceRootTemplate });
 		const scheduler = new Scheduler(
 			{
 				instanceId: config.instanceId,

@@ -39,6 +39,7 @@ export {
 } from "./staging/staging-credentials.js";
 export { StagingSession } from "./staging/staging-session.js";
 export { runPool, transferFailure, withRetries } from "./staging/transfer-pool.js";
+export { ownerMarkerName, type WorkspaceOwner } from "./user-folders.js";
 export {
 	type DownloadSource,
 	deleteFiles,

@@ -75,16 +75,10 @@ async function runCwl(session: Session, document: string, job: string | undefine
 	};
 	const { path: toolPath, fragment } = await splitFragment(resolve(document));
 	const toolUri = `${pathToFileURL(toolPath).href}${fragment ? `#${fragment}` : ""}`;
-	const read = new Set<string>();
-	let loaded: Awaited<ReturnType<typeof spec.loadCwl>>;
+	const { cwlLocalFiles, loadLocalCwl } = await import("../cwl-files.js");
+	let cwl: Awaited<ReturnType<typeof loadLocalCwl>>;
 	try {
-		loaded = await spec.loadCwl(toolUri, {
-			read: async (uri) => {
-				read.add(spec.withoutFragment(uri));
-				return readFile(spec.uriToPath(uri), "utf8");
-			},
-			display: (uri) => relative(process.cwd(), spec.uriToPath(uri)) || uri,
-		});
+		cwl = await loadLocalCwl(toolUri, { display: (p) => relative(process.cwd(), p) || p });
 	} catch (error) {
 		if (
 			error instanceof spec.SpecError &&
@@ -94,7 +88,7 @@ async function runCwl(session: Session, document: string, job: string | undefine
 		}
 		throw error;
 	}
-	for (const w of loaded.warnings) say(`warning: ${spec.formatProblem(w)}`);
+	for (const w of cwl.loaded.warnings) say(`warning: ${spec.formatProblem(w)}`);
 	const jobPath = job === undefined ? undefined : resolve(job);
 	const jobValue = jobPath === undefined ? {} : spec.parseCwlText(await readFile(jobPath, "utf8"), basename(jobPath));
 	if (typeof jobValue !== "object" || jobValue === null || Array.isArray(jobValue)) {
@@ -105,26 +99,7 @@ async function runCwl(session: Session, document: string, job: string | undefine
 	Object.assign(jobValue, parseKeyValues(opts.parameter, "-p"));
 
 	// Everything the run reads goes into the workspace, keeping the folders' layout.
-	const refs = spec.processReferences(loaded.process);
-	const locals = new Map<string, boolean>();
-	for (const uri of read) locals.set(spec.uriToPath(uri), false);
-	for (const s of refs.schemas) if (s.startsWith("file:")) locals.set(spec.uriToPath(s), false);
-	const files = [...refs.locations, ...spec.fileLocations(jobValue, jobBase)];
-	for (const f of files) {
-		if (!f.uri.startsWith("file:")) continue;
-		const p = spec.uriToPath(f.uri);
-		const s = await stat(p).catch(() => undefined);
-		if (!s) continue;
-		locals.set(p, s.isDirectory());
-		if (s.isDirectory()) continue;
-		const siblings = refs.hasExpressionPatterns
-			? await readdir(dirname(p)).catch(() => [])
-			: refs.patterns.map((pat) => secondaryName(basename(p), pat));
-		for (const name of siblings) {
-			const sp = join(dirname(p), name);
-			if ((await stat(sp).catch(() => undefined))?.isFile()) locals.set(sp, false);
-		}
-	}
+	const locals = await cwlLocalFiles(cwl, jobValue, jobBase);
 	const anchor = jobPath ?? toolPath;
 	const root = commonRoot([...locals.keys(), anchor, toolPath]);
 	const remoteOf = (local: string) => posix.join("inputs", relative(root, local).split(sep).join("/"));
@@ -208,17 +183,6 @@ async function splitFragment(path: string): Promise<{ path: string; fragment?: s
 	const i = path.lastIndexOf("#");
 	if (i < 0) throw new AppError("not_found", `${path} does not exist`);
 	return { path: path.slice(0, i), fragment: path.slice(i + 1) };
-}
-
-function secondaryName(primary: string, pattern: string): string {
-	let base = primary;
-	let p = pattern.replace(/\?$/, "");
-	while (p.startsWith("^")) {
-		const dot = base.lastIndexOf(".");
-		if (dot > 0) base = base.slice(0, dot);
-		p = p.slice(1);
-	}
-	return base + p;
 }
 
 function commonRoot(paths: string[]): string {

@@ -33,7 +33,7 @@ export function registerRunCommands(program: Command, action: Action): void {
 					const parameters = parseKeyValues(opts.parameter, "-p");
 					const { file, spec } = await loadSpec(path, parameters);
 					await printWarnings(session, spec.warnings);
-					const files = await inputFiles(file, spec.reana);
+					const files = await inputFiles(file, spec.reana, parameters);
 					const api = await session.api();
 					const created = await api.call("create_workflow", {
 						query: { workflow_name: opts.name ?? defaultWorkflowName(file) },
