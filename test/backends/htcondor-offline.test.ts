@@ -12,7 +12,7 @@ import {
 	parseCondorJson,
 	submitDescription,
 } from "../../src/backends/htcondor/index.js";
-import type { BackendJob } from "../../src/backends/index.js";
+import { type BackendJob, validateBackendSetting } from "../../src/backends/index.js";
 import type { JobFolderState } from "../../src/backends/job-folder.js";
 
 const fixtures = resolve(import.meta.dirname, "../fixtures/htcondor");
@@ -21,6 +21,7 @@ const fixture = (name: string) => readFileSync(join(fixtures, name), "utf8");
 const plain: HtcondorConfig = {
 	flavour: "htcondor",
 	containerUniverse: false,
+	fileTransfer: "shared",
 	pollIntervalMs: 15_000,
 	maxActiveJobs: 100,
 	batchThreshold: 3,
@@ -119,6 +120,38 @@ describe("htcondor (offline: generated submit files and captured outputs)", () =
 		const text = submitDescription(jobs, condorJobSpec(jobs[0] as BackendJob, plain), plain);
 		checkSyntax(text);
 		expect(text).toMatch(/queue OrreryJobId, OrreryJobDir from \(\n {2}j1, \/ws\/w1\/\.orrery\/jobs\/00001-s-1\n/);
+	});
+
+	it("keeps the shared filesystem unless `fileTransfer: transfer` is set, and refuses other modes", () => {
+		const setting = (settings: Record<string, unknown>) =>
+			validateBackendSetting({ name: "c4p", kind: "htcondor", settings }) as HtcondorConfig;
+		expect(setting({}).fileTransfer).toBe("shared");
+		expect(new HtcondorBackend(setting({})).capabilities.sharedFilesystem).toBe(true);
+		expect(new HtcondorBackend(setting({ fileTransfer: "transfer" })).capabilities.sharedFilesystem).toBe(false);
+		expect(() => setting({ fileTransfer: "spool" })).toThrow(/c4p\.fileTransfer/);
+	});
+
+	it("runs Compute4PUNCH images with file transfer: the container gets the scratch directory, not the job folder", () => {
+		const config: HtcondorConfig = { ...c4p, fileTransfer: "transfer" };
+		const j = job({ image: "python:3.12", resources: {} });
+		const text = submitDescription([j], condorJobSpec(j, config), config);
+		checkSyntax(text);
+		expect(text).toContain("arguments = run.sh\n");
+		expect(text).toContain(
+			"should_transfer_files = YES\nwhen_to_transfer_output = ON_EXIT\ntransfer_input_files = run.sh, workspace-in.tar\n",
+		);
+		expect(text).toContain('+SINGULARITY_JOB_CONTAINER = "docker://python:3.12"');
+		expect(text).not.toContain("should_transfer_files = NO");
+	});
+
+	it("fails a job held for exceeding the pool's transfer limits, without a retry", () => {
+		const held = { ClusterId: 1, ProcId: 0, JobStatus: 5, HoldReasonCode: 32 };
+		const reason = "TransferInputSizeMB (20480) is greater than MAX_TRANSFER_INPUT_MB (10240) at submit time";
+		expect(observeCondorJob({ ...held, HoldReason: reason }, { hasStarted: false })).toMatchObject({
+			state: "exited",
+			exitCode: 1,
+			reason: expect.stringMatching(/would not transfer the job's files .*MAX_TRANSFER_INPUT_MB/),
+		});
 	});
 
 	it("parses captured condor_q -json output (HTCondor 8.8) of a running job", () => {

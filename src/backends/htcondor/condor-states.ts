@@ -128,6 +128,15 @@ export function observeCondorJob(ad: CondorAd | undefined, folder: JobFolderStat
 					reason: `HTCondor stopped the job at its time limit (${reason}); raise htcondor_max_runtime`,
 				};
 			}
+			// 32, 33: the job's files exceed MAX_TRANSFER_INPUT_MB / MAX_TRANSFER_OUTPUT_MB; a retry cannot help.
+			if (ad.HoldReasonCode === 32 || ad.HoldReasonCode === 33) {
+				return {
+					state: "exited",
+					exitCode: 1,
+					...times,
+					reason: `HTCondor would not transfer the job's files (${reason}); the pool limits how much a job may transfer (MAX_TRANSFER_INPUT_MB, MAX_TRANSFER_OUTPUT_MB)`,
+				};
+			}
 			if ([6, 7, 12, 13].includes(ad.HoldReasonCode ?? -1) || infrastructureHold.test(reason)) {
 				return { state: "lost", reason: `HTCondor held the job for an infrastructure problem: ${reason}` };
 			}

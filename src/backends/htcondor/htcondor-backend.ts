@@ -1,6 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { AppError } from "../../common/index.js";
+import { AppError, isAppError, messageOf } from "../../common/index.js";
 import { type CommandResult, CommandRunner, isOnPath, lastLine } from "../command-runner.js";
 import type {
 	BackendCapabilities,
@@ -9,7 +9,7 @@ import type {
 	JobObservation,
 	Submission,
 } from "../compute-backend.js";
-import { readJobFolder, writeJobScripts } from "../job-folder.js";
+import { readJobFolder, removeJobSecrets, writeJobScripts } from "../job-folder.js";
 import {
 	type CondorAd,
 	condorAttributes,
@@ -19,7 +19,16 @@ import {
 	parseCondorJson,
 } from "./condor-states.js";
 import type { HtcondorConfig } from "./htcondor-config.js";
-import { condorJobSpec, isListSafe, runsImage, submitDescription, tokenFileOf } from "./submit-description.js";
+import { dropSnapshot, publishReturnedOutputs } from "./returned-outputs.js";
+import {
+	type CondorJobSpec,
+	condorJobSpec,
+	isListSafe,
+	runsImage,
+	submitDescription,
+	tokenFileOf,
+} from "./submit-description.js";
+import { prepareTransferJob, snapshotWorkspaces } from "./workspace-snapshot.js";
 
 const idFile = "condor-id";
 const submittedFile = "condor-submitted";
@@ -27,13 +36,18 @@ const submittedFile = "condor-submitted";
 /**
  * Runs jobs on an HTCondor pool (or Compute4PUNCH): condor_submit with a generated description,
  * one condor_q (+ condor_history for jobs that left the queue) per poll, condor_rm to cancel; on the
- * pool's submit host over SSH when configured. Jobs see the workspace on a shared filesystem.
+ * pool's submit host over SSH when configured. Jobs see the workspace on a shared filesystem, or
+ * (`fileTransfer: transfer`) get it as a tar and send their changes back, which a poll moves into
+ * the workspace before it reports the job's exit.
  */
 export class HtcondorBackend implements ComputeBackend {
 	readonly name = "htcondor";
 	readonly capabilities: BackendCapabilities;
 	/** Runs condor_* tools; `commandsIssued` counts them. */
 	readonly runner: CommandRunner;
+	private readonly isTransfer: boolean;
+	// Publications of returned outputs under way, by job folder: overlapping polls wait for the same one.
+	private readonly publishing = new Map<string, Promise<boolean>>();
 
 	constructor(
 		private readonly config: HtcondorConfig,
@@ -41,8 +55,9 @@ export class HtcondorBackend implements ComputeBackend {
 	) {
 		this.runner =
 			runner ?? new CommandRunner({ ...(config.ssh ? { ssh: config.ssh } : {}), timeoutMs: config.commandTimeoutMs });
+		this.isTransfer = config.fileTransfer === "transfer";
 		this.capabilities = {
-			sharedFilesystem: true,
+			sharedFilesystem: !this.isTransfer,
 			notifiesChanges: false,
 			pollIntervalMs: config.pollIntervalMs,
 			maxActiveJobs: config.maxActiveJobs,
@@ -101,13 +116,7 @@ export class HtcondorBackend implements ComputeBackend {
 		const known = await Promise.all(jobs.map((j) => this.priorSubmission(j)));
 		const fresh = jobs.filter((_, i) => known[i] === undefined);
 		if (fresh.length > 0) {
-			for (const job of fresh) await this.prepare(job);
-			const token = this.userToken(fresh[0] as BackendJob);
-			const result = await this.runner.run(
-				this.command("condor_submit", ["-terse"], token ? tokenFileOf((fresh[0] as BackendJob).jobDir) : undefined),
-				{ input: submitDescription(fresh, spec, this.config) },
-			);
-			const cluster = submittedCluster(result);
+			const cluster = await this.submitFresh(fresh, spec);
 			await Promise.all(
 				fresh.map(async (job, k) => {
 					const id = `${cluster}.${k}`;
@@ -126,6 +135,27 @@ export class HtcondorBackend implements ComputeBackend {
 		});
 	}
 
+	/** Prepares and submits jobs no earlier call submitted; answers their cluster. */
+	private async submitFresh(fresh: readonly BackendJob[], spec: CondorJobSpec): Promise<string> {
+		try {
+			for (const job of fresh) await this.prepare(job);
+			if (this.isTransfer) await snapshotWorkspaces(fresh);
+			const token = this.userToken(fresh[0] as BackendJob);
+			const result = await this.runner.run(
+				this.command("condor_submit", ["-terse"], token ? tokenFileOf((fresh[0] as BackendJob).jobDir) : undefined),
+				{ input: submitDescription(fresh, spec, this.config) },
+			);
+			return submittedCluster(result);
+		} catch (error) {
+			// Refused for good: these jobs never run, so their secrets and snapshots go now. (Other
+			// failures may hide a submission that went through, whose inputs HTCondor still reads.)
+			if (isAppError(error) && error.code === "validation_failed") {
+				for (const job of fresh) await Promise.all([removeJobSecrets(job.jobDir), dropSnapshot(job.jobDir)]);
+			}
+			throw error;
+		}
+	}
+
 	private userToken(job: BackendJob): string | undefined {
 		const name = this.config.bearerToken?.fromJobEnv;
 		return name ? job.env[name] : undefined;
@@ -140,6 +170,7 @@ export class HtcondorBackend implements ComputeBackend {
 			overwrite: true,
 			...(job.secrets ? { secrets: job.secrets } : {}),
 		});
+		if (this.isTransfer) await prepareTransferJob(job);
 		const token = this.userToken(job);
 		if (token !== undefined) await writeFile(tokenFileOf(job.jobDir), token, { mode: 0o600 });
 		await writeFile(join(job.jobDir, submittedFile), `${job.id}\n`);
@@ -184,18 +215,45 @@ export class HtcondorBackend implements ComputeBackend {
 		await Promise.all(
 			jobs.map(async (j) => {
 				const ad = queue.get(j.id) ?? history.get(j.id);
+				// File transfer: outputs are complete once the job has completed (or left even the history).
+				if (this.isTransfer && (!ad || ad.JobStatus === 4)) {
+					const failure = await this.publish(j.jobDir);
+					if (failure) {
+						await dropSnapshot(j.jobDir);
+						return void out.set(j.ref, failure);
+					}
+				}
 				const folder = await readJobFolder(j.jobDir);
 				const obs = observeCondorJob(ad, folder) ?? {
 					state: "lost",
 					reason: "HTCondor no longer knows the job and its command recorded no exit code",
 				};
 				if (ad && isHeld(ad) && obs.state !== "queued" && obs.state !== "running") held.push(j.id);
+				if (this.isTransfer && (obs.state === "exited" || obs.state === "lost")) await dropSnapshot(j.jobDir);
 				out.set(j.ref, obs);
 			}),
 		);
 		// A held job waits forever; once reported as failed it is removed so it frees its slot.
 		if (held.length > 0) await this.remove(held.sort());
 		return out;
+	}
+
+	/** Moves a job's returned outputs into its workspace; answers an observation only when that failed. */
+	private async publish(jobDir: string): Promise<JobObservation | undefined> {
+		let pending = this.publishing.get(jobDir);
+		if (!pending) {
+			pending = publishReturnedOutputs(jobDir).finally(() => this.publishing.delete(jobDir));
+			this.publishing.set(jobDir, pending);
+		}
+		try {
+			await pending;
+			return undefined;
+		} catch (error) {
+			return {
+				state: "lost",
+				reason: `HTCondor sent the job's outputs back, but they could not be put into the workspace: ${messageOf(error)}`,
+			};
+		}
 	}
 
 	private async ads(tool: string, args: string[]): Promise<Map<string, CondorAd>> {
@@ -207,8 +265,10 @@ export class HtcondorBackend implements ComputeBackend {
 	}
 
 	async cancel(ref: string): Promise<void> {
-		const m = /^(\d+\.\d+)@/.exec(ref);
-		if (m) await this.remove([m[1] as string]);
+		const m = /^(\d+\.\d+)@(.*)$/.exec(ref);
+		if (!m) return;
+		await this.remove([m[1] as string]);
+		if (this.isTransfer) await dropSnapshot(m[2] as string);
 	}
 
 	private async remove(ids: readonly string[]): Promise<void> {

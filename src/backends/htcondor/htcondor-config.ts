@@ -51,6 +51,11 @@ export const htcondorConfigSchema = Type.Object(
 			default: false,
 			description: "plain HTCondor: run step images with universe=container (else on the host)",
 		}),
+		fileTransfer: Type.Union([Type.Literal("shared"), Type.Literal("transfer")], {
+			default: "shared",
+			description:
+				"shared: job folders and workspaces are on a filesystem the execute nodes see; transfer: HTCondor's file transfer carries the workspace (as a tar) to the execute node's scratch directory and the step's changes back",
+		}),
 		pollIntervalMs: Type.Integer({ minimum: 1000, default: 15_000 }),
 		maxActiveJobs: Type.Integer({ minimum: 1, default: 5000 }),
 		batchThreshold: Type.Integer({

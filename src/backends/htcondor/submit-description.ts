@@ -3,6 +3,7 @@ import { AppError } from "../../common/index.js";
 import type { BackendJob } from "../compute-backend.js";
 import { jobFiles } from "../job-folder.js";
 import type { HtcondorConfig } from "./htcondor-config.js";
+import { transferFiles, transferInputs, transferOutputs } from "./transfer-wrapper.js";
 
 /** CERN's named job flavours (REANA accepts them in htcondor_max_runtime), with their limits in seconds. */
 export const jobFlavours: Readonly<Record<string, number>> = {
@@ -25,6 +26,8 @@ export interface CondorJobSpec {
 	accountingGroup?: string;
 	requirements?: string;
 	image?: string;
+	/** File transfer only: the job's secrets travel with it (jobs with and without secrets go in different clusters). */
+	hasSecrets?: boolean;
 }
 
 /** The request for one job, from its resources, REANA's htcondor_* keys and the backend's settings. */
@@ -47,6 +50,7 @@ export function condorJobSpec(job: BackendJob, config: HtcondorConfig): CondorJo
 	if (typeof group === "string" && group) spec.accountingGroup = group;
 	if (config.requirements) spec.requirements = config.requirements;
 	if (job.image !== undefined) spec.image = job.image;
+	if (config.fileTransfer === "transfer" && job.secrets !== undefined) spec.hasSecrets = true;
 	return spec;
 }
 
@@ -77,8 +81,9 @@ export function isListSafe(path: string): boolean {
 
 /**
  * The submit description for one or many jobs with the same spec. Each job runs the job-folder
- * wrapper in its own folder (shared filesystem: no file transfer) and carries `OrreryJobId`, by
- * which a restarted server finds a job submitted just before a crash.
+ * wrapper in its own folder (shared filesystem) or in the execute node's scratch directory (file
+ * transfer), and carries `OrreryJobId`, by which a restarted server finds a job submitted just
+ * before a crash.
  */
 export function submitDescription(
 	jobs: ReadonlyArray<{ id: string; jobDir: string }>,
@@ -90,15 +95,16 @@ export function submitDescription(
 	if (image && config.flavour === "htcondor")
 		lines.push("universe = container", `container_image = ${oneLine("image", image)}`);
 	else lines.push("universe = vanilla");
+	const isTransfer = config.fileTransfer === "transfer";
 	lines.push(
 		"executable = /bin/sh",
-		`arguments = $(OrreryJobDir)/${jobFiles.wrapper}`,
+		`arguments = ${isTransfer ? "" : "$(OrreryJobDir)/"}${jobFiles.wrapper}`,
 		"transfer_executable = false",
 		"initialdir = $(OrreryJobDir)",
 		"output = $(OrreryJobDir)/condor.out",
 		"error = $(OrreryJobDir)/condor.err",
 		"log = $(OrreryJobDir)/condor.log",
-		"should_transfer_files = NO",
+		...(isTransfer ? transferCommands(spec.hasSecrets === true) : ["should_transfer_files = NO"]),
 		"getenv = false",
 		"batch_name = orrery",
 		'+OrreryJobId = "$(OrreryJobId)"',
@@ -133,6 +139,26 @@ export function submitDescription(
 		lines.push(")");
 	}
 	return `${lines.join("\n")}\n`;
+}
+
+/**
+ * File transfer: the wrapper, the workspace tar (and secrets, encrypted on the wire) go to the
+ * scratch directory; only on exit (an evicted job starts again from the same inputs) the protocol
+ * files and the step's changes come back, the exit code under another name until the outputs are
+ * in the workspace.
+ */
+function transferCommands(hasSecrets: boolean): string[] {
+	const lines = [
+		"should_transfer_files = YES",
+		"when_to_transfer_output = ON_EXIT",
+		`transfer_input_files = ${transferInputs(hasSecrets).join(", ")}`,
+	];
+	if (hasSecrets) lines.push(`encrypt_input_files = ${jobFiles.secretsEnv}, ${jobFiles.secrets}`);
+	lines.push(
+		`transfer_output_files = ${transferOutputs.join(", ")}`,
+		`transfer_output_remaps = "${jobFiles.exitCode} = ${transferFiles.returnedExitCode}"`,
+	);
+	return lines;
 }
 
 /** The file a job's own bearer token is written to (readable by the owner only). */
