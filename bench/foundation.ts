@@ -1,5 +1,6 @@
 // Figures of the foundation issue: CLI cold start, 200-step serial overhead, 1 GiB upload/download.
-// Usage: npm run bench -- foundation [--skip-transfer]
+// Usage: npm run bench -- foundation [--skip-transfer] [--serial-only]
+// (--serial-only runs just the serial workflow, e.g. under `node --cpu-prof` to profile the scheduler)
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -132,15 +133,18 @@ async function transfer(sizeMiB: number): Promise<Array<Array<string | number>>>
 	];
 }
 
-const cold = coldStart();
-printTable(
-	`orrery --version cold start, median of 10 (${machine()})`,
-	["command", "median ms", "goal"],
-	[
-		["node -e 0 (Node itself)", cold.node, ""],
-		["orrery --version", cold.orrery, "≤ 150 ms"],
-	],
-);
+const serialOnly = process.argv.includes("--serial-only");
+if (!serialOnly) {
+	const cold = coldStart();
+	printTable(
+		`orrery --version cold start, median of 10 (${machine()})`,
+		["command", "median ms", "goal"],
+		[
+			["node -e 0 (Node itself)", cold.node, ""],
+			["orrery --version", cold.orrery, "≤ 150 ms"],
+		],
+	);
+}
 
 const serial = await serialOverhead(200);
 printTable(
@@ -155,7 +159,7 @@ printTable(
 	],
 );
 
-if (!process.argv.includes("--skip-transfer")) {
+if (!serialOnly && !process.argv.includes("--skip-transfer")) {
 	const sizeMiB = Number(process.env.BENCH_TRANSFER_MIB ?? 1024);
 	printTable(
 		`${sizeMiB} MiB file through the API vs cp (server in its own process)`,

@@ -1,4 +1,4 @@
-import type { JobSecretValues } from "./job-folder.js";
+import type { JobFolderFs, JobSecretValues } from "./job-folder.js";
 
 /** Resources a job asks for; each backend maps them onto its own terms (sbatch flags, pod limits, …). */
 export interface JobResources {
@@ -75,6 +75,8 @@ export interface BackendCapabilities {
 export interface ComputeBackend {
 	readonly name: string;
 	readonly capabilities: BackendCapabilities;
+	/** How the core creates this backend's job folders (default: through the thread pool, see `JobFolderFs`). */
+	readonly jobFolderFs?: JobFolderFs;
 	/** Starts a job. Submitting the same job id twice must not run it twice. */
 	submit(job: BackendJob, signal?: AbortSignal): Promise<Submission>;
 	/**

@@ -9,6 +9,8 @@ export type {
 export { HtcondorBackend, type HtcondorConfig, htcondorBackendPlugin } from "./htcondor/index.js";
 export {
 	containerSecretsPath,
+	inlineFs,
+	type JobFolderFs,
 	type JobSecretValues,
 	jobFiles,
 	readJobFolder,
@@ -16,6 +18,7 @@ export {
 	removeJobSecrets,
 	shQuote,
 	tailJobLog,
+	threadPoolFs,
 	writeJobScripts,
 } from "./job-folder.js";
 export { type KubernetesBackend, type KubernetesConfig, kubernetesBackendPlugin } from "./kubernetes/index.js";

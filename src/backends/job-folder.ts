@@ -1,11 +1,13 @@
-import { chmod, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 /**
  * The job-folder protocol shared by every backend. A job folder holds:
  *   command.sh   the user's command (plus its environment)
  *   run.sh       the wrapper: runs command.sh once, in the workdir, maybe in a container
- *   lock/        created atomically by the first wrapper that starts; a second one exits at once
+ *   lock         created atomically (O_EXCL, through the shell's noclobber) by the first wrapper that
+ *                starts; a second one exits at once (an external mkdir would cost a process per job)
  *   pid          the wrapper's process id (its mtime is the start time)
  *   stdout, stderr
  *   exit-code    the command's exit status (its mtime is the end time)
@@ -24,6 +26,34 @@ export const jobFiles = {
 	secrets: "secrets",
 	secretsEnv: "secrets.env",
 } as const;
+
+/**
+ * The file operations of the protocol. Backends whose job folders sit on a shared filesystem use
+ * the thread pool (a slow metadata server then never stalls the server's event loop); the local
+ * backend does them inline: for files of a few bytes on a local disk the hop through the thread pool
+ * costs ten times the operation, and that hop is paid twice for every job of a serial chain.
+ */
+export interface JobFolderFs {
+	readFile(path: string, encoding: "utf8"): Promise<string>;
+	writeFile(path: string, data: string | Buffer, options: { mode: number; flag?: string }): Promise<void>;
+	stat(path: string): Promise<{ mtime: Date }>;
+	mkdir(path: string, options: { recursive: true; mode?: number }): Promise<unknown>;
+	chmod(path: string, mode: number): Promise<void>;
+	readdir(path: string): Promise<string[]>;
+}
+
+/** Job-folder file operations through the thread pool (the default). */
+export const threadPoolFs: JobFolderFs = { readFile, writeFile, stat, mkdir, chmod, readdir };
+
+/** Job-folder file operations done at once, for job folders on a local disk. */
+export const inlineFs: JobFolderFs = {
+	readFile: async (path, encoding) => readFileSync(path, encoding),
+	writeFile: async (path, data, options) => writeFileSync(path, data, options),
+	stat: async (path) => statSync(path),
+	mkdir: async (path, options) => mkdirSync(path, options),
+	chmod: async (path, mode) => chmodSync(path, mode),
+	readdir: async (path) => readdirSync(path),
+};
 
 /** Where secret files appear inside containers, as on REANA. */
 export const containerSecretsPath = "/etc/reana/secrets";
@@ -64,6 +94,7 @@ export async function writeJobScripts(
 		/** Where the command sees the secrets folder (inside a container: `containerSecretsPath`). */
 		secretsPath?: string;
 	},
+	fs: JobFolderFs = threadPoolFs,
 ): Promise<boolean> {
 	const flag = options.overwrite ? "w" : "wx";
 	const exports = Object.entries(env)
@@ -72,14 +103,14 @@ export async function writeJobScripts(
 		.join("");
 	let prologue = "";
 	if (options.secrets) {
-		await writeJobSecrets(jobDir, options.secrets);
+		await writeJobSecrets(jobDir, options.secrets, fs);
 		const seen = options.secretsPath ?? join(jobDir, jobFiles.secrets);
 		prologue = `export ORRERY_SECRETS_DIR=${shQuote(seen)} REANA_SECRETS_DIR=${shQuote(seen)}\n. ${shQuote(join(jobDir, jobFiles.secretsEnv))}\n`;
 	}
 	try {
 		await Promise.all([
-			writeFile(join(jobDir, jobFiles.command), `${prologue}${exports}${command}\n`, { mode: 0o644, flag }),
-			writeFile(join(jobDir, jobFiles.wrapper), wrapperScript(jobDir, options), { mode: 0o755, flag }),
+			fs.writeFile(join(jobDir, jobFiles.command), `${prologue}${exports}${command}\n`, { mode: 0o644, flag }),
+			fs.writeFile(join(jobDir, jobFiles.wrapper), wrapperScript(jobDir, options), { mode: 0o755, flag }),
 		]);
 		return true;
 	} catch (error) {
@@ -88,19 +119,19 @@ export async function writeJobScripts(
 	}
 }
 
-async function writeJobSecrets(jobDir: string, secrets: JobSecretValues): Promise<void> {
+async function writeJobSecrets(jobDir: string, secrets: JobSecretValues, fs: JobFolderFs): Promise<void> {
 	const dir = join(jobDir, jobFiles.secrets);
-	await mkdir(dir, { recursive: true, mode: 0o700 });
-	await chmod(dir, 0o700);
+	await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+	await fs.chmod(dir, 0o700);
 	for (const [name, content] of Object.entries(secrets.files)) {
 		if (!/^[A-Za-z0-9._-]+$/.test(name) || name === "." || name === "..") continue;
-		await writeFile(join(dir, name), content, { mode: 0o400 });
+		await fs.writeFile(join(dir, name), content, { mode: 0o400 });
 	}
 	const env = Object.entries(secrets.env)
 		.filter(([k]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
 		.map(([k, v]) => `export ${k}=${shQuote(v)}\n`)
 		.join("");
-	await writeFile(join(jobDir, jobFiles.secretsEnv), env, { mode: 0o600 });
+	await fs.writeFile(join(jobDir, jobFiles.secretsEnv), env, { mode: 0o600 });
 }
 
 /** Removes a job's secrets from its folder once the job has ended (they never outlive the job on disk). */
@@ -118,7 +149,7 @@ export function wrapperScript(jobDir: string, options: WrapperOptions): string {
 	const body = `${run} > ${d}/stdout 2> ${d}/stderr < /dev/null\ncode=$?`;
 	return `#!/bin/sh
 # Orrery job wrapper: runs command.sh exactly once and records the outcome in this folder.
-mkdir ${d}/lock 2>/dev/null || exit 0
+set -C; { true > ${d}/lock; } 2>/dev/null || exit 0; set +C
 echo $$ > ${d}/pid
 cd ${shQuote(options.workdir)} || { echo "orrery: cannot enter ${options.workdir.replace(/'/g, "")}" > ${d}/stderr; echo 126 > ${d}/exit-code; exit 126; }
 ${body}
@@ -128,9 +159,8 @@ exit $code
 }
 
 /** True when a job folder shows that a wrapper has started (one directory read, for the submit path). */
-export async function hasJobStarted(jobDir: string): Promise<boolean> {
-	const { readdir } = await import("node:fs/promises");
-	const names = await readdir(jobDir).catch(() => [] as string[]);
+export async function hasJobStarted(jobDir: string, fs: JobFolderFs = threadPoolFs): Promise<boolean> {
+	const names = await fs.readdir(jobDir).catch(() => [] as string[]);
 	return names.includes(jobFiles.lock) || names.includes(jobFiles.pid) || names.includes(jobFiles.exitCode);
 }
 
@@ -144,10 +174,10 @@ export interface JobFolderState {
 }
 
 /** Reads the state files of a job folder (the exit code first: for an ended job nothing else is needed but times). */
-export async function readJobFolder(jobDir: string): Promise<JobFolderState> {
+export async function readJobFolder(jobDir: string, fs: JobFolderFs = threadPoolFs): Promise<JobFolderState> {
 	const [exit, pidStat] = await Promise.all([
-		readWithTime(join(jobDir, jobFiles.exitCode)),
-		stat(join(jobDir, jobFiles.pid)).catch(() => undefined),
+		readWithTime(join(jobDir, jobFiles.exitCode), fs),
+		fs.stat(join(jobDir, jobFiles.pid)).catch(() => undefined),
 	]);
 	const code = exit?.text.trim();
 	if (code && /^\d+$/.test(code)) {
@@ -156,31 +186,26 @@ export async function readJobFolder(jobDir: string): Promise<JobFolderState> {
 		if (pidStat) ended.startedAt = pidStat.mtime;
 		return ended;
 	}
-	const pid = pidStat ? await readWithTime(join(jobDir, jobFiles.pid)) : undefined;
+	const pid = pidStat ? await readWithTime(join(jobDir, jobFiles.pid), fs) : undefined;
 	const state: JobFolderState = { hasStarted: pid !== undefined };
 	if (pid?.text.trim()) {
 		state.pid = Number(pid.text.trim());
 		state.startedAt = pid.mtime;
 	}
-	if (!state.hasStarted) state.hasStarted = await exists(join(jobDir, jobFiles.lock));
+	if (!state.hasStarted)
+		state.hasStarted = await fs.stat(join(jobDir, jobFiles.lock)).then(
+			() => true,
+			() => false,
+		);
 	return state;
 }
 
-async function readWithTime(path: string): Promise<{ text: string; mtime: Date } | undefined> {
+async function readWithTime(path: string, fs: JobFolderFs): Promise<{ text: string; mtime: Date } | undefined> {
 	try {
-		const [text, s] = await Promise.all([readFile(path, "utf8"), stat(path)]);
+		const [text, s] = await Promise.all([fs.readFile(path, "utf8"), fs.stat(path)]);
 		return { text, mtime: s.mtime };
 	} catch {
 		return undefined;
-	}
-}
-
-async function exists(path: string): Promise<boolean> {
-	try {
-		await stat(path);
-		return true;
-	} catch {
-		return false;
 	}
 }
 

@@ -1,6 +1,11 @@
-import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
-import { type BackendJob, type JobSecretValues, removeJobSecrets, type Submission } from "../backends/index.js";
+import {
+	type BackendJob,
+	type JobSecretValues,
+	removeJobSecrets,
+	type Submission,
+	threadPoolFs,
+} from "../backends/index.js";
 import { AppError, isAppError, isoNow, messageOf, newId } from "../common/index.js";
 import { activeJobStatuses, insertJobs, type JobRow, updateJob, type WorkflowRow } from "../db/index.js";
 import type { JobRequest } from "../engines/index.js";
@@ -172,9 +177,10 @@ export class JobSubmitter {
 	private async backendJobOf(wf: WorkflowRow, job: JobRow): Promise<BackendJob> {
 		const request = this.requestOf(job);
 		const workdir = request.workdir ? resolve(wf.workspace_path, request.workdir) : wf.workspace_path;
+		const fs = this.backends.get(job.backend)?.backend.jobFolderFs ?? threadPoolFs;
 		await Promise.all([
-			mkdir(job.job_dir, { recursive: true }),
-			workdir === wf.workspace_path ? undefined : mkdir(workdir, { recursive: true }),
+			fs.mkdir(job.job_dir, { recursive: true }),
+			workdir === wf.workspace_path ? undefined : fs.mkdir(workdir, { recursive: true }),
 		]);
 		const backendJob: BackendJob = {
 			id: job.id,

@@ -10,7 +10,14 @@ import type {
 	JobObservation,
 	Submission,
 } from "../compute-backend.js";
-import { containerSecretsPath, hasJobStarted, jobFiles, readJobFolder, writeJobScripts } from "../job-folder.js";
+import {
+	containerSecretsPath,
+	hasJobStarted,
+	inlineFs,
+	jobFiles,
+	readJobFolder,
+	writeJobScripts,
+} from "../job-folder.js";
 import {
 	type ContainerRuntime,
 	type ContainerRuntimeSetting,
@@ -45,6 +52,7 @@ const startGraceMs = 30_000;
 export class LocalBackend implements ComputeBackend {
 	readonly name = "local";
 	readonly capabilities: BackendCapabilities;
+	readonly jobFolderFs = inlineFs;
 	private readonly listeners: Array<(ref: string) => void> = [];
 	private readonly submittedAt = new Map<string, number>();
 	private readonly runtime: ContainerRuntime | null;
@@ -97,9 +105,9 @@ export class LocalBackend implements ComputeBackend {
 			...(job.secrets ? { secrets: job.secrets } : {}),
 			...(job.secrets && placement.container ? { secretsPath: containerSecretsPath } : {}),
 		};
-		let isFresh = await writeJobScripts(job.jobDir, job.command, job.env, scripts);
-		if (!isFresh && !(await hasJobStarted(job.jobDir))) {
-			await writeJobScripts(job.jobDir, job.command, job.env, { ...scripts, overwrite: true });
+		let isFresh = await writeJobScripts(job.jobDir, job.command, job.env, scripts, this.jobFolderFs);
+		if (!isFresh && !(await hasJobStarted(job.jobDir, this.jobFolderFs))) {
+			await writeJobScripts(job.jobDir, job.command, job.env, { ...scripts, overwrite: true }, this.jobFolderFs);
 			isFresh = true;
 		}
 		if (isFresh) {
@@ -157,7 +165,7 @@ export class LocalBackend implements ComputeBackend {
 	}
 
 	private async observe(ref: string): Promise<JobObservation> {
-		const state = await readJobFolder(ref);
+		const state = await readJobFolder(ref, this.jobFolderFs);
 		if (state.exitCode !== undefined) {
 			const obs: JobObservation = { state: "exited", exitCode: state.exitCode };
 			if (state.startedAt) obs.startedAt = state.startedAt;
@@ -168,7 +176,7 @@ export class LocalBackend implements ComputeBackend {
 			if (isAlive(state.pid))
 				return state.startedAt ? { state: "running", startedAt: state.startedAt } : { state: "running" };
 			// The wrapper may have written its exit code between the two reads.
-			const again = await readJobFolder(ref);
+			const again = await readJobFolder(ref, this.jobFolderFs);
 			if (again.exitCode !== undefined) return this.observe(ref);
 			return {
 				state: "lost",
@@ -182,7 +190,7 @@ export class LocalBackend implements ComputeBackend {
 	}
 
 	async cancel(ref: string): Promise<void> {
-		const state = await readJobFolder(ref);
+		const state = await readJobFolder(ref, this.jobFolderFs);
 		const container = await readFile(join(ref, jobFiles.container), "utf8").catch(() => undefined);
 		if (state.pid !== undefined && state.exitCode === undefined) {
 			killGroup(state.pid, "SIGTERM");
