@@ -193,7 +193,7 @@ export function targetIn(outputDirectory: string, remote: string): string {
 }
 
 /** Runs tasks with at most `parallel` at once; the first failure stops new ones and is thrown. */
-async function runAll(tasks: ReadonlyArray<() => Promise<void>>, parallel: number): Promise<void> {
+export async function runAll(tasks: ReadonlyArray<() => Promise<void>>, parallel: number): Promise<void> {
 	let next = 0;
 	let failure: unknown;
 	const worker = async () => {

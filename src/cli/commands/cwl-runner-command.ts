@@ -9,6 +9,7 @@ import { AppError, isAppError } from "../../common/index.js";
 import type { ApiClient } from "../api-client.js";
 import { createOutput } from "../output.js";
 import type { Session } from "../session.js";
+import { runAll } from "../tree-transfer.js";
 import type { Action } from "./workflow-commands.js";
 
 /** cwltool's exit code for a feature the runner does not support. */
@@ -158,7 +159,7 @@ async function runCwl(session: Session, document: string, job: string | undefine
 	} else {
 		const outdir = resolve(opts.outdir);
 		await mkdir(outdir, { recursive: true });
-		outputs = await fetchOutputs(outputs, outdir, api, w, new Set());
+		outputs = await fetchOutputs(outputs, outdir, api, w);
 	}
 	// Wait until the JSON is written: the CLI exits right after, which would cut a piped stdout short.
 	await new Promise<void>((done) => process.stdout.write(`${JSON.stringify(outputs, null, 4)}\n`, () => done()));
@@ -243,41 +244,64 @@ function rewriteLocations(
 }
 
 /** Downloads the output object's files into the output directory and points its locations there. */
-async function fetchOutputs(
+/** Output paths already given out in one folder, and the next number to try per name (`2/out`, `3/out`, …). */
+interface Taken {
+	paths: Set<string>;
+	next: Map<string, number>;
+}
+
+function newTaken(): Taken {
+	return { paths: new Set(), next: new Map() };
+}
+
+/** Copies a run's output files into `outdir` (four downloads at a time) and rewrites their locations. */
+async function fetchOutputs(value: unknown, outdir: string, api: ApiClient, w: string): Promise<unknown> {
+	const downloads: Array<() => Promise<void>> = [];
+	const placed = await placeOutputs(value, outdir, newTaken(), (location, target) =>
+		downloads.push(async () => {
+			await pipeline(await api.download(w, location), createWriteStream(target));
+		}),
+	);
+	await runAll(downloads, 4);
+	return placed;
+}
+
+/** Gives every File and Directory of an output object its place under `dir`; files are fetched by `download`. */
+async function placeOutputs(
 	value: unknown,
 	dir: string,
-	api: ApiClient,
-	w: string,
-	used: Set<string>,
+	used: Taken,
+	download: (location: string, target: string) => void,
 ): Promise<unknown> {
 	if (Array.isArray(value)) {
 		const out: unknown[] = [];
-		for (const v of value) out.push(await fetchOutputs(v, dir, api, w, used));
+		for (const v of value) out.push(await placeOutputs(v, dir, used, download));
 		return out;
 	}
 	if (typeof value !== "object" || value === null) return value;
 	const obj = value as Record<string, unknown>;
 	if (obj.class !== "File" && obj.class !== "Directory") {
 		const out: Record<string, unknown> = {};
-		for (const [k, v] of Object.entries(obj)) out[k] = await fetchOutputs(v, dir, api, w, used);
+		for (const [k, v] of Object.entries(obj)) out[k] = await placeOutputs(v, dir, used, download);
 		return out;
 	}
 	const name = String(obj.basename ?? posix.basename(String(obj.location ?? "output")));
-	let target = join(dir, name);
-	for (let n = 2; used.has(target); n++) target = join(dir, String(n), name);
-	used.add(target);
+	const first = join(dir, name);
+	let target = first;
+	let n = used.next.get(first) ?? 2;
+	while (used.paths.has(target)) target = join(dir, String(n++), name);
+	used.next.set(first, n);
+	used.paths.add(target);
 	await mkdir(dirname(target), { recursive: true });
 	const out: Record<string, unknown> = { ...obj, location: pathToFileURL(target).href, path: target };
 	if (obj.class === "File") {
-		if (typeof obj.location === "string") {
-			const res = await api.download(w, obj.location);
-			await pipeline(res, createWriteStream(target));
-		} else await writeFile(target, String(obj.contents ?? ""));
+		if (typeof obj.location === "string") download(obj.location, target);
+		else await writeFile(target, String(obj.contents ?? ""));
 		if (Array.isArray(obj.secondaryFiles))
-			out.secondaryFiles = await fetchOutputs(obj.secondaryFiles, dirname(target), api, w, used);
+			out.secondaryFiles = await placeOutputs(obj.secondaryFiles, dirname(target), used, download);
 	} else {
 		await mkdir(target, { recursive: true });
-		if (Array.isArray(obj.listing)) out.listing = await fetchOutputs(obj.listing, target, api, w, new Set());
+		if (Array.isArray(obj.listing)) out.listing = await placeOutputs(obj.listing, target, newTaken(), download);
 	}
 	return out;
 }

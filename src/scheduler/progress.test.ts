@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import type { JobRow } from "../db/index.js";
+import { computeProgress, progressIdsShown } from "./progress.js";
+
+function job(seq: number, status: JobRow["status"], attempt = 1, key = `k${seq}`): JobRow {
+	return {
+		id: `job-${seq}-${attempt}`,
+		workflow_id: "w",
+		key,
+		seq,
+		attempt,
+		step_name: `step${seq}`,
+		backend: "local",
+		backend_ref: null,
+		command: `echo ${seq}`,
+		image: null,
+		image_used: null,
+		resources: "{}",
+		job_dir: `/jobs/${seq}`,
+		status,
+		exit_code: null,
+		message: null,
+		outputs: null,
+		created_at: "2026-01-01T00:00:00.000Z",
+		submitted_at: null,
+		started_at: null,
+		finished_at: null,
+	};
+}
+
+describe("run progress", () => {
+	it("counts every job exactly but lists only the most recent ids of each state", () => {
+		const jobs = [
+			...Array.from({ length: 1000 }, (_, i) => job(i + 1, "finished")),
+			job(1001, "failed"),
+			job(1002, "running"),
+			job(1003, "queued"),
+		];
+		const p = computeProgress(jobs, 5000);
+		expect(p.total.total).toBe(5000);
+		expect(p.finished.total).toBe(1000);
+		expect(p.failed).toEqual({ total: 1, job_ids: ["job-1001-1"] });
+		expect(p.running).toEqual({ total: 2, job_ids: ["job-1002-1", "job-1003-1"] });
+		expect(p.finished.job_ids).toHaveLength(progressIdsShown);
+		expect(p.finished.job_ids.at(-1)).toBe("job-1000-1");
+		expect(p.total.job_ids.at(-1)).toBe("job-1003-1");
+		expect(p.current_step_name).toBe("step1003");
+		// The stored document stays small however many jobs the run has.
+		expect(JSON.stringify(p).length).toBeLessThan(4000);
+	});
+
+	it("counts only the latest attempt of a retried job", () => {
+		const p = computeProgress([job(1, "failed", 1, "a"), job(2, "finished", 2, "a")]);
+		expect(p.total.total).toBe(1);
+		expect(p.failed.total).toBe(0);
+		expect(p.finished.job_ids).toEqual(["job-2-2"]);
+	});
+});
