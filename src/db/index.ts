@@ -36,6 +36,7 @@ export {
 	insertJobs,
 	type JobRow,
 	listJobs,
+	listJobsByIds,
 	listJobsPage,
 	updateJob,
 } from "./jobs.js";

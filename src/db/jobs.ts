@@ -47,6 +47,18 @@ export async function listJobs(db: Db, workflowId: string): Promise<JobRow[]> {
 	return db.kysely.selectFrom("jobs").selectAll().where("workflow_id", "=", workflowId).orderBy("seq").execute();
 }
 
+/** Some jobs of a workflow, by id, in creation order (ids of other workflows are ignored). */
+export async function listJobsByIds(db: Db, workflowId: string, ids: readonly string[]): Promise<JobRow[]> {
+	if (ids.length === 0) return [];
+	return db.kysely
+		.selectFrom("jobs")
+		.selectAll()
+		.where("workflow_id", "=", workflowId)
+		.where("id", "in", ids)
+		.orderBy("seq")
+		.execute();
+}
+
 /** The jobs of a workflow in creation order, a page at a time. */
 export async function listJobsPage(db: Db, workflowId: string, offset: number, limit: number): Promise<JobRow[]> {
 	return db.kysely

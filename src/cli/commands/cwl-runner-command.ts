@@ -9,7 +9,6 @@ import { AppError, isAppError } from "../../common/index.js";
 import type { ApiClient } from "../api-client.js";
 import { createOutput } from "../output.js";
 import type { Session } from "../session.js";
-import { runAll } from "../tree-transfer.js";
 import type { Action } from "./workflow-commands.js";
 
 /** cwltool's exit code for a feature the runner does not support. */
@@ -262,6 +261,7 @@ async function fetchOutputs(value: unknown, outdir: string, api: ApiClient, w: s
 			await pipeline(await api.download(w, location), createWriteStream(target));
 		}),
 	);
+	const { runAll } = await import("../tree-transfer.js");
 	await runAll(downloads, 4);
 	return placed;
 }
