@@ -1,6 +1,7 @@
 // Figures of the foundation issue: CLI cold start, 200-step serial overhead, 1 GiB upload/download.
 // Usage: npm run bench -- foundation [--skip-transfer] [--serial-only]
-// (--serial-only runs just the serial workflow, e.g. under `node --cpu-prof` to profile the scheduler)
+// (--serial-only runs just the serial workflow, e.g. under `node --cpu-prof` to profile the scheduler;
+// BENCH_DIR=/dev/shm puts its server home and workspaces on another filesystem, to see the disk's share)
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,7 +28,7 @@ function coldStart(): { orrery: number; node: number } {
 }
 
 async function serialOverhead(steps: number): Promise<{ loop: number; orrery: number; startup: number }> {
-	const home = mkdtempSync(join(tmpdir(), "orrery-bench-"));
+	const home = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), "orrery-bench-"));
 	const t0 = now();
 	const server = await OrreryServer.open({
 		config: readServerConfig({ ORRERY_HOME: home, ORRERY_CONTAINER_RUNTIME: "none" }),
