@@ -112,6 +112,17 @@ describe.each(testDialects)("workspaces in one site folder per user (%s)", (dial
 		expect(await readFile(join(first.workspace_path, "n.txt"), "utf8")).toBe("again\nagain\n");
 	});
 
+	it("reports each user's own folder as their workspace in /api/info", async () => {
+		const info = async (token: string) =>
+			(await (await t.call("GET", "/api/info", { token })).json()) as Record<string, { value: unknown }>;
+		const mine = await info(alice.token);
+		expect(mine.default_workspace?.value).toBe(join(sites, "projects", "alice", "orrery", "workflows"));
+		expect(mine.workspaces_available?.value).toEqual([join(sites, "projects", "alice", "orrery", "workflows")]);
+		// An email that cannot name a folder still gets an answer (creating a run says why it fails).
+		const odd = await t.user("../odd@example.org");
+		expect((await info(odd.token)).default_workspace?.value).toBe(`${sites}/projects/{user}/orrery/workflows`);
+	});
+
 	it("refuses a user whose email would leave the sites folder, leaving no run and no folder behind", async () => {
 		const mallory = await t.user("../../../escape@example.org");
 		const res = await t.call("POST", "/api/workflows?workflow_name=evil", { token: mallory.token, body: spec });

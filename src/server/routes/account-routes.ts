@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { authorize } from "../../auth/index.js";
 import { apiVersion } from "../../contract/index.js";
@@ -47,13 +48,28 @@ export function accountRoutes(app: FastifyInstance, ctx: ServerContext): void {
 		for (const [alias, target] of Object.entries(reanaBackendAliases)) {
 			if (backends.includes(target) && !names.includes(alias)) names.push(alias);
 		}
+		const workspace = workspaceShownTo(ctx, principal.user);
 		return {
 			compute_backends: { title: "List of supported compute backends", value: names },
-			default_workspace: { title: "Default workspace", value: ctx.config.workspaceRoot },
-			workspaces_available: { title: "List of available workspaces", value: [ctx.config.workspaceRoot] },
+			default_workspace: { title: "Default workspace", value: workspace },
+			workspaces_available: { title: "List of available workspaces", value: [workspace] },
 			supported_workflow_engines: { title: "List of supported workflow engines", value: engines },
 			orrery_version: { title: "Orrery version", value: apiVersion.orrery },
 			container_runtime: { title: "Container runtime of the local backend", value: containerRuntime ?? "none" },
 		};
 	});
+}
+
+/**
+ * Where the user's workspaces are made: the workspace root, or with a root template the user's own
+ * folder (the template itself when the user's email cannot name a folder: creating a run says why).
+ */
+function workspaceShownTo(ctx: ServerContext, user: { id: string; email: string }): string {
+	const { workspaces } = ctx;
+	if (!workspaces.rootTemplate) return ctx.config.workspaceRoot;
+	try {
+		return join(workspaces.userFolder(user), "workflows");
+	} catch {
+		return join(workspaces.rootTemplate, "workflows");
+	}
 }
