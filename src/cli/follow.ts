@@ -54,6 +54,9 @@ export async function followRun(
 				const pos = offsets.get(job.id) ?? { stdout: 0, stderr: 0 };
 				let isEmpty = true;
 				for (const stream of ["stdout", "stderr"] as const) {
+					// Ask only for a log that has grown since it was last read (servers without sizes: always).
+					const size = stream === "stdout" ? job.stdout_bytes : job.stderr_bytes;
+					if (size !== undefined && size <= pos[stream]) continue;
 					for (;;) {
 						const chunk = await api.call("get_job_log", {
 							params: { workflow_id_or_name: workflow, job_id: job.id },
@@ -98,11 +101,22 @@ async function watchedJobs(
 	api: ApiClient,
 	params: { workflow_id_or_name: string },
 	ids: string[],
-): Promise<Array<{ id: string; status: string; step_name: string }>> {
-	const out: Array<{ id: string; status: string; step_name: string }> = [];
+): Promise<WatchedJob[]> {
+	const out: WatchedJob[] = [];
 	for (let i = 0; i < ids.length; i += 100) {
-		const res = await api.call("get_workflow_jobs", { params, query: { ids: ids.slice(i, i + 100).join(",") } });
+		const res = await api.call("get_workflow_jobs", {
+			params,
+			query: { ids: ids.slice(i, i + 100).join(","), log_sizes: true },
+		});
 		out.push(...res.items);
 	}
 	return out;
+}
+
+interface WatchedJob {
+	id: string;
+	status: string;
+	step_name: string;
+	stdout_bytes?: number;
+	stderr_bytes?: number;
 }

@@ -294,11 +294,16 @@ export const JobSummary = Type.Object({
 	created_at: Type.String(),
 	started_at: Nullable(Type.String()),
 	finished_at: Nullable(Type.String()),
+	stdout_bytes: Type.Optional(Type.Integer({ description: "size of the job's stdout (with log_sizes)" })),
+	stderr_bytes: Type.Optional(Type.Integer({ description: "size of the job's stderr (with log_sizes)" })),
 });
 
 /** GET /api/workflows/{w}/jobs query: only some jobs (by id or state), a page at a time. */
 export const JobsQuery = Type.Object({
 	ids: Type.Optional(Type.String({ description: "comma-separated job ids" })),
+	log_sizes: Type.Optional(
+		Type.Boolean({ description: "also report the sizes of each job's stdout and stderr (for followers)" }),
+	),
 	status: Type.Optional(Type.String({ description: "comma-separated job states" })),
 	page: Type.Optional(Type.Integer({ minimum: 1 })),
 	size: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),

@@ -81,6 +81,20 @@ describe.each(testDialects)("workflow API on %s", (dialect) => {
 		expect(jobs[2]?.logs).toBe("Ada\nGrace\n");
 		expect(jobs.every((j) => j.status === "finished")).toBe(true);
 		expect(doc.workflow_logs).toMatch(/workflow finished successfully/);
+		// A follower asks for some jobs by id with their log sizes, to read only logs that grew.
+		const ids = Object.keys(doc.job_logs);
+		const some = (await (
+			await t.call("GET", `/api/workflows/hello.1/jobs?ids=${ids[2]},${ids[0]},not-a-job&log_sizes=true`, {
+				token: alice.token,
+			})
+		).json()) as { total: number; items: Array<{ id: string; stdout_bytes?: number; stderr_bytes?: number }> };
+		expect(some.total).toBe(2);
+		expect(some.items.map((j) => j.id)).toEqual([ids[0], ids[2]]);
+		expect(some.items[1]).toMatchObject({ stdout_bytes: "Ada\nGrace\n".length, stderr_bytes: 0 });
+		const plain = (await (
+			await t.call("GET", `/api/workflows/hello.1/jobs?ids=${ids[2]}`, { token: alice.token })
+		).json()) as { items: Array<Record<string, unknown>> };
+		expect(plain.items[0]).not.toHaveProperty("stdout_bytes");
 		const ls = (await (await t.call("GET", "/api/workflows/hello.1/workspace", { token: alice.token })).json()) as {
 			items: Array<{ name: string }>;
 		};

@@ -1,4 +1,4 @@
-import { open } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { jobFiles, readTail } from "../../backends/index.js";
@@ -73,7 +73,21 @@ export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
 		if (statuses) jobs = jobs.filter((j) => statuses.has(j.status));
 		const total = jobs.length;
 		if (query.size) jobs = jobs.slice(((query.page ?? 1) - 1) * query.size, (query.page ?? 1) * query.size);
-		return { items: jobs.map(jobSummary), total };
+		if (!query.log_sizes) return { items: jobs.map(jobSummary), total };
+		// A follower reads a log only when it has grown: two file checks here save two requests per job.
+		const sizeOf = (path: string) =>
+			stat(path).then(
+				(s) => s.size,
+				() => 0,
+			);
+		const items = await Promise.all(
+			jobs.map(async (j) => ({
+				...jobSummary(j),
+				stdout_bytes: await sizeOf(join(j.job_dir, jobFiles.stdout)),
+				stderr_bytes: await sizeOf(join(j.job_dir, jobFiles.stderr)),
+			})),
+		);
+		return { items, total };
 	});
 
 	handle(app, "get_job_log", async ({ principal, params, query }) => {
