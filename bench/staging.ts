@@ -210,21 +210,27 @@ async function uploadFigures(): Promise<void> {
 	const cli: number[] = [];
 	const resumed: number[] = [];
 	const cliEnv = `ORRERY_HOME=${s.home}/client ORRERY_SERVER_URL=${s.url} ORRERY_ACCESS_TOKEN=${s.token}`;
+	// Each method starts from the same disk state: written data flushed (sync), nothing deleted just
+	// before (deleting 10,000 files makes this disk slow to create files for a while; the unpacked
+	// copies are removed at the end).
+	const untarred: string[] = [];
+	const settled = (command: string) => timeShell(`sync && ${command}`) - timeShell("sync");
 	for (let i = 0; i < 3; i++) {
 		await api(s, "POST", `/api/workflows?workflow_name=up${i}`, {
 			workflow: { type: "serial", specification: { steps: [{ commands: ["true"] }] } },
 		});
 		tarCurl.push(
-			timeShell(
+			settled(
 				`tar -c -C ${tree} data | curl -sf -X POST -H 'Authorization: Bearer ${s.token}' -H 'content-type: application/octet-stream' -T - '${s.url}/api/workflows/up${i}/workspace?file_name=tree.tar' > /dev/null`,
 			),
 		);
 		const into = mkdtempSync(join(tmpdir(), "orrery-bench-untar-"));
-		untar.push(timeShell(`tar -c -C ${tree} data | tar -x -C ${into}`));
-		rmSync(into, { recursive: true, force: true });
-		cli.push(timeShell(`cd ${tree} && ${cliEnv} ${process.execPath} ${bin} upload -w up${i} data 2>/dev/null`));
-		resumed.push(timeShell(`cd ${tree} && ${cliEnv} ${process.execPath} ${bin} upload -w up${i} data 2>/dev/null`));
+		untarred.push(into);
+		untar.push(settled(`tar -c -C ${tree} data | tar -x -C ${into}`));
+		cli.push(settled(`cd ${tree} && ${cliEnv} ${process.execPath} ${bin} upload -w up${i} data 2>/dev/null`));
+		resumed.push(settled(`cd ${tree} && ${cliEnv} ${process.execPath} ${bin} upload -w up${i} data 2>/dev/null`));
 	}
+	for (const into of untarred) rmSync(into, { recursive: true, force: true });
 	const base = median(tarCurl);
 	rows.push(["tar piped to curl (one file: the tree as a tar)", base / 1000, "1.00×"]);
 	rows.push([

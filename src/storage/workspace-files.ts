@@ -17,7 +17,11 @@ export interface WorkspaceEntry {
 	isDirectory: boolean;
 }
 
-/** Walks a workspace (or a folder of it) and yields its files, skipping Orrery's internal folder. */
+/**
+ * Walks a workspace (or a folder of it) and yields its files, skipping Orrery's internal folder.
+ * The entries of a folder are examined in parallel batches: one after the other, the thread-pool
+ * round trip of each `lstat` made a listing of 10,000 files take half a second.
+ */
 export async function* walkFiles(root: string, sub = "", withDirectories = false): AsyncGenerator<WorkspaceEntry> {
 	const start = sub ? await resolveInWorkspace(root, sub) : root;
 	const stack = [start];
@@ -30,21 +34,25 @@ export async function* walkFiles(root: string, sub = "", withDirectories = false
 			if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
 			throw error;
 		}
+		const wanted: Array<{ abs: string; name: string; isDirectory: boolean }> = [];
 		for await (const d of handle) {
 			const abs = join(dir, d.name);
 			const name = relative(root, abs).split("\\").join("/");
 			if (name === internalDir) continue;
 			if (d.isDirectory()) {
 				stack.push(abs);
-				if (withDirectories) {
-					const s = await lstat(abs);
-					yield { name, size: 0, modified: s.mtime, isDirectory: true };
-				}
-			} else if (d.isFile()) {
-				const s = await lstat(abs).catch(() => undefined);
-				if (s) yield { name, size: s.size, modified: s.mtime, isDirectory: false };
-			}
+				if (withDirectories) wanted.push({ abs, name, isDirectory: true });
+			} else if (d.isFile()) wanted.push({ abs, name, isDirectory: false });
 			// Symlinks are not listed or followed: they could point anywhere.
+		}
+		for (let i = 0; i < wanted.length; i += 64) {
+			const batch = wanted.slice(i, i + 64);
+			const stats = await Promise.all(batch.map((e) => lstat(e.abs).catch(() => undefined)));
+			for (const [k, e] of batch.entries()) {
+				const st = stats[k];
+				if (!st) continue; // removed meanwhile
+				yield { name: e.name, size: e.isDirectory ? 0 : st.size, modified: st.mtime, isDirectory: e.isDirectory };
+			}
 		}
 	}
 }
