@@ -15,9 +15,10 @@ import { diskUsage } from "../storage/index.js";
  * its owner's usage is recomputed from all their runs (so repeated or concurrent updates agree).
  */
 export async function recordRunEnd(db: Db, clock: Clock, wf: WorkflowRow): Promise<void> {
+	// The rules first: measuring a large workspace takes a while, and their days count from the end.
+	await activateRetentionRules(db, wf.id, clock.now());
 	const bytes = await diskUsage(wf.workspace_path).catch(() => 0);
 	await updateWorkflow(db, wf.id, { disk_bytes: bytes });
-	await activateRetentionRules(db, wf.id, clock.now());
 	await recomputeUsage(db, clock, wf.owner_id);
 }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDialects } from "../support/databases.js";
 import { checkAgainstReana, operationFor, reanaOperations } from "../support/reana-openapi.js";
-import { startTestServer, type TestServer, waitForStatus } from "../support/test-server.js";
+import { startTestServer, type TestServer, waitForRetentionRules, waitForStatus } from "../support/test-server.js";
 
 // Operations of reana-server's document that this suite does not call, and why. Anything else that
 // is not exercised fails the suite, so a new REANA endpoint cannot be forgotten.
@@ -115,6 +115,7 @@ describe.each(testDialects)(
 			});
 			const du = await call("GET", "/api/workflows/contract.1/disk_usage");
 			expect((du.body.disk_usage_info as unknown[]).length).toBe(3);
+			await waitForRetentionRules(t, token, "contract.1"); // activated just after the run is reported ended
 			const rules = await call("GET", "/api/workflows/contract.1/retention_rules");
 			expect(rules.body.retention_rules).toEqual([
 				expect.objectContaining({ workspace_files: "out/copy.txt", retention_days: 7, status: "active" }),

@@ -8,7 +8,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyDueRetentionRules } from "../../src/scheduler/index.js";
 import { testDialects } from "../support/databases.js";
-import { startTestServer, type TestServer, waitForStatus } from "../support/test-server.js";
+import { startTestServer, type TestServer, waitForRetentionRules, waitForStatus } from "../support/test-server.js";
 
 const spec = {
 	inputs: { files: ["data/names.txt"] },
@@ -76,6 +76,7 @@ describe.each(testDialects)("workspaces in one site folder per user (%s)", (dial
 		expect(await download.text()).toBe("hello Ada\nhello Grace\n");
 
 		// Retention deletes scratch/ when its day comes; prune then deletes the rest but inputs and outputs.
+		await waitForRetentionRules(t, alice.token, "lustre");
 		await applyDueRetentionRules(t.server.db, new Date(Date.now() + 1.5 * 86_400_000), pino({ level: "silent" }));
 		expect(existsSync(join(ws, "scratch/t.txt"))).toBe(false);
 		expect(existsSync(join(ws, "notes.log"))).toBe(true);

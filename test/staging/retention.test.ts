@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyDueRetentionRules } from "../../src/scheduler/index.js";
 import { testDialects } from "../support/databases.js";
 import { type S3Service, s3Service } from "../support/staging-services.js";
-import { startTestServer, type TestServer, waitForStatus } from "../support/test-server.js";
+import { startTestServer, type TestServer, waitForRetentionRules, waitForStatus } from "../support/test-server.js";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
@@ -63,6 +63,7 @@ describe.each(testDialects)("retention keeps declared inputs and outputs (%s)", 
 			workspace_path: string;
 		};
 		expect(status.status, status.message).toBe("finished");
+		await waitForRetentionRules(t, token, "keep");
 		const ws = status.workspace_path;
 		const logger = pino({ level: "silent" });
 		const day = 86_400_000;

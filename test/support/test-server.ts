@@ -95,6 +95,21 @@ export async function startTestServer(
 }
 
 /** Polls a run's status until it is no longer active. */
+/**
+ * Waits until an ended run's retention rules count down (they are activated just after the run is
+ * reported ended, with its accounting).
+ */
+export async function waitForRetentionRules(t: TestServer, token: string, workflow: string): Promise<void> {
+	const end = Date.now() + 10_000;
+	for (;;) {
+		const res = await t.call("GET", `/api/workflows/${workflow}/retention_rules`, { token });
+		const body = (await res.json()) as { retention_rules: Array<{ status: string }> };
+		if (body.retention_rules.every((r) => r.status !== "created")) return;
+		if (Date.now() > end) throw new Error(`the retention rules of ${workflow} were not activated`);
+		await new Promise((r) => setTimeout(r, 50));
+	}
+}
+
 export async function waitForStatus(
 	t: TestServer,
 	token: string,

@@ -242,7 +242,6 @@ function rewriteLocations(
 	return out;
 }
 
-/** Downloads the output object's files into the output directory and points its locations there. */
 /** Output paths already given out in one folder, and the next number to try per name (`2/out`, `3/out`, …). */
 interface Taken {
 	paths: Set<string>;
