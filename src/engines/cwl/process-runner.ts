@@ -30,8 +30,22 @@ export interface RunMemory {
 	invocations: Map<string, Invocation>;
 	/** Outcomes that are final (done), by key. */
 	finished: Map<string, Outcome>;
-	/** Scatter expansions, by step key. */
-	scatters: Map<string, ScatterJob[]>;
+	/** Scatter expansions and how far each has got, by step key. */
+	scatters: Map<string, ScatterState>;
+}
+
+/**
+ * A scatter step between decisions: its items (expanded once), their keys, the leading items known
+ * done with their outputs, and the last item ever prepared or recorded as a job. Each decision then
+ * looks only at the items between those two marks (plus new ones), not at every item: a decision per
+ * ended job over every item made a large scatter quadratic.
+ */
+export interface ScatterState {
+	jobs: ScatterJob[];
+	keys: string[];
+	done: number;
+	results: Array<Record<string, unknown>>;
+	frontier: number;
 }
 
 /** Runs a workflow's steps (injected to keep the modules free of import cycles). */

@@ -2,9 +2,16 @@ import type { CwlStep, CwlWorkflow } from "../../spec/index.js";
 import { evaluate } from "./expression-evaluator.js";
 import { isFile, mapFileValues } from "./file-values.js";
 import { loadContents, resolveValue } from "./input-files.js";
-import { maxNewJobs, type Outcome, runProcess, type Tick, type WorkflowRunner } from "./process-runner.js";
+import {
+	maxNewJobs,
+	type Outcome,
+	runProcess,
+	type ScatterState,
+	type Tick,
+	type WorkflowRunner,
+} from "./process-runner.js";
 import { CwlRunError, javascriptOf, type Scopes, whereOf } from "./run-environment.js";
-import { gatherScatter, scatterJobs } from "./scatter.js";
+import { gatherScatter, type ScatterJob, scatterJobs } from "./scatter.js";
 import { mergeSources } from "./source-merge.js";
 import { outputMismatch } from "./value-types.js";
 
@@ -109,34 +116,50 @@ async function runStep(
 	if (step.scatter.length === 0) {
 		outcome = await runInstance(step, gathered, stepKey, stepChain, tick, where);
 	} else {
-		// The expansion is the same on every decision: keep it, and skip finished items without a call.
-		let jobs = tick.memory.scatters.get(stepKey);
-		if (!jobs) {
-			jobs = scatterJobs(gathered, step.scatter, step.scatterMethod, where);
-			tick.memory.scatters.set(stepKey, jobs);
-		}
-		const results: Array<Record<string, unknown>> = [];
-		let isPending = false;
-		// Items not started yet wait cheaply once this decision has proposed enough new jobs.
+		const sc = scatterStateOf(tick, stepKey, () => scatterJobs(gathered, step.scatter, step.scatterMethod, where));
+		// Tool items past the frontier were never started: once this decision has proposed enough new
+		// jobs they all wait, and are not looked at.
 		const isTool = step.run.class === "CommandLineTool";
-		const pending: Outcome = { state: "pending" };
-		for (const job of jobs) {
-			const itemKey = `${stepKey}.${job.index.join(".")}`;
+		let isPending = false;
+		for (let i = sc.done; i < sc.jobs.length; i++) {
+			if (isTool && i > sc.frontier && tick.submit.length >= maxNewJobs) {
+				isPending = true;
+				break;
+			}
+			const itemKey = sc.keys[i] as string;
 			const finished = tick.memory.finished.get(`${itemKey}#process`) ?? tick.memory.finished.get(`${itemKey}#skipped`);
-			const isWaiting =
-				isTool && tick.submit.length >= maxNewJobs && !tick.jobs.has(itemKey) && !tick.memory.invocations.has(itemKey);
 			const o =
-				finished ?? (isWaiting ? pending : await runInstance(step, job.inputs, itemKey, stepChain, tick, where));
+				finished ?? (await runInstance(step, (sc.jobs[i] as ScatterJob).inputs, itemKey, stepChain, tick, where));
+			if (i > sc.frontier && (tick.memory.invocations.has(itemKey) || tick.jobs.has(itemKey))) sc.frontier = i;
 			if (o.state === "failed") return o;
 			if (o.state === "pending") isPending = true;
-			else results.push(o.outputs);
+			else if (!isPending && i === sc.done) {
+				// Done outcomes are final: the leading ones are kept and not looked at again.
+				sc.results.push(o.outputs);
+				sc.done = i + 1;
+			}
 		}
 		if (isPending) return { state: "pending" };
+		const results = sc.results;
 		const lengths = step.scatter.map((n) => (gathered[n] as unknown[]).length);
 		outcome = { state: "done", outputs: gatherScatter(results, step.out, lengths, step.scatterMethod) };
 	}
 	if (outcome.state === "done") tick.memory.finished.set(stepKey, outcome);
 	return outcome;
+}
+
+/** The state of a scatter step, expanded on first use; the frontier starts at the last item already recorded as a job. */
+function scatterStateOf(tick: Tick, stepKey: string, expand: () => ScatterJob[]): ScatterState {
+	let sc = tick.memory.scatters.get(stepKey);
+	if (!sc) {
+		const jobs = expand();
+		const keys = jobs.map((j) => `${stepKey}.${j.index.join(".")}`);
+		let frontier = -1;
+		for (const [i, k] of keys.entries()) if (tick.jobs.has(k) || tick.memory.invocations.has(k)) frontier = i;
+		sc = { jobs, keys, done: 0, results: [], frontier };
+		tick.memory.scatters.set(stepKey, sc);
+	}
+	return sc;
 }
 
 async function runInstance(
