@@ -36,14 +36,21 @@ export class JobSubmitter {
 	async submitRequests(wf: WorkflowRow, jobs: JobRow[], requests: readonly JobRequest[]): Promise<void> {
 		const db = this.deps.db;
 		const fresh: JobRow[] = [];
+		// Counted once per decision, not per request: a fan-out asks for hundreds of jobs at a time.
+		const active = new Map<string, number>();
+		let seq = 0;
+		for (const j of jobs) {
+			if (activeJobStatuses.includes(j.status)) active.set(j.backend, (active.get(j.backend) ?? 0) + 1);
+			if (j.seq > seq) seq = j.seq;
+		}
 		for (const request of requests) {
 			const backendName = this.backendFor(request);
 			const backend = this.backends.get(backendName) as GuardedBackend;
-			const active =
-				jobs.filter((j) => j.backend === backendName && activeJobStatuses.includes(j.status)).length +
-				fresh.filter((j) => j.backend === backendName).length;
-			if (active >= backend.backend.capabilities.maxActiveJobs) break;
-			fresh.push(this.newJobRow(wf, request, jobs, fresh, 1));
+			const count = active.get(backendName) ?? 0;
+			if (count >= backend.backend.capabilities.maxActiveJobs) break;
+			active.set(backendName, count + 1);
+			seq += 1;
+			fresh.push(this.newJobRow(wf, request, seq, 1));
 		}
 		const persisted = await insertJobs(db, fresh);
 		jobs.push(...persisted);
@@ -76,23 +83,15 @@ export class JobSubmitter {
 
 	/** Persists a job before anything runs it; returns undefined when another writer already did. */
 	async persistJob(wf: WorkflowRow, request: JobRequest, jobs: JobRow[], attempt: number): Promise<JobRow | undefined> {
-		const [row] = await insertJobs(this.deps.db, [this.newJobRow(wf, request, jobs, [], attempt)]);
+		let seq = 0;
+		for (const j of jobs) if (j.seq > seq) seq = j.seq;
+		const [row] = await insertJobs(this.deps.db, [this.newJobRow(wf, request, seq + 1, attempt)]);
 		if (row) jobs.push(row);
 		return row;
 	}
 
-	/** The row of a new job (not yet persisted); `pending` are rows made in the same tick. */
-	newJobRow(
-		wf: WorkflowRow,
-		request: JobRequest,
-		jobs: readonly JobRow[],
-		pending: readonly JobRow[],
-		attempt: number,
-	): JobRow {
-		let seq = 0;
-		for (const j of jobs) if (j.seq > seq) seq = j.seq;
-		for (const j of pending) if (j.seq > seq) seq = j.seq;
-		seq += 1;
+	/** The row of a new job (not yet persisted), with its sequence number in the run. */
+	newJobRow(wf: WorkflowRow, request: JobRequest, seq: number, attempt: number): JobRow {
 		const { resources, ...rest } = request;
 		return {
 			id: newId(),
