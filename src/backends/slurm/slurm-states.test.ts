@@ -28,6 +28,21 @@ describe("observeSlurmJob", () => {
 		expect(vanishedObservation(started)).toMatchObject({ state: "lost" });
 	});
 
+	it("asks accounting why a forgotten job's command died of a signal, and keeps the code if nobody knows", () => {
+		expect(observeSlurmJob(undefined, exited(143))).toBeUndefined();
+		expect(observeSlurmJob({ id: "1", state: baseState("CANCELLED by 0") }, exited(143))).toMatchObject({
+			state: "exited",
+			exitCode: 143,
+			reason: expect.stringMatching(/cancelled on Slurm outside Orrery/),
+		});
+		expect(vanishedObservation(exited(143))).toEqual({
+			state: "exited",
+			exitCode: 143,
+			startedAt: new Date(1000),
+			finishedAt: new Date(2000),
+		});
+	});
+
 	it("explains a time limit with a non-zero exit code", () => {
 		const obs = observeSlurmJob({ id: "1", state: "TIMEOUT", exitCode: 0, signal: 0 }, started, { time: "00:01:00" });
 		expect(obs).toMatchObject({

@@ -80,7 +80,11 @@ export function observeSlurmJob(
 		return record.startedAt ? { state: "running", startedAt: record.startedAt } : { state: "running" };
 	}
 	if (!record) {
-		if (folder.exitCode !== undefined) return { state: "exited", exitCode: folder.exitCode, ...times };
+		// The queue has forgotten the job. A code from a signal (>= 128) may be Slurm's doing (a cancel,
+		// a time limit): accounting says why; the command's own codes need no explanation.
+		if (folder.exitCode !== undefined && folder.exitCode < 128) {
+			return { state: "exited", exitCode: folder.exitCode, ...times };
+		}
 		return undefined; // ask accounting
 	}
 	const lost = lostMessages[record.state];
@@ -139,6 +143,8 @@ export function observeSlurmJob(
 
 /** What to say about a job neither Slurm nor its folder can account for. */
 export function vanishedObservation(folder: JobFolderState): JobObservation {
+	if (folder.exitCode !== undefined)
+		return { state: "exited", exitCode: folder.exitCode, ...timesOf(undefined, folder) };
 	return {
 		state: "lost",
 		reason: folder.hasStarted
