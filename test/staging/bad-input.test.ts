@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type S3Service, s3Service } from "../support/staging-services.js";
+import { addS3Secrets, type S3Service, s3Service } from "../support/staging-services.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
-
-const b64 = (s: string) => Buffer.from(s).toString("base64");
 
 describe("staging refuses bad input with a message that says what to do", () => {
 	let open: TestServer;
@@ -23,13 +21,7 @@ describe("staging refuses bad input with a message that says what to do", () => 
 			[open, token],
 			[strict, strictToken],
 		] as const) {
-			await t.call("POST", "/api/secrets/", {
-				token: tok,
-				body: {
-					AWS_ACCESS_KEY_ID: { value: b64(s3.accessKeyId), type: "env" },
-					AWS_SECRET_ACCESS_KEY: { value: b64(s3.secretAccessKey), type: "env" },
-				},
-			});
+			await addS3Secrets(t, tok, s3);
 		}
 	});
 	afterAll(async () => {

@@ -1,9 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type S3Service, s3Service } from "../support/staging-services.js";
+import { addS3Secrets, type S3Service, s3Service } from "../support/staging-services.js";
 import { startTestServer, type TestServer, waitForStatus } from "../support/test-server.js";
-
-const b64 = (s: string) => Buffer.from(s).toString("base64");
 
 const tool = `cwlVersion: v1.2
 class: CommandLineTool
@@ -30,13 +28,7 @@ describe("CWL File and Directory locations on S3", () => {
 			env: { ORRERY_S3_ENDPOINT: s3.endpoint, ORRERY_STAGING_ALLOW_PRIVATE: "127.0.0.1" },
 		});
 		token = (await t.user("cwl@example.org")).token;
-		await t.call("POST", "/api/secrets/", {
-			token,
-			body: {
-				AWS_ACCESS_KEY_ID: { value: b64(s3.accessKeyId), type: "env" },
-				AWS_SECRET_ACCESS_KEY: { value: b64(s3.secretAccessKey), type: "env" },
-			},
-		});
+		await addS3Secrets(t, token, s3);
 	});
 	afterAll(async () => t?.close());
 

@@ -3,7 +3,13 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from "node:path";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type S3Service, s3Service, startWebDav, type WebDavService } from "../support/staging-services.js";
+import {
+	addS3Secrets,
+	type S3Service,
+	s3Service,
+	startWebDav,
+	type WebDavService,
+} from "../support/staging-services.js";
 import { startTestServer, type TestServer, waitForStatus } from "../support/test-server.js";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
@@ -29,14 +35,7 @@ describe("publishing outputs and WebDAV staging", () => {
 			env: { ORRERY_S3_ENDPOINT: s3.endpoint, ORRERY_STAGING_ALLOW_PRIVATE: "127.0.0.1" },
 		});
 		token = (await t.user("publisher@example.org")).token;
-		await t.call("POST", "/api/secrets/", {
-			token,
-			body: {
-				AWS_ACCESS_KEY_ID: { value: b64(s3.accessKeyId), type: "env" },
-				AWS_SECRET_ACCESS_KEY: { value: b64(s3.secretAccessKey), type: "env" },
-				BEARER_TOKEN_127_0_0_1: { value: b64("rw-token"), type: "env" },
-			},
-		});
+		await addS3Secrets(t, token, s3, { BEARER_TOKEN_127_0_0_1: "rw-token" });
 	});
 	afterAll(async () => {
 		await t?.close();

@@ -6,10 +6,8 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OrreryServer } from "../../src/server/index.js";
 import { testDialects } from "../support/databases.js";
-import { type S3Service, s3Service } from "../support/staging-services.js";
+import { addS3Secrets, type S3Service, s3Service } from "../support/staging-services.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
-
-const b64 = (s: string) => Buffer.from(s).toString("base64");
 
 describe.each(testDialects)("staging survives a server restart (%s)", (dialect) => {
 	let t: TestServer;
@@ -33,13 +31,7 @@ describe.each(testDialects)("staging survives a server restart (%s)", (dialect) 
 			},
 		});
 		token = (await t.user("restart@example.org")).token;
-		await t.call("POST", "/api/secrets/", {
-			token,
-			body: {
-				AWS_ACCESS_KEY_ID: { value: b64(s3.accessKeyId), type: "env" },
-				AWS_SECRET_ACCESS_KEY: { value: b64(s3.secretAccessKey), type: "env" },
-			},
-		});
+		await addS3Secrets(t, token, s3);
 	});
 	afterAll(async () => t?.close());
 

@@ -4,10 +4,8 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyDueRetentionRules } from "../../src/scheduler/index.js";
 import { testDialects } from "../support/databases.js";
-import { type S3Service, s3Service } from "../support/staging-services.js";
+import { addS3Secrets, type S3Service, s3Service } from "../support/staging-services.js";
 import { startTestServer, type TestServer, waitForRetentionRules, waitForStatus } from "../support/test-server.js";
-
-const b64 = (s: string) => Buffer.from(s).toString("base64");
 
 describe.each(testDialects)("retention keeps declared inputs and outputs (%s)", (dialect) => {
 	let t: TestServer;
@@ -21,13 +19,7 @@ describe.each(testDialects)("retention keeps declared inputs and outputs (%s)", 
 			env: { ORRERY_S3_ENDPOINT: s3.endpoint, ORRERY_STAGING_ALLOW_PRIVATE: "127.0.0.1" },
 		});
 		token = (await t.user("keeper@example.org")).token;
-		await t.call("POST", "/api/secrets/", {
-			token,
-			body: {
-				AWS_ACCESS_KEY_ID: { value: b64(s3.accessKeyId), type: "env" },
-				AWS_SECRET_ACCESS_KEY: { value: b64(s3.secretAccessKey), type: "env" },
-			},
-		});
+		await addS3Secrets(t, token, s3);
 	});
 	afterAll(async () => t?.close());
 

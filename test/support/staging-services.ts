@@ -5,6 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { v2 as webdav } from "webdav-server";
+import type { TestServer } from "./test-server.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -104,4 +105,19 @@ export async function startWebDav(tokens: Record<string, { canWrite: boolean }>)
 	const address = http.address();
 	const port = typeof address === "object" && address ? address.port : 0;
 	return { url: `http://127.0.0.1:${port}`, root, close: () => server.stopAsync() };
+}
+
+/** Stores the S3 keys a stage-in reads (and `extra` variables) as the user's secrets, through the API. */
+export async function addS3Secrets(
+	t: TestServer,
+	token: string,
+	s3: S3Service,
+	extra: Record<string, string> = {},
+): Promise<void> {
+	const env = { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, ...extra };
+	const body = Object.fromEntries(
+		Object.entries(env).map(([k, v]) => [k, { value: Buffer.from(v).toString("base64"), type: "env" }]),
+	);
+	const res = await t.call("POST", "/api/secrets/", { token, body });
+	if (!res.ok) throw new Error(`storing the S3 secrets failed: ${res.status} ${await res.text()}`);
 }
