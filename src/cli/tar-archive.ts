@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { AppError } from "../common/index.js";
@@ -17,76 +17,107 @@ function octalField(value: number, length: number): string {
 	return `${value.toString(8).padStart(length - 1, "0")}\0`;
 }
 
-function header(name: string, size: number, mtime: number, type: string): Buffer {
-	const h = Buffer.alloc(block);
-	h.write(name, 0, 100, "utf8");
-	h.write(octalField(0o644, 8), 100, "ascii");
-	h.write(octalField(0, 8), 108, "ascii");
-	h.write(octalField(0, 8), 116, "ascii");
-	h.write(octalField(size, 12), 124, "ascii");
-	h.write(octalField(Math.floor(mtime), 12), 136, "ascii");
-	h.write("        ", 148, "ascii");
-	h.write(type, 156, "ascii");
-	h.write("ustar\0", 257, "ascii");
-	h.write("00", 263, "ascii");
+/** Writes a ustar header into `out` at `at` (512 bytes, zero-filled first). */
+function writeHeader(out: Buffer, at: number, name: string, size: number, mtime: number, type: string): void {
+	out.fill(0, at, at + block);
+	out.write(name, at, 100, "utf8");
+	out.write(octalField(0o644, 8), at + 100, "ascii");
+	out.write(octalField(0, 8), at + 108, "ascii");
+	out.write(octalField(0, 8), at + 116, "ascii");
+	out.write(octalField(size, 12), at + 124, "ascii");
+	out.write(octalField(Math.floor(mtime), 12), at + 136, "ascii");
+	out.write("        ", at + 148, "ascii");
+	out.write(type, at + 156, "ascii");
+	out.write("ustar\0", at + 257, "ascii");
+	out.write("00", at + 263, "ascii");
 	let sum = 0;
-	for (const b of h) sum += b;
-	h.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "ascii");
+	for (let i = at; i < at + block; i++) sum += out[i] as number;
+	out.write(`${sum.toString(8).padStart(6, "0")}\0 `, at + 148, "ascii");
+}
+
+/** The header blocks of one entry: a pax header first when the name does not fit ustar's field. */
+function headers(path: string, size: number, mtime: number): Buffer {
+	const fits = Buffer.byteLength(path) <= 100 && /^[\x20-\x7e]+$/.test(path);
+	if (fits) {
+		const h = Buffer.allocUnsafe(block);
+		writeHeader(h, 0, path, size, mtime, "0");
+		return h;
+	}
+	const body = `path=${path}\n`;
+	// A pax record starts with its own length in bytes, digits included.
+	let len = Buffer.byteLength(body) + 3;
+	while (Buffer.byteLength(`${len} ${body}`) !== len) len = Buffer.byteLength(`${len} ${body}`);
+	const record = Buffer.from(`${len} ${body}`, "utf8");
+	const recordBlocks = Math.ceil(record.length / block) * block;
+	const h = Buffer.alloc(block + recordBlocks + block);
+	writeHeader(h, 0, "PaxHeader", record.length, mtime, "x");
+	record.copy(h, block);
+	writeHeader(h, block + recordBlocks, path.slice(0, 99).replace(/[^\x20-\x7e]/g, "_"), size, mtime, "0");
 	return h;
 }
 
-/** A pax header carrying a path too long (or not ASCII) for the ustar name field. */
-function paxHeader(path: string, mtime: number): Buffer {
-	const body = `path=${path}\n`;
-	let len = Buffer.byteLength(body) + 3;
-	while (`${len} ${body}`.length !== len) len = Buffer.byteLength(`${len} ${body}`);
-	const record = Buffer.from(`${len} ${body}`, "utf8");
-	const pad = Buffer.alloc((block - (record.length % block)) % block);
-	return Buffer.concat([header("PaxHeader", record.length, mtime, "x"), record, pad]);
-}
+/** Size of the pieces the archive is produced in. */
+const chunkSize = 256 * 1024;
 
 /**
- * A tar archive (ustar, with pax headers for long names) of local files, produced as a stream: each
- * file is read in pieces as the request consumes them. A file that changes size while it is read
- * fails the archive rather than corrupting it.
+ * A tar archive (ustar, with pax headers for long names) of local files, produced as a stream of
+ * 256 KiB pieces as the request consumes them: small files are read straight into the piece being
+ * filled (one synchronous open, read and close each: cheaper than a thread-pool trip per call), large
+ * ones in pieces of their own. A file that changes size while it is read fails the archive rather
+ * than corrupting it.
  */
 export function tarStream(files: readonly ArchiveFile[], onBytes?: (n: number) => void): Readable {
-	const small = 256 * 1024;
-	async function* entries(): AsyncGenerator<Buffer> {
-		for (let i = 0; i < files.length; i++) {
-			const f = files[i] as ArchiveFile;
-			const mtime = f.mtimeMs / 1000;
-			const fits = Buffer.byteLength(f.remote) <= 100 && /^[\x20-\x7e]+$/.test(f.remote);
-			if (!fits) yield paxHeader(f.remote, mtime);
-			yield header(fits ? f.remote : f.remote.slice(0, 99).replace(/[^\x20-\x7e]/g, "_"), f.size, mtime, "0");
-			if (f.size <= small) {
-				// A small file in one synchronous read: cheaper than a thread-pool trip per call.
-				const data = readFileSync(f.local);
-				if (data.length !== f.size) throw changed(f.local);
-				onBytes?.(data.length);
-				yield data;
-			} else yield* pieces(f, onBytes);
+	const small = 128 * 1024;
+	async function* pack(): AsyncGenerator<Buffer> {
+		let out = Buffer.allocUnsafe(chunkSize);
+		let at = 0;
+		let data = 0;
+		const take = () => {
+			const piece = out.subarray(0, at);
+			if (data > 0) onBytes?.(data);
+			out = Buffer.allocUnsafe(chunkSize);
+			at = 0;
+			data = 0;
+			return piece;
+		};
+		for (const f of files) {
+			const head = headers(f.remote, f.size, f.mtimeMs / 1000);
 			const pad = (block - (f.size % block)) % block;
-			if (pad > 0) yield Buffer.alloc(pad);
-		}
-		yield Buffer.alloc(block * 2);
-	}
-	// Many small pieces become fewer, larger writes.
-	async function* coalesced(): AsyncGenerator<Buffer> {
-		let parts: Buffer[] = [];
-		let size = 0;
-		for await (const piece of entries()) {
-			parts.push(piece);
-			size += piece.length;
-			if (size >= 256 * 1024) {
-				yield parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size);
-				parts = [];
-				size = 0;
+			if (f.size > small) {
+				if (at > 0) yield take();
+				yield head;
+				yield* pieces(f, onBytes);
+				if (pad > 0) yield Buffer.alloc(pad);
+				continue;
 			}
+			// Room for the headers, the data, one byte more (to notice a file that grew) and the padding.
+			if (at + head.length + f.size + block > out.length && at > 0) yield take();
+			head.copy(out, at);
+			at += head.length;
+			const fd = openSync(f.local, "r");
+			try {
+				let got = 0;
+				for (;;) {
+					const n = readSync(fd, out, at + got, f.size + 1 - got, null);
+					if (n === 0) break;
+					got += n;
+					if (got > f.size) break;
+				}
+				if (got !== f.size) throw changed(f.local);
+			} finally {
+				closeSync(fd);
+			}
+			at += f.size;
+			data += f.size;
+			out.fill(0, at, at + pad);
+			at += pad;
 		}
-		if (size > 0) yield Buffer.concat(parts, size);
+		if (at + 2 * block > out.length) yield take();
+		out.fill(0, at, at + 2 * block);
+		at += 2 * block;
+		yield take();
 	}
-	return Readable.from(coalesced(), { objectMode: false });
+	return Readable.from(pack(), { objectMode: false });
 }
 
 async function* pieces(f: ArchiveFile, onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
