@@ -1,4 +1,12 @@
-import { createReadStream, createWriteStream, type Dir, type Dirent, lstatSync, opendirSync, type Stats } from "node:fs";
+import {
+	createReadStream,
+	createWriteStream,
+	type Dir,
+	type Dirent,
+	lstatSync,
+	opendirSync,
+	type Stats,
+} from "node:fs";
 import { lstat, mkdir, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import type { Readable } from "node:stream";
@@ -43,10 +51,13 @@ export async function* walkFiles(root: string, sub = "", withDirectories = false
 		try {
 			for (;;) {
 				const slice: WorkspaceEntry[] = [];
-				let seen = 0;
-				let d: Dirent | null = null;
-				while (seen < walkSlice && (d = handle.readSync()) !== null) {
-					seen++;
+				let ended = false;
+				for (let seen = 0; seen < walkSlice; seen++) {
+					const d = handle.readSync();
+					if (d === null) {
+						ended = true;
+						break;
+					}
 					const abs = join(dir, d.name);
 					const name = relative(root, abs).split("\\").join("/");
 					if (name === internalDir) continue;
@@ -58,7 +69,7 @@ export async function* walkFiles(root: string, sub = "", withDirectories = false
 					if (st) slice.push({ name, size: isDirectory ? 0 : st.size, modified: st.mtime, isDirectory });
 				}
 				yield* slice; // entries removed meanwhile are left out
-				if (d === null) break;
+				if (ended) break;
 				await new Promise<void>((resume) => setImmediate(resume));
 			}
 		} finally {
