@@ -1,12 +1,4 @@
-import {
-	createReadStream,
-	createWriteStream,
-	type Dir,
-	type Dirent,
-	lstatSync,
-	opendirSync,
-	type Stats,
-} from "node:fs";
+import { createReadStream, createWriteStream, type Dir, lstatSync, opendirSync, type Stats } from "node:fs";
 import { lstat, mkdir, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import type { Readable } from "node:stream";
