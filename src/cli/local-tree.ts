@@ -110,7 +110,13 @@ export async function localTree(paths: readonly string[], options: LocalTreeOpti
 		if (!s.isDirectory()) continue;
 		// Synchronous calls: walking 10,000 files takes tens of milliseconds instead of hundreds.
 		const stack = [abs];
+		let lastBreak = performance.now();
 		while (stack.length > 0) {
+			// Every few milliseconds let requests started beside the walk (the remote listing) go out and come back.
+			if (performance.now() - lastBreak > 4) {
+				await new Promise<void>((resume) => setImmediate(resume));
+				lastBreak = performance.now();
+			}
 			const dir = stack.pop() as string;
 			const chain = rules?.chainOf(dir) ?? [];
 			for (const e of readdirSync(dir, { withFileTypes: true })) {

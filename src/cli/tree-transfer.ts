@@ -23,6 +23,17 @@ export interface TreeTransferOptions {
 	/** Skip files already there with the same size and SHA-256 (default true). */
 	isResuming?: boolean;
 	note: (text: string) => void;
+	/** The workspace's files, when the caller asked for them already (e.g. while walking local folders). */
+	remote?: Promise<RemoteFiles>;
+}
+
+/** Size and modification time (ms) of each file of a workspace, by name. */
+export type RemoteFiles = Map<string, { size: number; ms: number }>;
+
+/** Lists a workspace's files for the resume check of an upload. */
+export async function remoteFiles(api: ApiClient, workflow: string): Promise<RemoteFiles> {
+	const listing = await api.call("get_files", { params: { workflow_id_or_name: workflow } });
+	return new Map(listing.items.map((i) => [i.name, { size: i.size.raw, ms: Date.parse(i["last-modified"]) }]));
 }
 
 /** Files up to this size travel in tar archives of many; larger ones one per request. */
@@ -39,7 +50,10 @@ export async function uploadTree(
 	files: readonly UploadFile[],
 	options: TreeTransferOptions,
 ): Promise<{ uploaded: number; skipped: number }> {
-	const unchanged = options.isResuming === false ? new Set<string>() : await sameRemote(api, workflow, files);
+	const unchanged =
+		options.isResuming === false
+			? new Set<string>()
+			: await sameRemote(api, workflow, files, options.remote ?? remoteFiles(api, workflow));
 	const send = files.filter((f) => !unchanged.has(f.remote));
 	const total = send.reduce((n, f) => n + f.size, 0);
 	const progress = new ProgressLine();
@@ -87,11 +101,15 @@ export async function uploadTree(
 }
 
 /** The names of local files the workspace already has with the same size and SHA-256. */
-async function sameRemote(api: ApiClient, workflow: string, files: readonly UploadFile[]): Promise<Set<string>> {
+async function sameRemote(
+	api: ApiClient,
+	workflow: string,
+	files: readonly UploadFile[],
+	listing: Promise<RemoteFiles>,
+): Promise<Set<string>> {
 	const same = new Set<string>();
+	const remote = await listing;
 	if (files.length === 0) return same;
-	const listing = await api.call("get_files", { params: { workflow_id_or_name: workflow } });
-	const remote = new Map(listing.items.map((i) => [i.name, { size: i.size.raw, ms: Date.parse(i["last-modified"]) }]));
 	// rsync's quick check: the same size and the same modification time (archives keep it, to the second).
 	const candidates: UploadFile[] = [];
 	for (const f of files) {

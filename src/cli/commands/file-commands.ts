@@ -25,7 +25,11 @@ export function registerFileCommands(program: Command, action: Action): void {
 					opts: { workflow?: string; file: string; parallel: string; resume: boolean; ignore: boolean },
 				) => {
 					const w = session.workflow(opts.workflow);
-					const { uploadTree } = await import("../tree-transfer.js");
+					const { remoteFiles, uploadTree } = await import("../tree-transfer.js");
+					const api = await session.api();
+					// The server lists the workspace while the local folders are walked.
+					const remote = opts.resume ? remoteFiles(api, w) : undefined;
+					remote?.catch(() => undefined); // awaited (and reported) by uploadTree
 					let files: Array<{ local: string; remote: string; size: number; mtimeMs?: number }>;
 					if (paths.length > 0) {
 						const { localTree } = await import("../local-tree.js");
@@ -35,10 +39,10 @@ export function registerFileCommands(program: Command, action: Action): void {
 						const { file, spec } = await loadSpec(opts.file);
 						files = await inputFiles(file, spec.reana);
 					}
-					const api = await session.api();
 					await uploadTree(api, w, files, {
 						parallel: parallelOf(opts.parallel),
 						isResuming: opts.resume,
+						...(remote ? { remote } : {}),
 						note: (t) => session.out.note(t),
 					});
 				},
