@@ -1,5 +1,5 @@
 import { createWriteStream } from "node:fs";
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, posix, relative, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -158,7 +158,11 @@ async function runCwl(session: Session, document: string, job: string | undefine
 	} else {
 		const outdir = resolve(opts.outdir);
 		await mkdir(outdir, { recursive: true });
-		outputs = await fetchOutputs(outputs, outdir, api, w);
+		// With the embedded server the workspace is on this machine: outputs are copied from it directly.
+		const workspace = session.isEmbedded
+			? (await api.call("get_workflow_status", { params: { workflow_id_or_name: w } })).workspace_path
+			: undefined;
+		outputs = await fetchOutputs(outputs, outdir, workspace ? { workspace } : { api, w });
 	}
 	// Wait until the JSON is written: the CLI exits right after, which would cut a piped stdout short.
 	await new Promise<void>((done) => process.stdout.write(`${JSON.stringify(outputs, null, 4)}\n`, () => done()));
@@ -253,15 +257,33 @@ function newTaken(): Taken {
 }
 
 /** Copies a run's output files into `outdir` (four downloads at a time) and rewrites their locations. */
-async function fetchOutputs(value: unknown, outdir: string, api: ApiClient, w: string): Promise<unknown> {
+/**
+ * Places the output files under `outdir`: copied from the workspace when it is on this machine (the
+ * embedded server; locations are checked like any workspace path), otherwise downloaded through the API.
+ */
+async function fetchOutputs(
+	value: unknown,
+	outdir: string,
+	from: { workspace: string } | { api: ApiClient; w: string },
+): Promise<unknown> {
 	const downloads: Array<() => Promise<void>> = [];
 	const placed = await placeOutputs(value, outdir, newTaken(), (location, target) =>
-		downloads.push(async () => {
-			await pipeline(await api.download(w, location), createWriteStream(target));
-		}),
+		downloads.push(
+			"workspace" in from
+				? async () => {
+						const { resolveInWorkspace } = await import("../../storage/workspace-path.js");
+						await copyFile(await resolveInWorkspace(from.workspace, location), target).catch((error) => {
+							if (error?.code !== "ENOENT") throw error;
+							throw new AppError("not_found", `the output ${location} is not in the workspace ${from.workspace}`);
+						});
+					}
+				: async () => {
+						await pipeline(await from.api.download(from.w, location), createWriteStream(target));
+					},
+		),
 	);
 	const { runAll } = await import("../tree-transfer.js");
-	await runAll(downloads, 4);
+	await runAll(downloads, "workspace" in from ? 16 : 4);
 	return placed;
 }
 
