@@ -209,6 +209,7 @@ async function uploadFigures(): Promise<void> {
 	const untar: number[] = [];
 	const cli: number[] = [];
 	const resumed: number[] = [];
+	const started: number[] = [];
 	const cliEnv = `ORRERY_HOME=${s.home}/client ORRERY_SERVER_URL=${s.url} ORRERY_ACCESS_TOKEN=${s.token}`;
 	// Each method starts from the same disk state: written data flushed (sync), nothing deleted just
 	// before (deleting 10,000 files makes this disk slow to create files for a while; the unpacked
@@ -229,6 +230,7 @@ async function uploadFigures(): Promise<void> {
 		untar.push(settled(`tar -c -C ${tree} data | tar -x -C ${into}`));
 		cli.push(settled(`cd ${tree} && ${cliEnv} ${process.execPath} ${bin} upload -w up${i} data 2>/dev/null`));
 		resumed.push(settled(`cd ${tree} && ${cliEnv} ${process.execPath} ${bin} upload -w up${i} data 2>/dev/null`));
+		started.push(timeShell(`${process.execPath} ${bin} --version > /dev/null`));
 	}
 	for (const into of untarred) rmSync(into, { recursive: true, force: true });
 	const base = median(tarCurl);
@@ -237,6 +239,11 @@ async function uploadFigures(): Promise<void> {
 		"tar piped to tar -x (unpacking the tree locally, no network)",
 		median(untar) / 1000,
 		`${(median(untar) / base).toFixed(2)}×`,
+	]);
+	rows.push([
+		"orrery --version (the CLI's start alone: the floor of any orrery command)",
+		median(started) / 1000,
+		`${(median(started) / base).toFixed(2)}×`,
 	]);
 	rows.push(["orrery upload (unpacked into the workspace)", median(cli) / 1000, `${(median(cli) / base).toFixed(2)}×`]);
 	rows.push([

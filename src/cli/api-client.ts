@@ -1,6 +1,6 @@
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import type { Static, TSchema } from "typebox";
 import { AppError } from "../common/index.js";
 import { codeForStatus, type ErrorCode, endpoints, type OperationId, type routes } from "../contract/index.js";
@@ -89,6 +89,15 @@ export class ApiClient {
 		const url = this.url("upload_archive", { workflow_id_or_name: workflow });
 		const res = await this.stream(url, "POST", { "content-type": "application/x-tar" }, body);
 		return (await this.parse(await responseOf(res))) as CallOutput<"upload_archive">;
+	}
+
+	/** Starts the download of many files as one tar archive (Orrery extension); the caller streams the body. */
+	async downloadArchive(workflow: string, names: readonly string[]): Promise<IncomingMessage> {
+		const url = this.url("download_archive", { workflow_id_or_name: workflow });
+		const body = Readable.from([Buffer.from(JSON.stringify({ files: names }))]);
+		const res = await this.stream(url, "POST", { "content-type": "application/json" }, body);
+		if ((res.statusCode ?? 500) >= 400) await this.parse(await responseOf(res));
+		return res;
 	}
 
 	/** Starts a download; the caller streams the body (an IncomingMessage) and reads its headers. */

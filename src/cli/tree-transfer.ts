@@ -1,12 +1,12 @@
-import { createWriteStream } from "node:fs";
+import { createWriteStream, statSync } from "node:fs";
 import { mkdir, rename, stat, utimes } from "node:fs/promises";
-import { dirname, relative, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
+import { type ArchiveFile, tarStream, unpackTar } from "../archive/index.js";
 import { AppError } from "../common/index.js";
 import type { ApiClient } from "./api-client.js";
 import { sha256Of } from "./local-tree.js";
 import { formatBytes, ProgressLine } from "./progress-line.js";
-import { type ArchiveFile, tarStream } from "./tar-archive.js";
 
 /** A local file to upload; `mtimeMs` is kept in the workspace when given. */
 export interface UploadFile {
@@ -23,6 +23,11 @@ export interface TreeTransferOptions {
 	/** Skip files already there with the same size and SHA-256 (default true). */
 	isResuming?: boolean;
 	note: (text: string) => void;
+	/**
+	 * Downloads: the folder under which each file's target is its workspace name; small files placed
+	 * so come in tar archives of many.
+	 */
+	outputDirectory?: string;
 	/** The workspace's files, when the caller asked for them already (e.g. while walking local folders). */
 	remote?: Promise<RemoteFiles>;
 }
@@ -157,8 +162,15 @@ export async function downloadTree(
 ): Promise<{ downloaded: number; skipped: number }> {
 	const skip = new Set<string>();
 	if (options.isResuming !== false) {
+		// rsync's quick check first: the same size and modification time (to the second; downloads keep
+		// the workspace's) means unchanged without reading the file; only the rest are compared by checksum.
 		const present: DownloadFile[] = [];
-		for (const f of files) if ((await stat(f.target).catch(() => undefined))?.size === f.size) present.push(f);
+		for (const f of files) {
+			const s = statSync(f.target, { throwIfNoEntry: false });
+			if (s?.size !== f.size) continue;
+			if (f.modified && Math.floor(s.mtimeMs / 1000) === Math.floor(Date.parse(f.modified) / 1000)) skip.add(f.remote);
+			else present.push(f);
+		}
 		for (let i = 0; i < present.length; i += 5000) {
 			const batch = present.slice(i, i + 5000);
 			const res = await api.call("get_file_digests", {
@@ -174,25 +186,78 @@ export async function downloadTree(
 	const progress = new ProgressLine();
 	let received = 0;
 	let done = 0;
-	await runAll(
-		get.map((f) => async () => {
-			const res = await api.download(workflow, f.remote);
-			await mkdir(dirname(f.target), { recursive: true });
+	const draw = (force = false) =>
+		progress.update(
+			"downloading",
+			done,
+			get.length,
+			`${formatBytes(Math.min(received, total))} / ${formatBytes(total)}`,
+			force,
+		);
+	// Small files whose place is their workspace name under the output folder come many at a time, as
+	// streamed tar archives unpacked here; the others (and large ones) one request each.
+	const root = options.outputDirectory === undefined ? undefined : resolve(options.outputDirectory);
+	const inArchive = (f: DownloadFile) => root !== undefined && f.size <= smallFile && f.target === join(root, f.remote);
+	const work: Array<() => Promise<void>> = [];
+	const bundled = get.filter(inArchive);
+	for (let i = 0; i < bundled.length; ) {
+		const batch: DownloadFile[] = [];
+		let bytes = 0;
+		while (i < bundled.length && batch.length < 5000 && bytes < 64 * 1024 * 1024) {
+			const f = bundled[i++] as DownloadFile;
+			batch.push(f);
+			bytes += f.size;
+		}
+		work.push(async () => {
+			const res = await api.downloadArchive(
+				workflow,
+				batch.map((f) => f.remote),
+			);
 			res.on("data", (c: Buffer) => {
 				received += c.length;
-				progress.update("downloading", done, get.length, `${formatBytes(received)} / ${formatBytes(total)}`);
+				draw();
 			});
-			const partial = `${f.target}.orrery-partial`;
-			await pipeline(res, createWriteStream(partial, { highWaterMark: 1024 * 1024 }));
-			const s = await stat(partial);
-			if (s.size !== f.size)
-				throw new AppError("backend_unavailable", `${f.remote} arrived incomplete; download again`);
-			await rename(partial, f.target);
-			if (f.modified) await utimes(f.target, new Date(f.modified), new Date(f.modified)).catch(() => undefined);
-			done++;
-		}),
-		options.parallel ?? 4,
+			const unpacked = await unpackTar(res, {
+				nameOf: (raw) =>
+					relative(root as string, targetIn(root as string, raw))
+						.split(sep)
+						.join("/"),
+				folderOf: async (dir) => {
+					const abs = targetIn(root as string, dir || ".");
+					await mkdir(abs, { recursive: true });
+					return abs;
+				},
+			});
+			if (unpacked.files !== batch.length)
+				throw new AppError(
+					"backend_unavailable",
+					`an archive arrived with ${unpacked.files} of ${batch.length} files; download again (files already here are skipped)`,
+				);
+			done += batch.length;
+			draw(true);
+		});
+	}
+	work.push(
+		...get
+			.filter((f) => !inArchive(f))
+			.map((f) => async () => {
+				const res = await api.download(workflow, f.remote);
+				await mkdir(dirname(f.target), { recursive: true });
+				res.on("data", (c: Buffer) => {
+					received += c.length;
+					draw();
+				});
+				const partial = `${f.target}.orrery-partial`;
+				await pipeline(res, createWriteStream(partial, { highWaterMark: 1024 * 1024 }));
+				const s = await stat(partial);
+				if (s.size !== f.size)
+					throw new AppError("backend_unavailable", `${f.remote} arrived incomplete; download again`);
+				await rename(partial, f.target);
+				if (f.modified) await utimes(f.target, new Date(f.modified), new Date(f.modified)).catch(() => undefined);
+				done++;
+			}),
 	);
+	await runAll(work, options.parallel ?? 4);
 	progress.clear();
 	options.note(
 		`downloaded ${get.length} file${get.length === 1 ? "" : "s"} (${formatBytes(total)})${skip.size > 0 ? `; ${skip.size} unchanged, skipped` : ""}`,
@@ -204,7 +269,8 @@ export async function downloadTree(
 export function targetIn(outputDirectory: string, remote: string): string {
 	const out = resolve(outputDirectory);
 	const target = resolve(out, remote);
-	if (relative(out, target).startsWith("..")) {
+	const rel = relative(out, target);
+	if (remote.includes("\0") || isAbsolute(remote) || rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
 		throw new AppError("validation_failed", `${remote} would be written outside ${out}`);
 	}
 	return target;

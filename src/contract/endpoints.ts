@@ -17,6 +17,7 @@ export const endpoints = {
 	delete_file: { method: "DELETE", url: "/api/workflows/:workflow_id_or_name/workspace/*" },
 	get_file_digests: { method: "POST", url: "/api/workflows/:workflow_id_or_name/workspace-digests" },
 	upload_archive: { method: "POST", url: "/api/workflows/:workflow_id_or_name/workspace-archive" },
+	download_archive: { method: "POST", url: "/api/workflows/:workflow_id_or_name/workspace-archive/download" },
 	get_workflow_jobs: { method: "GET", url: "/api/workflows/:workflow_id_or_name/jobs" },
 	get_job_log: { method: "GET", url: "/api/workflows/:workflow_id_or_name/jobs/:job_id/log" },
 	get_workflow_events: { method: "GET", url: "/api/workflows/:workflow_id_or_name/events" },

@@ -204,6 +204,16 @@ export const routes = {
 		response: T.ArchiveUploadResponse,
 		consumes: ["application/x-tar"],
 	}),
+	download_archive: route({
+		permission: "workflow.read",
+		method: "POST",
+		url: "/api/workflows/:workflow_id_or_name/workspace-archive/download",
+		summary: "Download many files at once as one streamed tar archive (Orrery extension)",
+		params: S.WorkflowParams,
+		body: T.ArchiveDownloadBody,
+		status: 200,
+		response: null,
+	}),
 	get_workflow_jobs: route({
 		permission: "workflow.read",
 		method: "GET",

@@ -22,6 +22,11 @@ export const FileDigestsResponse = Type.Object({
 	),
 });
 
+/** POST /api/workflows/{w}/workspace-archive/download (Orrery extension): the files to send as one tar archive. */
+export const ArchiveDownloadBody = Type.Object({
+	files: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 10000 }),
+});
+
 /** POST /api/workflows/{w}/workspace-archive (Orrery extension): the answer to an uploaded tar archive. */
 export const ArchiveUploadResponse = Type.Object({
 	message: Type.String(),

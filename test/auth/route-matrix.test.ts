@@ -104,6 +104,7 @@ const matrix: Record<string, MatrixEntry> = {
 	get_config: byPermission,
 	get_file_digests: { request: { body: { files: [{ name: "data/in.txt" }] } } },
 	upload_archive: byPermission,
+	download_archive: { request: { body: { files: ["data/in.txt"] } } },
 	// Not implemented (501), but the run is looked up and checked first, as for any route.
 	open_interactive_session: byPermission,
 	close_interactive_session: byPermission,

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -53,15 +53,27 @@ describe("orrery upload and download of trees", () => {
 		expect(again.stderr).toMatch(/uploaded 1 file .*; 305 unchanged, skipped/);
 	});
 
-	it("downloads a folder file by file and skips what is already here", async () => {
+	it("downloads a folder (small files in tar archives, large ones alone) and skips what is already here", async () => {
 		const out = mkdtempSync(join(tmpdir(), "orrery-tree-out-"));
-		const first = await orrery(["download", "-w", "tree", "data", "-o", out], env);
+		const first = await orrery(["download", "-w", "tree", "data", "-o", out, "-j", "2"], env);
 		expect(first.code, first.stderr).toBe(0);
 		expect(first.stderr).toMatch(/downloaded 306 files/);
 		expect(readFileSync(join(out, "data/big.bin")).equals(big)).toBe(true);
 		expect(readFileSync(join(out, "data/a.txt"), "utf8")).toBe("changed\n");
+		for (let i = 0; i < 300; i += 37) expect(readFileSync(join(out, `data/many/f${i}.txt`), "utf8")).toBe(`${i}\n`);
+		// The workspace's modification times come along (to the second), so a rerun need not read the files.
+		const listed = JSON.parse((await orrery(["ls", "-w", "tree", "--json"], env)).stdout) as {
+			items: Array<{ name: string; "last-modified": string }>;
+		};
+		const remoteX = listed.items.find((i) => i.name === "data/deep/er/x.txt")?.["last-modified"] as string;
+		expect(Math.floor(statSync(join(out, "data/deep/er/x.txt")).mtimeMs / 1000)).toBe(
+			Math.floor(Date.parse(remoteX) / 1000),
+		);
+		// Same size, other content: found by its checksum and fetched again; same content, other time: kept.
 		writeFileSync(join(out, "data/a.txt"), "edited!\n");
+		utimesSync(join(out, "data/many/f1.txt"), new Date(2000, 0, 1), new Date(2000, 0, 1));
 		const again = await orrery(["download", "-w", "tree", "data", "-o", out], env);
+		expect(again.code, again.stderr).toBe(0);
 		expect(again.stderr).toMatch(/downloaded 1 file .*; 305 unchanged, skipped/);
 		expect(readFileSync(join(out, "data/a.txt"), "utf8")).toBe("changed\n");
 	});
@@ -99,6 +111,38 @@ describe("orrery upload and download of trees", () => {
 			);
 			expect(leaving.status).toBe(400);
 			expect(((await leaving.json()) as { message: string }).message).toMatch(/'\.\.' is not allowed/);
+
+			// Many files out as one tar archive: GNU tar reads it; a missing file, a link or a path that
+			// leaves the workspace is refused before anything is sent.
+			const download = (files: string[]) =>
+				fetch(`${url}/api/workflows/tree/workspace-archive/download`, {
+					method: "POST",
+					headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+					body: JSON.stringify({ files }),
+				});
+			const ok = await download(["data/deep/er/x.txt", "data/a.txt"]);
+			expect(ok.status).toBe(200);
+			expect(ok.headers.get("content-type")).toBe("application/x-tar");
+			const archive = Buffer.from(await ok.arrayBuffer());
+			const names = execFileSync("tar", ["-t", "-f", "-"], { input: archive, encoding: "utf8" }).trim().split("\n");
+			expect(names).toEqual(["data/deep/er/x.txt", "data/a.txt"]);
+			const missing = await download(["data/a.txt", "data/nope.txt"]);
+			expect(missing.status).toBe(404);
+			expect(((await missing.json()) as { message: string }).message).toMatch(/'data\/nope.txt' is not a file/);
+			const outside = await download(["../reana.yaml"]);
+			expect(outside.status).toBe(400);
+			const status = (await (
+				await fetch(`${url}/api/workflows/tree/status`, { headers: { authorization: `Bearer ${token}` } })
+			).json()) as { workspace_path: string };
+			execFileSync("ln", ["-s", "/etc/passwd", join(status.workspace_path, "data", "pw")]);
+			const link = await download(["data/pw"]);
+			expect(link.status).toBe(404);
+			const stranger = await fetch(`${url}/api/workflows/tree/workspace-archive/download`, {
+				method: "POST",
+				headers: { authorization: "Bearer wrong", "content-type": "application/json" },
+				body: JSON.stringify({ files: ["data/a.txt"] }),
+			});
+			expect(stranger.status).toBe(403);
 		} finally {
 			await server.close();
 		}

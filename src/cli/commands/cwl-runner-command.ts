@@ -259,7 +259,7 @@ function newTaken(): Taken {
 /** Copies a run's output files into `outdir` (four downloads at a time) and rewrites their locations. */
 /**
  * Places the output files under `outdir`: copied from the workspace when it is on this machine (the
- * embedded server; locations are checked like any workspace path), otherwise downloaded through the API.
+ * embedded server; a location may not leave the workspace folder), otherwise downloaded through the API.
  */
 async function fetchOutputs(
 	value: unknown,
@@ -271,8 +271,10 @@ async function fetchOutputs(
 		downloads.push(
 			"workspace" in from
 				? async () => {
-						const { resolveInWorkspace } = await import("../../storage/workspace-path.js");
-						await copyFile(await resolveInWorkspace(from.workspace, location), target).catch((error) => {
+						// The server collected these outputs (refusing links that leave the workspace); the name is
+						// checked here too, so it cannot point outside the workspace folder.
+						const { targetIn } = await import("../tree-transfer.js");
+						await copyFile(targetIn(from.workspace, location), target).catch((error) => {
 							if (error?.code !== "ENOENT") throw error;
 							throw new AppError("not_found", `the output ${location} is not in the workspace ${from.workspace}`);
 						});

@@ -116,6 +116,7 @@ export function registerFileCommands(program: Command, action: Action): void {
 						}
 					}
 					await downloadTree(api, w, [...files.values()], {
+						outputDirectory: opts.outputDirectory,
 						parallel: parallelOf(opts.parallel),
 						isResuming: opts.resume,
 						note: (t) => session.out.note(t),

@@ -1,7 +1,9 @@
-import { stat } from "node:fs/promises";
+import { lstat, stat } from "node:fs/promises";
+import { join, posix } from "node:path";
 import type { FastifyInstance } from "fastify";
+import { type ArchiveFile, tarStream } from "../../archive/index.js";
 import { AppError } from "../../common/index.js";
-import { extractTar, resolveInWorkspace, runPool, sha256File } from "../../storage/index.js";
+import { extractTar, normaliseUserPath, resolveInWorkspace, runPool, sha256File } from "../../storage/index.js";
 import { humanSize } from "../human-size.js";
 import { handle } from "../route-kit.js";
 import type { ServerContext } from "../server-context.js";
@@ -27,6 +29,37 @@ export function transferRoutes(app: FastifyInstance, ctx: ServerContext): void {
 			new AbortController().signal,
 		);
 		return { files: out };
+	});
+
+	handle(app, "download_archive", async ({ principal, params, body }, reply) => {
+		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.read");
+		// Every file is checked and measured before the first byte goes out: a missing one is a 404, not a cut archive.
+		// Each folder is resolved once (symlinks checked); the files themselves must be regular files, not links.
+		const files: ArchiveFile[] = [];
+		const folders = new Map<string, Promise<string>>();
+		const folderOf = (dir: string) => {
+			const known = folders.get(dir);
+			if (known !== undefined) return known;
+			const p = resolveInWorkspace(wf.workspace_path, dir);
+			folders.set(dir, p);
+			return p;
+		};
+		await runPool(
+			body.files.map((name, i) => ({ name, i })),
+			8,
+			async ({ name, i }) => {
+				const clean = normaliseUserPath(name);
+				const dir = posix.dirname(clean);
+				const abs = join(await folderOf(dir === "." ? "" : dir), posix.basename(clean));
+				const s = await lstat(abs).catch(() => undefined);
+				if (!s?.isFile())
+					throw new AppError("not_found", `'${clean}' is not a file in the workspace; list the files with 'orrery ls'`);
+				files[i] = { local: abs, remote: clean, size: s.size, mtimeMs: s.mtimeMs };
+			},
+			new AbortController().signal,
+		);
+		reply.header("Content-Type", "application/x-tar");
+		return reply.send(tarStream(files));
 	});
 
 	handle(app, "upload_archive", async ({ principal, params, raw }) => {

@@ -138,5 +138,5 @@ async function* pieces(f: ArchiveFile, onBytes?: (n: number) => void): AsyncGene
 }
 
 function changed(path: string): AppError {
-	return new AppError("conflict", `${path} changed while it was uploaded; upload again`);
+	return new AppError("conflict", `${path} changed while it was being sent; send it again`);
 }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buffer } from "node:stream/consumers";
 import { describe, expect, it } from "vitest";
-import { type ArchiveFile, tarStream } from "./tar-archive.js";
+import { type ArchiveFile, tarStream } from "./tar-pack.js";
 
 function fileOf(base: string, remote: string): ArchiveFile {
 	const s = statSync(join(base, remote));
@@ -54,10 +54,10 @@ describe("tar archives of local files", () => {
 		writeFileSync(join(src, "grew"), "12345");
 		const listed = fileOf(src, "grew");
 		writeFileSync(join(src, "grew"), "123456");
-		await expect(buffer(tarStream([listed]))).rejects.toThrow(/changed while it was uploaded/);
+		await expect(buffer(tarStream([listed]))).rejects.toThrow(/changed while it was being sent/);
 		writeFileSync(join(src, "shrank"), "12345");
 		const shrank = fileOf(src, "shrank");
 		writeFileSync(join(src, "shrank"), "1");
-		await expect(buffer(tarStream([shrank]))).rejects.toThrow(/changed while it was uploaded/);
+		await expect(buffer(tarStream([shrank]))).rejects.toThrow(/changed while it was being sent/);
 	});
 });
