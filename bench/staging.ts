@@ -210,6 +210,8 @@ async function uploadFigures(): Promise<void> {
 	const cli: number[] = [];
 	const resumed: number[] = [];
 	const started: number[] = [];
+	const downloaded: number[] = [];
+	const redownloaded: number[] = [];
 	const cliEnv = `ORRERY_HOME=${s.home}/client ORRERY_SERVER_URL=${s.url} ORRERY_ACCESS_TOKEN=${s.token}`;
 	// Each method starts from the same disk state: written data flushed (sync), nothing deleted just
 	// before (deleting 10,000 files makes this disk slow to create files for a while; the unpacked
@@ -231,6 +233,12 @@ async function uploadFigures(): Promise<void> {
 		cli.push(settled(`cd ${tree} && ${cliEnv} ${process.execPath} ${bin} upload -w up${i} data 2>/dev/null`));
 		resumed.push(settled(`cd ${tree} && ${cliEnv} ${process.execPath} ${bin} upload -w up${i} data 2>/dev/null`));
 		started.push(timeShell(`${process.execPath} ${bin} --version > /dev/null`));
+		const back = mkdtempSync(join(tmpdir(), "orrery-bench-back-"));
+		untarred.push(back);
+		downloaded.push(settled(`cd ${back} && ${cliEnv} ${process.execPath} ${bin} download -w up${i} data 2>/dev/null`));
+		redownloaded.push(
+			settled(`cd ${back} && ${cliEnv} ${process.execPath} ${bin} download -w up${i} data 2>/dev/null`),
+		);
 	}
 	for (const into of untarred) rmSync(into, { recursive: true, force: true });
 	const base = median(tarCurl);
@@ -250,6 +258,16 @@ async function uploadFigures(): Promise<void> {
 		"orrery upload again (all unchanged, skipped)",
 		median(resumed) / 1000,
 		`${(median(resumed) / base).toFixed(2)}×`,
+	]);
+	rows.push([
+		"orrery download of the same tree (unpacked here)",
+		median(downloaded) / 1000,
+		`${(median(downloaded) / base).toFixed(2)}×`,
+	]);
+	rows.push([
+		"orrery download again (all unchanged, skipped)",
+		median(redownloaded) / 1000,
+		`${(median(redownloaded) / base).toFixed(2)}×`,
 	]);
 	s.stop();
 	rmSync(s.home, { recursive: true, force: true });
