@@ -6,9 +6,10 @@ import { join } from "node:path";
  * The job-folder protocol shared by every backend. A job folder holds:
  *   command.sh   the user's command (plus its environment)
  *   run.sh       the wrapper: runs command.sh once, in the workdir, maybe in a container
- *   lock         created atomically (O_EXCL, through the shell's noclobber) by the first wrapper that
- *                starts; a second one exits at once (an external mkdir would cost a process per job)
- *   pid          the wrapper's process id (its mtime is the start time)
+ *   pid          the wrapper's process id (its mtime is the start time); created atomically (O_EXCL,
+ *                through the shell's noclobber) by the first wrapper that starts, so it is also the
+ *                lock: a second wrapper exits at once (an external mkdir would cost a process per job,
+ *                a separate lock file one more file)
  *   stdout, stderr
  *   exit-code    the command's exit status (its mtime is the end time)
  * Because results live in files, a restarted server re-attaches to running jobs and reads the
@@ -17,6 +18,7 @@ import { join } from "node:path";
 export const jobFiles = {
 	command: "command.sh",
 	wrapper: "run.sh",
+	/** The lock file of wrappers before the pid file became the lock (still recognised in existing folders). */
 	lock: "lock",
 	pid: "pid",
 	stdout: "stdout",
@@ -149,8 +151,7 @@ export function wrapperScript(jobDir: string, options: WrapperOptions): string {
 	const body = `${run} > ${d}/stdout 2> ${d}/stderr < /dev/null\ncode=$?`;
 	return `#!/bin/sh
 # Orrery job wrapper: runs command.sh exactly once and records the outcome in this folder.
-set -C; { true > ${d}/lock; } 2>/dev/null || exit 0; set +C
-echo $$ > ${d}/pid
+set -C; { echo $$ > ${d}/pid; } 2>/dev/null || exit 0; set +C
 cd ${shQuote(options.workdir)} || { echo "orrery: cannot enter ${options.workdir.replace(/'/g, "")}" > ${d}/stderr; echo 126 > ${d}/exit-code; exit 126; }
 ${body}
 echo $code > ${d}/exit-code

@@ -23,6 +23,8 @@ export interface JobRequest {
 	backendOptions: Record<string, unknown>;
 	/** Where the command runs, relative to the workspace; absent means the workspace itself. */
 	workdir?: string;
+	/** Further folders the job needs, relative to the workspace, made with its workdir (CWL's tmpdir). */
+	folders?: string[];
 	env?: Record<string, string>;
 	/** How often to retry after an infrastructure failure, or after an exit code in `retryExitCodes`. */
 	retries?: number;

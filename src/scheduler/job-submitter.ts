@@ -9,7 +9,7 @@ import {
 import { AppError, isAppError, isoNow, messageOf, newId } from "../common/index.js";
 import { activeJobStatuses, insertJobs, type JobRow, updateJob, type WorkflowRow } from "../db/index.js";
 import type { JobRequest } from "../engines/index.js";
-import { jobFolderPath } from "../storage/index.js";
+import { isInside, jobFolderPath } from "../storage/index.js";
 import type { GuardedBackend } from "./guarded-backend.js";
 import type { RunEvents } from "./run-events.js";
 import type { SchedulerConfig, SchedulerDeps } from "./scheduler-settings.js";
@@ -177,9 +177,13 @@ export class JobSubmitter {
 		const request = this.requestOf(job);
 		const workdir = request.workdir ? resolve(wf.workspace_path, request.workdir) : wf.workspace_path;
 		const fs = this.backends.get(job.backend)?.backend.jobFolderFs ?? threadPoolFs;
+		const folders = (request.folders ?? []).map((f) => resolve(wf.workspace_path, f));
+		if (!isInside(wf.workspace_path, workdir) || folders.some((f) => !isInside(wf.workspace_path, f)))
+			throw new AppError("internal", `job ${job.id} asks for a folder outside its workspace`);
 		await Promise.all([
 			fs.mkdir(job.job_dir, { recursive: true }),
 			workdir === wf.workspace_path ? undefined : fs.mkdir(workdir, { recursive: true }),
+			...folders.map((f) => fs.mkdir(f, { recursive: true })),
 		]);
 		const backendJob: BackendJob = {
 			id: job.id,

@@ -1,5 +1,14 @@
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import {
+	createReadStream,
+	type Dirent,
+	readdirSync,
+	readFileSync,
+	realpathSync,
+	type Stats,
+	statfsSync,
+	statSync,
+} from "node:fs";
 import { open, readdir, readFile, realpath, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { AppError } from "../common/index.js";
@@ -25,13 +34,64 @@ export interface WorkspaceFiles {
 	list(dir: string): Promise<Array<{ name: string; isDirectory: boolean }>>;
 }
 
-/** The workspace files of a run. */
-export function workspaceFiles(root: string): WorkspaceFiles {
+/**
+ * Filesystems (statfs magic numbers) on a disk of this machine, where a file operation takes
+ * microseconds: ext2/3/4, XFS, Btrfs, tmpfs, ZFS, overlayfs, F2FS, ramfs. Anything else (NFS,
+ * Lustre, GPFS, CephFS, FUSE…) may stall for as long as its servers take.
+ */
+const localFilesystems = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x2fc12fc1, 0x794c7630, 0xf2f52010, 0x858458f6]);
+
+const localCache = new Map<string, boolean>();
+
+/** True when a folder is on a filesystem of this machine's own disks (the answer is kept per folder). */
+export function isOnLocalDisk(path: string): boolean {
+	let known = localCache.get(path);
+	if (known === undefined) {
+		try {
+			known = localFilesystems.has(statfsSync(path).type);
+		} catch {
+			known = false;
+		}
+		if (localCache.size > 1000) localCache.clear();
+		localCache.set(path, known);
+	}
+	return known;
+}
+
+/** The file operations the reader uses, done through the thread pool or at once. */
+interface ReaderFs {
+	realpath(path: string): Promise<string>;
+	stat(path: string): Promise<Stats>;
+	readFile(path: string): Promise<Buffer>;
+	readdir(path: string): Promise<Dirent[]>;
+}
+
+const threadPool: ReaderFs = {
+	realpath: (p) => realpath(p),
+	stat: (p) => stat(p),
+	readFile: (p) => readFile(p),
+	readdir: (p) => readdir(p, { withFileTypes: true }),
+};
+
+const inline: ReaderFs = {
+	realpath: async (p) => realpathSync.native(p),
+	stat: async (p) => statSync(p),
+	readFile: async (p) => readFileSync(p),
+	readdir: async (p) => readdirSync(p, { withFileTypes: true }),
+};
+
+/**
+ * The workspace files of a run. On a local disk (`isOnLocalDisk`) the file operations are done at
+ * once: each is a few microseconds there, and a trip through the thread pool, waiting behind the
+ * jobs for a CPU, cost milliseconds per collected job. Elsewhere they go through the thread pool.
+ */
+export function workspaceFiles(root: string, options: { isLocalDisk?: boolean } = {}): WorkspaceFiles {
+	const fs = (options.isLocalDisk ?? isOnLocalDisk(root)) ? inline : threadPool;
 	let realRoot: Promise<string> | undefined;
 	// One realpath per access: it follows every symlink, so a link a tool made that leads out of the
 	// workspace (or into Orrery's own folder) is refused like a path that does.
 	const check = async (path: string): Promise<string> => {
-		realRoot ??= realpath(root).catch(() => root);
+		realRoot ??= fs.realpath(root).catch(() => root);
 		const rr = await realRoot;
 		if (!isInside(root, path) && !isInside(rr, path)) {
 			throw new AppError(
@@ -39,7 +99,7 @@ export function workspaceFiles(root: string): WorkspaceFiles {
 				`${path} is outside the workflow's workspace; inputs must be files in the workspace`,
 			);
 		}
-		const real = await realpath(path);
+		const real = await fs.realpath(path);
 		if (!isInside(rr, real) || isInside(join(rr, internalDir), real)) {
 			throw new UnsafePathError(relative(rr, real) || path, "it leads outside the workspace through a symbolic link");
 		}
@@ -49,7 +109,7 @@ export function workspaceFiles(root: string): WorkspaceFiles {
 		root,
 		async stat(path) {
 			try {
-				const s = await stat(await check(path));
+				const s = await fs.stat(await check(path));
 				return { isDirectory: s.isDirectory(), size: s.size };
 			} catch (error) {
 				if ((error as NodeJS.ErrnoException).code === "ENOENT" || (error as NodeJS.ErrnoException).code === "ENOTDIR")
@@ -58,7 +118,7 @@ export function workspaceFiles(root: string): WorkspaceFiles {
 			}
 		},
 		async readText(path) {
-			return readFile(await check(path), "utf8");
+			return (await fs.readFile(await check(path))).toString("utf8");
 		},
 		async readHead(path, bytes) {
 			const handle = await open(await check(path), "r");
@@ -71,18 +131,21 @@ export function workspaceFiles(root: string): WorkspaceFiles {
 			}
 		},
 		async sha1(path) {
+			const real = await check(path);
 			const hash = createHash("sha1");
-			for await (const chunk of createReadStream(await check(path))) hash.update(chunk as Buffer);
+			// Small files in one read; large ones streamed, never whole in memory.
+			if ((await fs.stat(real)).size <= 1024 * 1024) return hash.update(await fs.readFile(real)).digest("hex");
+			for await (const chunk of createReadStream(real)) hash.update(chunk as Buffer);
 			return hash.digest("hex");
 		},
 		async list(dir) {
-			const entries = await readdir(await check(dir), { withFileTypes: true });
+			const entries = await fs.readdir(await check(dir));
 			const out: Array<{ name: string; isDirectory: boolean }> = [];
 			for (const e of entries) {
 				let isDirectory = e.isDirectory();
 				if (e.isSymbolicLink()) {
 					const target = await check(`${dir}/${e.name}`).catch(() => undefined);
-					isDirectory = target ? ((await stat(target).catch(() => undefined))?.isDirectory() ?? false) : false;
+					isDirectory = target ? ((await fs.stat(target).catch(() => undefined))?.isDirectory() ?? false) : false;
 				}
 				out.push({ name: e.name, isDirectory });
 			}

@@ -41,7 +41,7 @@ export const localConfigSchema = Type.Object({
 /** Settings of the local backend. */
 export type LocalConfig = Static<typeof localConfigSchema>;
 
-// A job that has not created its lock this long after submission never started.
+// A job that has not created its pid file (its lock) this long after submission never started.
 const startGraceMs = 30_000;
 
 /**

@@ -117,7 +117,13 @@ export function createCwlEngine(config: CwlEngineConfig = {}): WorkflowEngine {
 				inv = entry.memory.invocations.get(job.key);
 			}
 			if (!inv) return { error: `the job ${job.key} is not part of this workflow any more` };
-			const text = await entry.env.files.readText(`${inv.jobDir}/${exitCodeFile}`).catch(() => "0");
+			// With CWL's default codes the job's exit code is the tool's own; otherwise the script recorded it.
+			const codes =
+				inv.tool.successCodes.length + inv.tool.temporaryFailCodes.length + inv.tool.permanentFailCodes.length;
+			const text =
+				codes === 0
+					? String(job.exitCode ?? 0)
+					: await entry.env.files.readText(`${inv.jobDir}/${exitCodeFile}`).catch(() => "0");
 			const exitCode = Number.parseInt(text.trim(), 10) || 0;
 			try {
 				return { exitCode, outputs: await collectOutputs(inv, exitCode, entry.env) };

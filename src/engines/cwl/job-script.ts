@@ -48,10 +48,19 @@ export function renderJobScript(job: JobScript): string {
 			: path.startsWith(`${job.jobDir}/`)
 				? `"$J"${shQuote(path.slice(job.jobDir.length))}`
 				: shQuote(path);
-	// Every folder the staging needs is made by one mkdir: each command is a process, and they add up.
-	const dirs = new Set([job.outdir, job.tmpdir]);
-	for (const a of job.stage) dirs.add(a.kind === "mkdir" ? a.to : a.to.slice(0, a.to.lastIndexOf("/")) || "/");
-	const lines: string[] = [`J=${shQuote(job.jobDir)}`, `mkdir -p ${[...dirs].map(q).join(" ")}`];
+	// Every folder the staging needs is made by one mkdir, and only when one is missing (the scheduler
+	// makes the output and temporary folders with the job folder): each command is a process.
+	const dirs = [
+		...new Set([
+			job.outdir,
+			job.tmpdir,
+			...job.stage.map((a) => (a.kind === "mkdir" ? a.to : a.to.slice(0, a.to.lastIndexOf("/")) || "/")),
+		]),
+	].map(q);
+	const lines: string[] = [
+		`J=${shQuote(job.jobDir)}`,
+		`${dirs.map((d) => `[ -d ${d} ]`).join(" && ")} || mkdir -p ${dirs.join(" ")}`,
+	];
 	for (const a of job.stage) lines.push(...stageLines(a, q));
 	lines.push(`cd ${q(job.outdir)} || exit 70`);
 	const env = {

@@ -160,6 +160,7 @@ export async function prepareInvocation(
 		resources: stepResources,
 		backendOptions: {},
 		workdir: posix.relative(env.workspace, outdir),
+		folders: [posix.relative(env.workspace, tmpdir)],
 	};
 	if (image) request.image = image;
 	// temporaryFailCodes: the scheduler runs the tool again (twice at most) before the step fails.
