@@ -56,5 +56,5 @@ export {
 	zipStream,
 } from "./workspace-files.js";
 export { internalDir, isInside, normaliseUserPath, resolveInWorkspace, UnsafePathError } from "./workspace-path.js";
-export { type PathInfo, type WorkspaceFiles, workspaceFiles } from "./workspace-reader.js";
+export { isOnLocalDisk, type PathInfo, type WorkspaceFiles, workspaceFiles } from "./workspace-reader.js";
 export { jobFolderPath, Workspaces, type WorkspacesConfig } from "./workspaces.js";

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { type WorkspaceFiles, workspaceFiles } from "../../storage/index.js";
+import { isOnLocalDisk, type WorkspaceFiles, workspaceFiles } from "../../storage/index.js";
 import { formatMatches, parseOntology } from "./format-ontology.js";
 import { globOutputs } from "./output-glob.js";
 
@@ -35,12 +35,38 @@ describe("reading the workspace", () => {
 		await expect(globOutputs("../*", out, files)).rejects.toThrow(/must not contain '\.\.'/);
 	});
 
-	test("refuses a symlink a tool made that leads out of the workspace", async () => {
+	test.each([
+		["at once (a local disk)", true],
+		["through the thread pool (a shared filesystem)", false],
+	])("refuses a symlink a tool made that leads out of the workspace, with file calls %s", async (_, isLocalDisk) => {
+		const reader = workspaceFiles(root, { isLocalDisk });
 		symlinkSync(join(outside, "secret"), join(root, "job/out/escape"));
-		await expect(files.readText(join(root, "job/out/escape"))).rejects.toThrow(/outside the workspace/);
-		await expect(files.readText(join(outside, "secret"))).rejects.toThrow(/outside the workflow's workspace/);
-		expect(await files.stat(join(root, "job/out/missing"))).toBeUndefined();
-		expect(await files.sha1(join(root, "job/out/a.txt"))).toBe("cfc7b4885384957ae445bc14914d4588f607651c");
+		await expect(reader.readText(join(root, "job/out/escape"))).rejects.toThrow(/outside the workspace/);
+		await expect(reader.readText(join(outside, "secret"))).rejects.toThrow(/outside the workflow's workspace/);
+		await expect(reader.list(join(root, "job/out/escape"))).rejects.toThrow(/outside the workspace/);
+		expect(await reader.stat(join(root, "job/out/missing"))).toBeUndefined();
+		expect(await reader.stat(join(root, "job/out/sub"))).toEqual({ isDirectory: true, size: expect.any(Number) });
+		expect(await reader.sha1(join(root, "job/out/a.txt"))).toBe("cfc7b4885384957ae445bc14914d4588f607651c");
+		// Past 1 MiB the checksum is streamed; the answer is the same.
+		writeFileSync(join(root, "big.bin"), Buffer.alloc(3 * 1024 * 1024 + 1, 7));
+		const { createHash } = await import("node:crypto");
+		const expected = createHash("sha1")
+			.update(Buffer.alloc(3 * 1024 * 1024 + 1, 7))
+			.digest("hex");
+		expect(await reader.sha1(join(root, "big.bin"))).toBe(expected);
+		expect((await reader.list(join(root, "job/out"))).map((e) => e.name)).toEqual([
+			".hidden",
+			"a.txt",
+			"b.txt",
+			"escape",
+			"sub",
+		]);
+	});
+
+	test("tells a disk of this machine from anything else", () => {
+		expect(isOnLocalDisk(root)).toBe(true); // the temporary folder: ext4, tmpfs or overlayfs here
+		expect(isOnLocalDisk("/proc")).toBe(false); // procfs: not a disk filesystem
+		expect(isOnLocalDisk(join(root, "missing"))).toBe(false);
 	});
 
 	test("reads at most 64 KiB heads and says whether the file is longer", async () => {
