@@ -201,24 +201,30 @@ export class Scheduler {
 		for (const job of jobs.filter((j) => j.status === "created")) await this.submitter.submit(wf, job);
 		const engine = this.deps.engines.get(wf.type as WorkflowType);
 		if (!engine) throw new AppError("validation_failed", `no engine for workflow type '${wf.type}' in this server`);
-		const state = runState(wf, jobs);
-		await this.collectEnded(engine, state, jobs);
+		let state = runState(wf, jobs);
+		// The engine decides from the outputs just collected, not a tick later (a run whose last job
+		// ended would otherwise wait for the next wake-up or the idle timer to be declared finished).
+		if (await this.collectEnded(engine, state, jobs)) state = { ...state, jobs: jobs.map(toJobView) };
 		const step = await engine.next(state);
 		await this.act(wf, jobs, step);
 	}
 
+	/** Lets the engine collect the outputs of jobs that finished; true when it collected any. */
 	private async collectEnded(
 		engine: WorkflowEngine,
 		state: ReturnType<typeof runState>,
 		jobs: JobRow[],
-	): Promise<void> {
-		if (!engine.collect) return;
+	): Promise<boolean> {
+		if (!engine.collect) return false;
+		let collected = false;
 		for (const job of jobs) {
 			if (job.status !== "finished" || job.outputs !== null) continue;
 			const outputs = await engine.collect(state, toJobView(job));
 			job.outputs = JSON.stringify(outputs ?? null);
 			await updateJob(this.deps.db, job.id, { outputs: job.outputs });
+			collected = true;
 		}
+		return collected;
 	}
 
 	private async act(wf: WorkflowRow, jobs: JobRow[], step: EngineStep): Promise<void> {

@@ -24,6 +24,11 @@ export interface OrreryServerOptions {
 	backends?: Map<string, ComputeBackend>;
 	/** Run the scheduler loop (default true). */
 	runScheduler?: boolean;
+	/**
+	 * How long the scheduler sleeps when nothing woke it (default 500 ms). Every event that matters
+	 * wakes it; tests lengthen the sleep to show that no decision waits for it.
+	 */
+	schedulerIdleMs?: number;
 }
 
 /** The whole server: database, backends, scheduler and HTTP app, with one lifecycle. */
@@ -74,7 +79,7 @@ export class OrreryServer {
 			{
 				instanceId: config.instanceId,
 				leaseMs: 30_000,
-				idleMs: 500,
+				idleMs: options.schedulerIdleMs ?? 500,
 				maxWorkflowsPerTick: 200,
 				defaultBackend: config.defaultBackend,
 				backendAliases: reanaBackendAliases,
