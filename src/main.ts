@@ -13,7 +13,8 @@ const deps: CliDeps = {
 			import("./config/index.js"),
 			import("pino"),
 		]);
-		const config = readServerConfig();
+		// A server for one CLI command: no one scrapes its metrics.
+		const config = { ...readServerConfig(), metrics: false };
 		const logger = pino(
 			{ level: config.logLevel },
 			pino.destination({ dest: join(config.home, "orrery.log"), mkdir: true, sync: false }),

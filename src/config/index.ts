@@ -45,6 +45,8 @@ export interface ServerConfig {
 	localMaxActiveJobs: number | undefined;
 	/** ORRERY_TRUST_PROXY: the reverse proxies whose X-Forwarded-For is believed (`true`, or their addresses). */
 	trustProxy: boolean | string | undefined;
+	/** Serve Prometheus metrics at /metrics (default true; the CLI's embedded server turns it off). */
+	metrics?: boolean;
 	/** Staging of remote inputs and publishing of outputs (ORRERY_STAGING_*, ORRERY_S3_*). */
 	staging: StagingConfig;
 }

@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
-import pg from "pg";
+import type pg from "pg";
 import { AppError } from "../common/index.js";
 import { type DialectName, migrateToLatest } from "./migrations.js";
 import type { Database } from "./schema.js";
@@ -82,6 +82,8 @@ function withStatementCache(
 }
 
 async function openPostgres(config: DatabaseConfig): Promise<Db> {
+	// Loaded only here: the embedded (SQLite) server should not pay for the PostgreSQL driver at start.
+	const { default: pg } = await import("pg");
 	const poolConfig: pg.PoolConfig = { connectionString: config.url, max: config.poolSize ?? 10 };
 	if (config.schema) {
 		const admin = new pg.Client({ connectionString: config.url });

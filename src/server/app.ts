@@ -53,7 +53,8 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
 		},
 	});
 	installAuthHook(app, ctx);
-	installMetrics(app, ctx);
+	// The embedded server of a single CLI command has no one to scrape it (and skips loading prom-client).
+	if (ctx.config.metrics !== false) await installMetrics(app, ctx);
 	accountRoutes(app, ctx);
 	workflowRoutes(app, ctx);
 	workspaceRoutes(app, ctx);

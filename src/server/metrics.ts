@@ -1,9 +1,10 @@
 import type { FastifyInstance } from "fastify";
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
 import type { ServerContext } from "./server-context.js";
 
 /** Prometheus metrics at /metrics: request latencies, workflows by status, backend polls. */
-export function installMetrics(app: FastifyInstance, ctx: ServerContext): void {
+export async function installMetrics(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+	const { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } = await import("prom-client");
 	const registry = new Registry();
 	collectDefaultMetrics({ register: registry });
 	const duration = new Histogram({

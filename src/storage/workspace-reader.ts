@@ -39,7 +39,9 @@ export interface WorkspaceFiles {
  * microseconds: ext2/3/4, XFS, Btrfs, tmpfs, ZFS, overlayfs, F2FS, ramfs. Anything else (NFS,
  * Lustre, GPFS, CephFS, FUSE…) may stall for as long as its servers take.
  */
-const localFilesystems = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x2fc12fc1, 0x794c7630, 0xf2f52010, 0x858458f6]);
+const localFilesystems = new Set([
+	0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x2fc12fc1, 0x794c7630, 0xf2f52010, 0x858458f6,
+]);
 
 const localCache = new Map<string, boolean>();
 
