@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { apiVersion } from "../contract/index.js";
 import { installAuthHook } from "./auth-hook.js";
 import { installErrorHandler } from "./error-handler.js";
+import { lazySchemaCompilers } from "./lazy-schema-compilers.js";
 import { installMetrics } from "./metrics.js";
 import { accountRoutes } from "./routes/account-routes.js";
 import { auditRoutes } from "./routes/audit-routes.js";
@@ -36,6 +37,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
 		trustProxy: ctx.config.trustProxy ?? false,
 		routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2000 },
 		ajv: { customOptions: { coerceTypes: "array", removeAdditional: false, useDefaults: true } },
+		schemaController: { compilersFactory: lazySchemaCompilers },
 	});
 	// Uploads stream from the raw request; nothing is buffered.
 	app.addContentTypeParser("application/octet-stream", (_request, _payload, done) => done(null, undefined));
