@@ -1,5 +1,4 @@
 import type { TSchema } from "typebox";
-import { Value } from "typebox/value";
 import { AppError } from "../common/index.js";
 import type { ComputeBackend } from "./compute-backend.js";
 import { htcondorBackendPlugin } from "./htcondor/index.js";
@@ -29,8 +28,12 @@ export interface BackendSetting {
 	settings: Record<string, unknown>;
 }
 
-/** Checks a backend's settings against its plug-in's schema (defaults applied); errors name the backend and field. */
-export function validateBackendSetting(setting: BackendSetting, source = "backend settings"): unknown {
+/**
+ * Checks a backend's settings against its plug-in's schema (defaults applied); errors name the backend
+ * and field. TypeBox's value module is loaded here only: it is a tenth of a server's start-up.
+ */
+export async function validateBackendSetting(setting: BackendSetting, source = "backend settings"): Promise<unknown> {
+	const { Value } = await import("typebox/value");
 	const plugin = backendPlugins[setting.kind];
 	if (!plugin) {
 		throw new AppError(
@@ -62,7 +65,9 @@ export async function createBackends(
 	settings: readonly BackendSetting[],
 	source?: string,
 ): Promise<Map<string, ComputeBackend>> {
-	const validated = settings.map((s) => ({ setting: s, config: validateBackendSetting(s, source) }));
+	const validated = await Promise.all(
+		settings.map(async (s) => ({ setting: s, config: await validateBackendSetting(s, source) })),
+	);
 	const backends = new Map<string, ComputeBackend>();
 	try {
 		for (const { setting, config } of validated) {

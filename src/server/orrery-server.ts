@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { ensureUser, hashToken } from "../auth/index.js";
-import { type ComputeBackend, createBackends } from "../backends/index.js";
+import { type ComputeBackend, createBackends, LocalBackend } from "../backends/index.js";
 import { type Clock, type Logger, systemClock } from "../common/index.js";
 import type { ServerConfig } from "../config/index.js";
 import { type Db, openDatabase, type UserRow } from "../db/index.js";
@@ -52,22 +52,24 @@ export class OrreryServer {
 		});
 		let backends: Map<string, ComputeBackend>;
 		try {
-			// ORRERY_BACKENDS_FILE lists the backends; without it, one local backend.
+			// ORRERY_BACKENDS_FILE lists the backends (each checked against its plug-in's schema); without
+			// it, one local backend from settings readServerConfig has already checked.
 			backends =
 				options.backends ??
-				(await createBackends(
-					config.backends ?? [
-						{
-							name: "local",
-							kind: "local",
-							settings: {
-								containerRuntime: config.containerRuntime,
-								...(config.localMaxActiveJobs ? { maxActiveJobs: config.localMaxActiveJobs } : {}),
-							},
-						},
-					],
-					config.backendsFile ? `ORRERY_BACKENDS_FILE=${config.backendsFile}` : undefined,
-				));
+				(config.backends
+					? await createBackends(
+							config.backends,
+							config.backendsFile ? `ORRERY_BACKENDS_FILE=${config.backendsFile}` : undefined,
+						)
+					: new Map<string, ComputeBackend>([
+							[
+								"local",
+								await LocalBackend.create({
+									containerRuntime: config.containerRuntime,
+									...(config.localMaxActiveJobs ? { maxActiveJobs: config.localMaxActiveJobs } : {}),
+								}),
+							],
+						]));
 		} catch (error) {
 			await db.close();
 			throw error;

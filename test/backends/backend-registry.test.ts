@@ -54,19 +54,21 @@ backends:
 		expect(() => readBackendsFile(path, {})).toThrow(/SLURM_TOKEN/);
 	});
 
-	it("says which file, backend and setting is wrong", () => {
+	it("says which file, backend and setting is wrong", async () => {
 		expect(() => readBackendsFile(join(dir, "missing.yaml"))).toThrow(/cannot be read: no such file/);
 		expect(() => readBackendsFile(file("c.yaml", "backends: []\n"))).toThrow(/at least one backend/);
-		expect(() =>
+		await expect(
 			validateBackendSetting({ name: "hpc", kind: "slurm", settings: { partiton: "debug" } }, "backends.yaml"),
-		).toThrow(/backends.yaml: backend 'hpc' \(slurm\): hpc: unknown setting partiton/);
-		expect(() => validateBackendSetting({ name: "x", kind: "pbs", settings: {} })).toThrow(/known kinds: local, slurm/);
+		).rejects.toThrow(/backends.yaml: backend 'hpc' \(slurm\): hpc: unknown setting partiton/);
+		await expect(validateBackendSetting({ name: "x", kind: "pbs", settings: {} })).rejects.toThrow(
+			/known kinds: local, slurm/,
+		);
 		const env = { ORRERY_BACKENDS_FILE: file("d.yaml", "backends:\n  slurm: {}\n"), ORRERY_DEFAULT_BACKEND: "local" };
 		expect(() => readServerConfig(env)).toThrow(/default backend 'local' is not among the backends/);
 	});
 
-	it("fills in defaults from the schema", () => {
-		expect(validateBackendSetting({ name: "s", kind: "slurm", settings: {} })).toMatchObject({
+	it("fills in defaults from the schema", async () => {
+		expect(await validateBackendSetting({ name: "s", kind: "slurm", settings: {} })).toMatchObject({
 			pollIntervalMs: 10_000,
 			transport: "cli",
 			staging: "shared",

@@ -122,13 +122,13 @@ describe("htcondor (offline: generated submit files and captured outputs)", () =
 		expect(text).toMatch(/queue OrreryJobId, OrreryJobDir from \(\n {2}j1, \/ws\/w1\/\.orrery\/jobs\/00001-s-1\n/);
 	});
 
-	it("keeps the shared filesystem unless `fileTransfer: transfer` is set, and refuses other modes", () => {
-		const setting = (settings: Record<string, unknown>) =>
-			validateBackendSetting({ name: "c4p", kind: "htcondor", settings }) as HtcondorConfig;
-		expect(setting({}).fileTransfer).toBe("shared");
-		expect(new HtcondorBackend(setting({})).capabilities.sharedFilesystem).toBe(true);
-		expect(new HtcondorBackend(setting({ fileTransfer: "transfer" })).capabilities.sharedFilesystem).toBe(false);
-		expect(() => setting({ fileTransfer: "spool" })).toThrow(/c4p\.fileTransfer/);
+	it("keeps the shared filesystem unless `fileTransfer: transfer` is set, and refuses other modes", async () => {
+		const setting = async (settings: Record<string, unknown>) =>
+			(await validateBackendSetting({ name: "c4p", kind: "htcondor", settings })) as HtcondorConfig;
+		expect((await setting({})).fileTransfer).toBe("shared");
+		expect(new HtcondorBackend(await setting({})).capabilities.sharedFilesystem).toBe(true);
+		expect(new HtcondorBackend(await setting({ fileTransfer: "transfer" })).capabilities.sharedFilesystem).toBe(false);
+		await expect(setting({ fileTransfer: "spool" })).rejects.toThrow(/c4p\.fileTransfer/);
 	});
 
 	it("runs Compute4PUNCH images with file transfer: the container gets the scratch directory, not the job folder", () => {
