@@ -242,33 +242,17 @@ async function uploadFigures(): Promise<void> {
 	}
 	for (const into of untarred) rmSync(into, { recursive: true, force: true });
 	const base = median(tarCurl);
-	rows.push(["tar piped to curl (one file: the tree as a tar)", base / 1000, "1.00×"]);
-	rows.push([
-		"tar piped to tar -x (unpacking the tree locally, no network)",
-		median(untar) / 1000,
-		`${(median(untar) / base).toFixed(2)}×`,
-	]);
-	rows.push([
-		"orrery --version (the CLI's start alone: the floor of any orrery command)",
-		median(started) / 1000,
-		`${(median(started) / base).toFixed(2)}×`,
-	]);
-	rows.push(["orrery upload (unpacked into the workspace)", median(cli) / 1000, `${(median(cli) / base).toFixed(2)}×`]);
-	rows.push([
-		"orrery upload again (all unchanged, skipped)",
-		median(resumed) / 1000,
-		`${(median(resumed) / base).toFixed(2)}×`,
-	]);
-	rows.push([
-		"orrery download of the same tree (unpacked here)",
-		median(downloaded) / 1000,
-		`${(median(downloaded) / base).toFixed(2)}×`,
-	]);
-	rows.push([
-		"orrery download again (all unchanged, skipped)",
-		median(redownloaded) / 1000,
-		`${(median(redownloaded) / base).toFixed(2)}×`,
-	]);
+	const measured: Array<[string, number[]]> = [
+		["tar piped to curl (one file: the tree as a tar)", tarCurl],
+		["tar piped to tar -x (unpacking the tree locally, no network)", untar],
+		["orrery --version (the CLI's start alone: the floor of any orrery command)", started],
+		["orrery upload (unpacked into the workspace)", cli],
+		["orrery upload again (all unchanged, skipped)", resumed],
+		["orrery download of the same tree (unpacked here)", downloaded],
+		["orrery download again (all unchanged, skipped)", redownloaded],
+	];
+	for (const [label, times] of measured)
+		rows.push([label, median(times) / 1000, `${(median(times) / base).toFixed(2)}×`]);
 	s.stop();
 	rmSync(s.home, { recursive: true, force: true });
 	rmSync(tree, { recursive: true, force: true });
