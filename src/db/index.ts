@@ -96,6 +96,7 @@ export {
 	findWorkflowById,
 	findWorkflowByName,
 	insertWorkflowRun,
+	listLeasedWorkflows,
 	listWorkflows,
 	releaseLease,
 	transitionWorkflow,

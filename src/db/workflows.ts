@@ -192,6 +192,22 @@ export async function claimWorkflows(
 		.execute();
 }
 
+/**
+ * The active workflows one scheduler instance holds a lease on that lasts beyond `until`: what a
+ * tick works on between two claims (a read, where a claim rewrites every leased row).
+ */
+export async function listLeasedWorkflows(db: Db, owner: string, until: string, limit: number): Promise<WorkflowRow[]> {
+	return db.kysely
+		.selectFrom("workflows")
+		.selectAll()
+		.where("status", "in", activeWorkflowStatuses)
+		.where("lease_owner", "=", owner)
+		.where("lease_expires_at", ">", until)
+		.orderBy("updated_at")
+		.limit(limit)
+		.execute();
+}
+
 /** Gives up a lease (on clean shutdown, or when a workflow stops being active). */
 export async function releaseLease(db: Db, id: string, owner: string): Promise<void> {
 	await db.kysely

@@ -6,8 +6,9 @@ import type { SchedulerDeps } from "./scheduler-settings.js";
 /**
  * Frees the leases of dead server processes on this host (`host:pid` owners whose pid is gone),
  * so a server restarted after a crash resumes at once instead of waiting for the leases to expire.
+ * True when there were any.
  */
-export async function reclaimDeadLocalLeases(deps: SchedulerDeps, instanceId: string): Promise<void> {
+export async function reclaimDeadLocalLeases(deps: SchedulerDeps, instanceId: string): Promise<boolean> {
 	const prefix = `${hostname()}:`;
 	const owners = await deps.db.kysely
 		.selectFrom("workflows")
@@ -17,9 +18,11 @@ export async function reclaimDeadLocalLeases(deps: SchedulerDeps, instanceId: st
 		.where("lease_owner", "!=", instanceId)
 		.where("lease_owner", "like", `${prefix}%`)
 		.execute();
+	let freed = false;
 	for (const { lease_owner: owner } of owners) {
 		const pid = Number(owner?.slice(prefix.length));
 		if (!owner || !Number.isInteger(pid) || pid <= 0 || isProcessAlive(pid)) continue;
+		freed = true;
 		deps.logger.info({ owner }, "taking over the workflows of a dead server process");
 		await deps.db.kysely
 			.updateTable("workflows")
@@ -27,6 +30,7 @@ export async function reclaimDeadLocalLeases(deps: SchedulerDeps, instanceId: st
 			.where("lease_owner", "=", owner)
 			.execute();
 	}
+	return freed;
 }
 
 /**

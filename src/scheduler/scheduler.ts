@@ -4,6 +4,7 @@ import {
 	claimWorkflows,
 	type JobRow,
 	listJobs,
+	listLeasedWorkflows,
 	releaseLease,
 	transitionWorkflow,
 	updateJob,
@@ -36,6 +37,9 @@ export class Scheduler {
 	private loopDone: Promise<void> | undefined;
 	private wakeUp: (() => void) | undefined;
 	private isWoken = false;
+	/** When this instance last claimed (renewed its leases and took new runs), and whether it must now. */
+	private lastClaim = 0;
+	private isClaimDue = true;
 	private lastReclaim = 0;
 	private lastMaintenance = 0;
 	private jobCache = new Map<string, JobRow[]>();
@@ -97,8 +101,12 @@ export class Scheduler {
 			.execute();
 	}
 
-	/** Makes the loop run its next tick now. */
-	wake(): void {
+	/**
+	 * Makes the loop run its next tick now; `claim` when there may be a run this instance has not
+	 * leased yet (one was started), so the tick claims instead of only reading its leased runs.
+	 */
+	wake(options: { claim?: boolean } = {}): void {
+		if (options.claim) this.isClaimDue = true;
 		this.isWoken = true;
 		this.wakeUp?.();
 	}
@@ -147,19 +155,34 @@ export class Scheduler {
 		const now = clock.now();
 		if (now.getTime() - this.lastReclaim > 5000) {
 			this.lastReclaim = now.getTime();
-			await reclaimDeadLocalLeases(this.deps, this.config.instanceId);
+			if (await reclaimDeadLocalLeases(this.deps, this.config.instanceId)) this.isClaimDue = true;
 		}
 		if (now.getTime() - this.lastMaintenance > 60_000) {
 			this.lastMaintenance = now.getTime();
 			await maintain(this.deps, now);
 		}
-		const claimed = await claimWorkflows(
-			db,
-			this.config.instanceId,
-			now.toISOString(),
-			new Date(now.getTime() + this.config.leaseMs).toISOString(),
-			this.config.maxWorkflowsPerTick,
-		);
+		// Claiming rewrites every leased row; between claims (a third of the lease apart, or when a run
+		// was started or ended) a tick only reads the runs it holds, with a lease lasting well beyond it.
+		const renewEvery = this.config.leaseMs / 3;
+		let claimed: WorkflowRow[];
+		if (this.isClaimDue || now.getTime() - this.lastClaim >= renewEvery) {
+			this.isClaimDue = false;
+			this.lastClaim = now.getTime();
+			claimed = await claimWorkflows(
+				db,
+				this.config.instanceId,
+				now.toISOString(),
+				new Date(now.getTime() + this.config.leaseMs).toISOString(),
+				this.config.maxWorkflowsPerTick,
+			);
+		} else {
+			claimed = await listLeasedWorkflows(
+				db,
+				this.config.instanceId,
+				new Date(now.getTime() + renewEvery).toISOString(),
+				this.config.maxWorkflowsPerTick,
+			);
+		}
 		if (claimed.length === 0) return;
 		// This instance is the only writer of a leased workflow's jobs, so they stay in memory between
 		// ticks; a workflow that was not leased to us in the previous tick is read afresh.
@@ -336,6 +359,7 @@ export class Scheduler {
 	/** A run ended: measure it and account for it (a crash before this is caught up by `maintain`). */
 	private async ended(wf: WorkflowRow): Promise<void> {
 		this.jobCache.delete(wf.id);
+		this.isClaimDue = true; // room for a run that waited for the per-tick limit
 		this.staging?.cancel(wf.id);
 		this.notify(wf.id);
 		try {

@@ -94,7 +94,7 @@ export class OrreryServer {
 			workspaces,
 			engines,
 			clock,
-			wake: () => scheduler.wake(),
+			wake: () => scheduler.wake({ claim: true }),
 			checkStaging: (wf) => scheduler.checkStaging(wf),
 		};
 		const local = backends.get("local");

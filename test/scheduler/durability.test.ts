@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type BackendJob, type ComputeBackend, LocalBackend, type Submission } from "../../src/backends/index.js";
-import { claimWorkflows } from "../../src/db/index.js";
+import { claimWorkflows, listLeasedWorkflows } from "../../src/db/index.js";
 import { testDatabase, testDialects } from "../support/databases.js";
 import { startTestServer, type TestServer, waitForStatus } from "../support/test-server.js";
 
@@ -118,9 +118,56 @@ describe.each(testDialects)("scheduler durability (%s)", (dialect) => {
 			const later = new Date(now.getTime() + 31_000).toISOString();
 			const afterExpiry = await claimWorkflows(db, "b", later, new Date(now.getTime() + 60_000).toISOString(), 20);
 			expect(afterExpiry.length).toBe(20);
+			// Between claims an instance reads only the runs whose lease it holds beyond the given time.
+			const held = await listLeasedWorkflows(db, "b", new Date(now.getTime() + 40_000).toISOString(), 50);
+			expect(held.map((w) => w.id).sort()).toEqual(afterExpiry.map((w) => w.id).sort());
+			expect(await listLeasedWorkflows(db, "b", new Date(now.getTime() + 61_000).toISOString(), 50)).toEqual([]);
+			expect(await listLeasedWorkflows(db, "a", at, 50)).toEqual([]);
 		} finally {
 			await db.close();
 			await database.drop();
 		}
+	});
+
+	it("renews a run's lease a third of the lease apart, not at every tick, and still stops it at once", async () => {
+		const t = await startTestServer(dialect);
+		servers.push(t);
+		const { token } = await t.user("lease@example.org");
+		const steps = Array.from({ length: 8 }, (_, i) => ({ name: `s${i}`, commands: ["sleep 0.15"] }));
+		await t.call("POST", "/api/workflows?workflow_name=steady", {
+			token,
+			body: { workflow: { type: "serial", specification: { steps } } },
+		});
+		await t.call("POST", "/api/workflows/steady/start", { token, body: {} });
+		const leases = new Set<string>();
+		for (;;) {
+			const row = await t.server.db.kysely
+				.selectFrom("workflows")
+				.select(["status", "lease_expires_at"])
+				.where("name", "=", "steady")
+				.executeTakeFirstOrThrow();
+			if (!["queued", "pending", "running"].includes(row.status)) break;
+			if (row.lease_expires_at) leases.add(String(row.lease_expires_at));
+			await new Promise((r) => setTimeout(r, 50));
+		}
+		// Eight steps, dozens of ticks, one claim (the lease lasts 30 s and is renewed every 10 s).
+		expect(leases.size).toBe(1);
+		expect(((await waitForStatus(t, token, "steady")) as { status: string }).status).toBe("finished");
+
+		steps[0] = { name: "long", commands: ["sleep 30"] };
+		await t.call("POST", "/api/workflows?workflow_name=halt", {
+			token,
+			body: { workflow: { type: "serial", specification: { steps: steps.slice(0, 1) } } },
+		});
+		await t.call("POST", "/api/workflows/halt/start", { token, body: {} });
+		for (;;) {
+			const s = (await (await t.call("GET", "/api/workflows/halt/status", { token })).json()) as { status: string };
+			if (s.status === "running") break;
+			await new Promise((r) => setTimeout(r, 50));
+		}
+		const asked = Date.now();
+		await t.call("PUT", "/api/workflows/halt/status?status=stop", { token, body: {} });
+		expect(((await waitForStatus(t, token, "halt")) as { status: string }).status).toBe("stopped");
+		expect(Date.now() - asked).toBeLessThan(5_000);
 	});
 });
