@@ -49,6 +49,27 @@ describe("run progress", () => {
 		expect(JSON.stringify(p).length).toBeLessThan(4000);
 	});
 
+	it("gives the same answer for jobs in any order, and names the newest running step", () => {
+		const jobs = [
+			job(1, "finished"),
+			job(2, "running"),
+			job(3, "failed", 1, "c"),
+			job(4, "queued"),
+			job(5, "finished", 2, "c"),
+			job(6, "created"),
+		];
+		const inOrder = computeProgress(jobs);
+		expect(computeProgress([...jobs].reverse())).toEqual(inOrder);
+		expect(computeProgress([jobs[3], jobs[0], jobs[5], jobs[1], jobs[4], jobs[2]] as JobRow[])).toEqual(inOrder);
+		expect(inOrder.total).toEqual({ total: 5, job_ids: ["job-1-1", "job-2-1", "job-4-1", "job-5-2", "job-6-1"] });
+		expect(inOrder.running).toEqual({ total: 3, job_ids: ["job-2-1", "job-4-1", "job-6-1"] });
+		expect(inOrder.finished).toEqual({ total: 2, job_ids: ["job-1-1", "job-5-2"] });
+		expect(inOrder.failed.total).toBe(0);
+		expect(inOrder.current_step_name).toBe("step4");
+		expect(computeProgress([job(1, "finished"), job(2, "failed")]).current_step_name).toBe("step2");
+		expect(computeProgress([]).current_step_name).toBeNull();
+	});
+
 	it("counts only the latest attempt of a retried job", () => {
 		const p = computeProgress([job(1, "failed", 1, "a"), job(2, "finished", 2, "a")]);
 		expect(p.total.total).toBe(1);

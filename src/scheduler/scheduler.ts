@@ -20,7 +20,7 @@ import { JobSubmitter } from "./job-submitter.js";
 import { maintain, reclaimDeadLocalLeases } from "./maintenance.js";
 import { computeProgress } from "./progress.js";
 import { RunEvents } from "./run-events.js";
-import { runState, toJobView } from "./run-view.js";
+import { RunViews, runState, toJobView } from "./run-view.js";
 import { type SchedulerConfig, type SchedulerDeps, terminalJob } from "./scheduler-settings.js";
 import { type StagingGate, StagingPhase } from "./staging-phase.js";
 
@@ -43,6 +43,7 @@ export class Scheduler {
 	private lastReclaim = 0;
 	private lastMaintenance = 0;
 	private jobCache = new Map<string, JobRow[]>();
+	private readonly views = new RunViews();
 	private readonly listeners = new Set<(workflowId: string) => void>();
 	private readonly staging: StagingPhase | undefined;
 
@@ -194,6 +195,7 @@ export class Scheduler {
 			}),
 		);
 		this.jobCache = jobsOf;
+		this.views.retain(new Set(jobsOf.keys()));
 		await this.observer.observe(claimed, jobsOf);
 		for (const wf of claimed) {
 			try {
@@ -224,10 +226,12 @@ export class Scheduler {
 		for (const job of jobs.filter((j) => j.status === "created")) await this.submitter.submit(wf, job);
 		const engine = this.deps.engines.get(wf.type as WorkflowType);
 		if (!engine) throw new AppError("validation_failed", `no engine for workflow type '${wf.type}' in this server`);
-		let state = runState(wf, jobs);
+		const isCollected = engine.collect !== undefined;
+		let state = runState(wf, jobs, this.views.of(wf.id, jobs, isCollected));
 		// The engine decides from the outputs just collected, not a tick later (a run whose last job
 		// ended would otherwise wait for the next wake-up or the idle timer to be declared finished).
-		if (await this.collectEnded(engine, state, jobs)) state = { ...state, jobs: jobs.map(toJobView) };
+		if (await this.collectEnded(engine, state, jobs))
+			state = { ...state, jobs: this.views.of(wf.id, jobs, isCollected) };
 		const step = await engine.next(state);
 		await this.act(wf, jobs, step);
 	}
@@ -359,6 +363,7 @@ export class Scheduler {
 	/** A run ended: measure it and account for it (a crash before this is caught up by `maintain`). */
 	private async ended(wf: WorkflowRow): Promise<void> {
 		this.jobCache.delete(wf.id);
+		this.views.forget(wf.id);
 		this.isClaimDue = true; // room for a run that waited for the per-tick limit
 		this.staging?.cancel(wf.id);
 		this.notify(wf.id);

@@ -23,6 +23,19 @@ export interface CwlEngineConfig {
 interface Cached {
 	memory: RunMemory;
 	env: RunEnvironment;
+	latest?: LatestJobs;
+}
+
+/**
+ * The latest attempt of each job key, kept between decisions: the scheduler's job views are the same
+ * objects from tick to tick (updated in place) and new jobs are appended, so only views added since
+ * the last decision need looking at. A list that is not a continuation (a restarted server) is read
+ * afresh.
+ */
+interface LatestJobs {
+	byKey: Map<string, JobView>;
+	seen: number;
+	first: JobView | undefined;
 }
 
 /**
@@ -61,7 +74,13 @@ export function createCwlEngine(config: CwlEngineConfig = {}): WorkflowEngine {
 	};
 
 	const decide = async (run: RunState, entry: Cached) => {
-		const tick: Tick = { env: entry.env, memory: entry.memory, jobs: latestByKey(run.jobs), submit: [], runWorkflow };
+		const tick: Tick = {
+			env: entry.env,
+			memory: entry.memory,
+			jobs: latestJobs(entry, run.jobs),
+			submit: [],
+			runWorkflow,
+		};
 		const root = entry.memory.root;
 		const name =
 			root.class === "Workflow" ? "main" : lastSegment(withoutFragment(root.id)).replace(/\.cwl$/, "") || "main";
@@ -138,13 +157,19 @@ export function createCwlEngine(config: CwlEngineConfig = {}): WorkflowEngine {
 /** The CWL engine with default settings. */
 export const cwlEngine: WorkflowEngine = createCwlEngine();
 
-function latestByKey(jobs: readonly JobView[]): Map<string, JobView> {
-	const out = new Map<string, JobView>();
-	for (const j of jobs) {
-		const prev = out.get(j.key);
-		if (!prev || j.attempt > prev.attempt) out.set(j.key, j);
+function latestJobs(entry: Cached, jobs: readonly JobView[]): Map<string, JobView> {
+	let latest = entry.latest;
+	if (!latest || latest.first !== jobs[0] || latest.seen > jobs.length) {
+		latest = { byKey: new Map(), seen: 0, first: jobs[0] };
+		entry.latest = latest;
 	}
-	return out;
+	for (let i = latest.seen; i < jobs.length; i++) {
+		const j = jobs[i] as JobView;
+		const prev = latest.byKey.get(j.key);
+		if (!prev || j.attempt > prev.attempt) latest.byKey.set(j.key, j);
+	}
+	latest.seen = jobs.length;
+	return latest.byKey;
 }
 
 /** The output object as the API shows it: Files and Directories located relative to the workspace. */
