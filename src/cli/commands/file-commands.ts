@@ -73,7 +73,7 @@ export function registerFileCommands(program: Command, action: Action): void {
 	program
 		.command("download")
 		.description(
-			"download files from a run's workspace, keeping their paths (folders and globs file by file, in parallel, resumable)",
+			"download files from a run's workspace, keeping their paths (folders and globs; small files in tar archives, in parallel, resumable)",
 		)
 		.argument("[paths...]", "files, folders or globs (default: the outputs declared in reana.yaml)")
 		.option("-w, --workflow <name>", "workflow (NAME, NAME.RUN or id)")
