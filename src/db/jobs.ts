@@ -1,6 +1,7 @@
+import type { Kysely } from "kysely";
 import type { Db } from "./connection.js";
 import { uniquely } from "./connection.js";
-import type { JobStatus, JobTable } from "./schema.js";
+import type { Database, JobStatus, JobTable } from "./schema.js";
 
 /** A stored job. */
 export type JobRow = JobTable;
@@ -22,17 +23,18 @@ export async function insertJob(db: Db, job: JobRow): Promise<void> {
  */
 export async function insertJobs(db: Db, jobs: readonly JobRow[]): Promise<JobRow[]> {
 	if (jobs.length === 0) return [];
+	const insertOne = async (q: Kysely<Database>, job: JobRow) =>
+		(await q
+			.insertInto("jobs")
+			.values(job)
+			.onConflict((oc) => oc.columns(["workflow_id", "key", "attempt"]).doNothing())
+			.returning("id")
+			.executeTakeFirst()) !== undefined;
+	// One statement is atomic on its own: a serial chain's single job needs no transaction around it.
+	if (jobs.length === 1) return (await insertOne(db.kysely, jobs[0] as JobRow)) ? [...jobs] : [];
 	return db.kysely.transaction().execute(async (trx) => {
 		const inserted: JobRow[] = [];
-		for (const job of jobs) {
-			const r = await trx
-				.insertInto("jobs")
-				.values(job)
-				.onConflict((oc) => oc.columns(["workflow_id", "key", "attempt"]).doNothing())
-				.returning("id")
-				.executeTakeFirst();
-			if (r) inserted.push(job);
-		}
+		for (const job of jobs) if (await insertOne(trx, job)) inserted.push(job);
 		return inserted;
 	});
 }
