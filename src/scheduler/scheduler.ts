@@ -167,15 +167,20 @@ export class Scheduler {
 		const renewEvery = this.config.leaseMs / 3;
 		let claimed: WorkflowRow[];
 		if (this.isClaimDue || now.getTime() - this.lastClaim >= renewEvery) {
-			this.isClaimDue = false;
+			this.isClaimDue = false; // a wake-up asking for a claim while this one runs asks again
+			try {
+				claimed = await claimWorkflows(
+					db,
+					this.config.instanceId,
+					now.toISOString(),
+					new Date(now.getTime() + this.config.leaseMs).toISOString(),
+					this.config.maxWorkflowsPerTick,
+				);
+			} catch (error) {
+				this.isClaimDue = true; // the next tick tries again, not a third of a lease later
+				throw error;
+			}
 			this.lastClaim = now.getTime();
-			claimed = await claimWorkflows(
-				db,
-				this.config.instanceId,
-				now.toISOString(),
-				new Date(now.getTime() + this.config.leaseMs).toISOString(),
-				this.config.maxWorkflowsPerTick,
-			);
 		} else {
 			claimed = await listLeasedWorkflows(
 				db,
