@@ -1,40 +1,15 @@
 import { describe, expect, it } from "vitest";
+import { jobRow } from "../../test/support/job-rows.js";
 import type { JobRow } from "../db/index.js";
 import { computeProgress, progressIdsShown } from "./progress.js";
-
-function job(seq: number, status: JobRow["status"], attempt = 1, key = `k${seq}`): JobRow {
-	return {
-		id: `job-${seq}-${attempt}`,
-		workflow_id: "w",
-		key,
-		seq,
-		attempt,
-		step_name: `step${seq}`,
-		backend: "local",
-		backend_ref: null,
-		command: `echo ${seq}`,
-		image: null,
-		image_used: null,
-		resources: "{}",
-		job_dir: `/jobs/${seq}`,
-		status,
-		exit_code: null,
-		message: null,
-		outputs: null,
-		created_at: "2026-01-01T00:00:00.000Z",
-		submitted_at: null,
-		started_at: null,
-		finished_at: null,
-	};
-}
 
 describe("run progress", () => {
 	it("counts every job exactly but lists only the most recent ids of each state", () => {
 		const jobs = [
-			...Array.from({ length: 1000 }, (_, i) => job(i + 1, "finished")),
-			job(1001, "failed"),
-			job(1002, "running"),
-			job(1003, "queued"),
+			...Array.from({ length: 1000 }, (_, i) => jobRow(i + 1, "finished")),
+			jobRow(1001, "failed"),
+			jobRow(1002, "running"),
+			jobRow(1003, "queued"),
 		];
 		const p = computeProgress(jobs, 5000);
 		expect(p.total.total).toBe(5000);
@@ -51,12 +26,12 @@ describe("run progress", () => {
 
 	it("gives the same answer for jobs in any order, and names the newest running step", () => {
 		const jobs = [
-			job(1, "finished"),
-			job(2, "running"),
-			job(3, "failed", 1, "c"),
-			job(4, "queued"),
-			job(5, "finished", 2, "c"),
-			job(6, "created"),
+			jobRow(1, "finished"),
+			jobRow(2, "running"),
+			jobRow(3, "failed", 1, "c"),
+			jobRow(4, "queued"),
+			jobRow(5, "finished", 2, "c"),
+			jobRow(6, "created"),
 		];
 		const inOrder = computeProgress(jobs);
 		expect(computeProgress([...jobs].reverse())).toEqual(inOrder);
@@ -66,12 +41,12 @@ describe("run progress", () => {
 		expect(inOrder.finished).toEqual({ total: 2, job_ids: ["job-1-1", "job-5-2"] });
 		expect(inOrder.failed.total).toBe(0);
 		expect(inOrder.current_step_name).toBe("step4");
-		expect(computeProgress([job(1, "finished"), job(2, "failed")]).current_step_name).toBe("step2");
+		expect(computeProgress([jobRow(1, "finished"), jobRow(2, "failed")]).current_step_name).toBe("step2");
 		expect(computeProgress([]).current_step_name).toBeNull();
 	});
 
 	it("counts only the latest attempt of a retried job", () => {
-		const p = computeProgress([job(1, "failed", 1, "a"), job(2, "finished", 2, "a")]);
+		const p = computeProgress([jobRow(1, "failed", 1, "a"), jobRow(2, "finished", 2, "a")]);
 		expect(p.total.total).toBe(1);
 		expect(p.failed.total).toBe(0);
 		expect(p.finished.job_ids).toEqual(["job-2-2"]);
