@@ -118,11 +118,20 @@ describe("REANA serial workflows on the live one-node Slurm (compute_backend: sl
 		});
 		try {
 			const tok = (await r.user("retry@example.org")).token;
+			// The first attempt waits long enough to be seen running (and failed) however slowly squeue
+			// answers on a busy machine; the retry finds its mark and writes at once.
 			const status = await run(
 				r,
 				tok,
 				"retried",
-				[{ name: "flaky", compute_backend: "slurmcern", retries: 1, commands: ["sleep 3; echo done >> out.txt"] }],
+				[
+					{
+						name: "flaky",
+						compute_backend: "slurmcern",
+						retries: 1,
+						commands: ["[ -e first.mark ] || { touch first.mark; sleep 60; }; echo done >> out.txt"],
+					},
+				],
 				120_000,
 			);
 			expect(status.status).toBe("finished");
