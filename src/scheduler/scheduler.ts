@@ -265,8 +265,11 @@ export class Scheduler {
 		if (step.kind === "submit") {
 			await this.submitter.submitRequests(wf, jobs, step.jobs);
 		}
-		if (wf.status === "queued" || (wf.status === "pending" && jobs.some((j) => j.status !== "created"))) {
-			const next = wf.status === "queued" ? "pending" : "running";
+		// Running as soon as a job went to a backend (in the tick that sent it, not the next one);
+		// pending while the run is accepted but none has.
+		const hasJobs = jobs.some((j) => j.status !== "created");
+		if (wf.status === "queued" || (wf.status === "pending" && hasJobs)) {
+			const next = hasJobs ? "running" : "pending";
 			await transitionWorkflow(db, wf.id, [wf.status], {
 				status: next,
 				updated_at: at,

@@ -1,4 +1,9 @@
-import { LocalBackend } from "../../src/backends/index.js";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { LocalBackend, writeJobScripts } from "../../src/backends/index.js";
 import { describeBackendConformance } from "./backend-conformance.js";
 
 // The reference backend: processes on this machine, no container runtime needed.
@@ -8,4 +13,28 @@ describeBackendConformance("local backend (conformance)", {
 	// The scheduler enforces local time limits by cancelling; the job must be gone soon after.
 	timeLimit: { seconds: 2, graceMs: 15_000 },
 	// The local backend runs jobs as plain processes and does not limit cpus or memory.
+});
+
+describe("local backend: a job cancelled before its wrapper starts", () => {
+	it("never runs its command: the cancel takes the wrapper's lock first, and the job reads as never started", async () => {
+		const backend = await LocalBackend.create({ containerRuntime: "none" });
+		const dir = mkdtempSync(join(tmpdir(), "orrery-cancel-early-"));
+		try {
+			const jobDir = join(dir, "job");
+			mkdirSync(jobDir);
+			// The job's folder as a submission leaves it, before the launcher has started its wrapper.
+			await writeJobScripts(jobDir, `touch ${join(dir, "ran")}`, {}, { workdir: dir });
+			await backend.cancel(jobDir);
+			// The wrapper starting now (as the launcher would) finds the lock taken and exits at once.
+			expect(spawnSync("/bin/sh", [join(jobDir, "run.sh")]).status).toBe(0);
+			expect(existsSync(join(dir, "ran"))).toBe(false);
+			expect(existsSync(join(jobDir, "exit-code"))).toBe(false);
+			// Not submitted through this backend, so no start grace: it reads as never started.
+			const seen = await backend.poll([jobDir]);
+			expect(seen.get(jobDir)).toMatchObject({ state: "lost", reason: expect.stringMatching(/never started/) });
+		} finally {
+			await backend.close();
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
 });

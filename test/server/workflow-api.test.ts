@@ -159,8 +159,15 @@ describe.each(testDialects)("workflow API on %s", (dialect) => {
 			items: Array<{ backend_job_id: string }>;
 		};
 		const jobDir = jobs.items[0]?.backend_job_id as string;
-		const { readFileSync } = await import("node:fs");
-		const pid = Number(readFileSync(`${jobDir}/pid`, "utf8"));
+		const { existsSync, readFileSync } = await import("node:fs");
+		// The run is running once its job went to the backend; the wrapper records its pid a moment later
+		// (the file is only read, never created here: it is the wrapper's lock).
+		let pid = 0;
+		for (let i = 0; i < 100 && !pid; i++) {
+			if (existsSync(`${jobDir}/pid`)) pid = Number(readFileSync(`${jobDir}/pid`, "utf8").trim());
+			if (!pid) await new Promise((r) => setTimeout(r, 50));
+		}
+		expect(pid).toBeGreaterThan(0);
 		const stop = await t.call("PUT", "/api/workflows/slow/status?status=stop", { token: alice.token, body: {} });
 		expect(stop.status).toBe(200);
 		expect(await stop.json()).toMatchObject({ status: "stopped" });

@@ -183,20 +183,49 @@ export class LocalBackend implements ComputeBackend {
 				reason: "the job's process ended without recording an exit code (killed, or the machine restarted)",
 			};
 		}
-		if (state.hasStarted) return { state: "running" };
 		const since = this.submittedAt.get(ref);
+		if (state.hasStarted) {
+			// A lock without a pid: the wrapper is writing its pid this instant, or a cancel took the lock
+			// before the wrapper started (then it never will), or an old wrapper died in between.
+			if (since !== undefined && Date.now() - since < startGraceMs) return { state: "running" };
+			return {
+				state: "lost",
+				reason: "the job never started (cancelled before its wrapper ran, or the wrapper was stopped first)",
+			};
+		}
 		if (since !== undefined && Date.now() - since < startGraceMs) return { state: "queued" };
 		return { state: "lost", reason: "the job never started" };
 	}
 
 	async cancel(ref: string): Promise<void> {
-		const state = await readJobFolder(ref, this.jobFolderFs);
+		let state = await readJobFolder(ref, this.jobFolderFs);
+		if (!state.hasStarted && (await this.takeLock(ref))) return; // its wrapper will exit at once
+		// The wrapper got there first: its pid is in the file a moment after the file exists.
+		for (let i = 0; i < 10 && state.pid === undefined && state.exitCode === undefined; i++) {
+			await new Promise((r) => setTimeout(r, 20));
+			state = await readJobFolder(ref, this.jobFolderFs);
+		}
 		const container = await readFile(join(ref, jobFiles.container), "utf8").catch(() => undefined);
 		if (state.pid !== undefined && state.exitCode === undefined) {
 			killGroup(state.pid, "SIGTERM");
 			setTimeout(() => killGroup(state.pid as number, "SIGKILL"), 5000).unref();
 		}
 		if (container && this.runtime) await removeContainer(this.runtime, container.trim());
+	}
+
+	/**
+	 * Takes a job's lock (its pid file, created exclusively) before its wrapper does, so that a job
+	 * cancelled before it started never runs; false when the wrapper holds it already.
+	 */
+	private async takeLock(ref: string): Promise<boolean> {
+		try {
+			await this.jobFolderFs.writeFile(join(ref, jobFiles.pid), "", { mode: 0o644, flag: "wx" });
+			return true;
+		} catch (error) {
+			if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+			if ((error as NodeJS.ErrnoException).code === "ENOENT") return true; // no folder: never handed to a wrapper
+			throw error;
+		}
 	}
 
 	async close(): Promise<void> {
