@@ -72,14 +72,8 @@ export async function uploadTree(
 	};
 	const work: Array<() => Promise<void>> = [];
 	const small = send.filter((f) => f.size <= smallFile);
-	for (let i = 0; i < small.length; ) {
-		const batch: ArchiveFile[] = [];
-		let bytes = 0;
-		while (i < small.length && batch.length < 5000 && bytes < 64 * 1024 * 1024) {
-			const f = small[i++] as UploadFile;
-			batch.push({ ...f, mtimeMs: f.mtimeMs ?? Date.now() });
-			bytes += f.size;
-		}
+	for (const files of archiveBatches(small)) {
+		const batch: ArchiveFile[] = files.map((f) => ({ ...f, mtimeMs: f.mtimeMs ?? Date.now() }));
 		work.push(async () => {
 			await api.uploadArchive(workflow, tarStream(batch, onBytes));
 			done += batch.length;
@@ -200,14 +194,7 @@ export async function downloadTree(
 	const inArchive = (f: DownloadFile) => root !== undefined && f.size <= smallFile && f.target === join(root, f.remote);
 	const work: Array<() => Promise<void>> = [];
 	const bundled = get.filter(inArchive);
-	for (let i = 0; i < bundled.length; ) {
-		const batch: DownloadFile[] = [];
-		let bytes = 0;
-		while (i < bundled.length && batch.length < 5000 && bytes < 64 * 1024 * 1024) {
-			const f = bundled[i++] as DownloadFile;
-			batch.push(f);
-			bytes += f.size;
-		}
+	for (const batch of archiveBatches(bundled)) {
 		work.push(async () => {
 			const res = await api.downloadArchive(
 				workflow,
@@ -274,6 +261,24 @@ export function targetIn(outputDirectory: string, remote: string): string {
 		throw new AppError("validation_failed", `${remote} would be written outside ${out}`);
 	}
 	return target;
+}
+
+/** Splits files into the batches of one tar archive each: at most 5,000 files or 64 MiB. */
+function archiveBatches<F extends { size: number }>(files: readonly F[]): F[][] {
+	const batches: F[][] = [];
+	let batch: F[] = [];
+	let bytes = 0;
+	for (const f of files) {
+		if (batch.length > 0 && (batch.length >= 5000 || bytes >= 64 * 1024 * 1024)) {
+			batches.push(batch);
+			batch = [];
+			bytes = 0;
+		}
+		batch.push(f);
+		bytes += f.size;
+	}
+	if (batch.length > 0) batches.push(batch);
+	return batches;
 }
 
 /** Runs tasks with at most `parallel` at once; the first failure stops new ones and is thrown. */
