@@ -4,8 +4,11 @@ import { join } from "node:path";
 
 /**
  * The job-folder protocol shared by every backend. A job folder holds:
- *   command.sh   the user's command (plus its environment)
- *   run.sh       the wrapper: runs command.sh once, in the workdir, maybe in a container
+ *   run.sh       the wrapper: runs the user's command once, in the workdir; on the host the command
+ *                (plus its environment) is a quoted string in the wrapper, run by `eval` in a subshell
+ *   command.sh   the command as a file of its own, for a wrapper that starts it in a container (or
+ *                when a backend asks for it): one file fewer per job otherwise, which is most of what
+ *                a short job costs on a shared filesystem
  *   pid          the wrapper's process id (its mtime is the start time); created atomically (O_EXCL,
  *                through the shell's noclobber) by the first wrapper that starts, so it is also the
  *                lock: a second wrapper exits at once (an external mkdir would cost a process per job,
@@ -76,14 +79,17 @@ export interface WrapperOptions {
 	workdir: string;
 	/** The argv words that run command.sh: `sh` on the host, a container runtime's `run … sh` otherwise. */
 	launch?: readonly string[];
+	/** The command text, run in the wrapper itself instead of from command.sh (only without `launch`). */
+	inlineCommand?: string;
 }
 
 /**
- * Writes command.sh and run.sh into a job folder. Returns false when the folder already had them: an
- * earlier submission of the same job got this far, so the caller must check whether its wrapper
- * started before starting another (which would find the lock and exit anyway), and rewrite them
- * with `overwrite` if it did not (a crash may have left one of the two half-written). Never
- * overwrite the scripts of a started job: sh reads its script as it runs.
+ * Writes run.sh (and command.sh when the command starts in a container, or `separateCommand` asks for
+ * it) into a job folder. Returns false when the folder already had them: an earlier submission of
+ * the same job got this far, so the caller must check whether its wrapper started before starting
+ * another (which would find the lock and exit anyway), and rewrite them with `overwrite` if it did not
+ * (a crash may have left one half-written). Never overwrite the scripts of a started job: sh reads its
+ * script as it runs.
  */
 export async function writeJobScripts(
 	jobDir: string,
@@ -95,6 +101,8 @@ export async function writeJobScripts(
 		secrets?: JobSecretValues;
 		/** Where the command sees the secrets folder (inside a container: `containerSecretsPath`). */
 		secretsPath?: string;
+		/** Write command.sh even for a command that runs on the host (a backend that rewrites it later). */
+		separateCommand?: boolean;
 	},
 	fs: JobFolderFs = threadPoolFs,
 ): Promise<boolean> {
@@ -109,11 +117,17 @@ export async function writeJobScripts(
 		const seen = options.secretsPath ?? join(jobDir, jobFiles.secrets);
 		prologue = `export ORRERY_SECRETS_DIR=${shQuote(seen)} REANA_SECRETS_DIR=${shQuote(seen)}\n. ${shQuote(join(jobDir, jobFiles.secretsEnv))}\n`;
 	}
+	const text = `${prologue}${exports}${command}\n`;
 	try {
-		await Promise.all([
-			fs.writeFile(join(jobDir, jobFiles.command), `${prologue}${exports}${command}\n`, { mode: 0o644, flag }),
-			fs.writeFile(join(jobDir, jobFiles.wrapper), wrapperScript(jobDir, options), { mode: 0o755, flag }),
-		]);
+		if (options.launch || options.separateCommand) {
+			await Promise.all([
+				fs.writeFile(join(jobDir, jobFiles.command), text, { mode: 0o644, flag }),
+				fs.writeFile(join(jobDir, jobFiles.wrapper), wrapperScript(jobDir, options), { mode: 0o755, flag }),
+			]);
+		} else {
+			const wrapper = wrapperScript(jobDir, { workdir: options.workdir, inlineCommand: text });
+			await fs.writeFile(join(jobDir, jobFiles.wrapper), wrapper, { mode: 0o755, flag });
+		}
 		return true;
 	} catch (error) {
 		if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
@@ -146,12 +160,20 @@ export async function removeJobSecrets(jobDir: string): Promise<void> {
 export function wrapperScript(jobDir: string, options: WrapperOptions): string {
 	const d = shQuote(jobDir);
 	const command = shQuote(join(jobDir, jobFiles.command));
-	// On the host the command runs in a subshell of the wrapper (a fork, no second exec of sh).
-	const run = options.launch ? `${options.launch.map(shQuote).join(" ")} ${command}` : `( . ${command} )`;
+	// On the host the command runs in a subshell of the wrapper (a fork, no second exec of sh); `eval`
+	// parses it only there, so a syntax error in it fails the job, not the wrapper.
+	const run = options.launch
+		? `${options.launch.map(shQuote).join(" ")} ${command}`
+		: options.inlineCommand !== undefined
+			? `( eval "$orrery_command" )`
+			: `( . ${command} )`;
 	const body = `${run} > ${d}/stdout 2> ${d}/stderr < /dev/null\ncode=$?`;
+	const what = options.launch || options.inlineCommand === undefined ? "command.sh" : "its command";
+	const assignment =
+		options.launch || options.inlineCommand === undefined ? "" : `orrery_command=${shQuote(options.inlineCommand)}\n`;
 	return `#!/bin/sh
-# Orrery job wrapper: runs command.sh exactly once and records the outcome in this folder.
-set -C; { echo $$ > ${d}/pid; } 2>/dev/null || exit 0; set +C
+# Orrery job wrapper: runs ${what} exactly once and records the outcome in this folder.
+${assignment}set -C; { echo $$ > ${d}/pid; } 2>/dev/null || exit 0; set +C
 cd ${shQuote(options.workdir)} || { echo "orrery: cannot enter ${options.workdir.replace(/'/g, "")}" > ${d}/stderr; echo 126 > ${d}/exit-code; exit 126; }
 ${body}
 echo $code > ${d}/exit-code

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -34,6 +34,32 @@ describe("local backend: a job cancelled before its wrapper starts", () => {
 			expect(seen.get(jobDir)).toMatchObject({ state: "lost", reason: expect.stringMatching(/never started/) });
 		} finally {
 			await backend.close();
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+});
+
+describe("job folder: a host command written into the wrapper itself", () => {
+	it("runs quotes, newlines and variables as written, and a syntax error fails the job, not the wrapper", async () => {
+		const dir = mkdtempSync(join(tmpdir(), "orrery-inline-"));
+		try {
+			const ok = join(dir, "ok");
+			const bad = join(dir, "bad");
+			mkdirSync(ok);
+			mkdirSync(bad);
+			const command = `x='it'"'"'s $HOME'\nprintf '%s|%s\\n' "$x" "$GREETING"\necho "done \\"quoted\\"" >&2\nexit 3`;
+			await writeJobScripts(ok, command, { GREETING: "a b'c" }, { workdir: dir });
+			expect(readdirSync(ok)).toEqual(["run.sh"]);
+			expect(spawnSync("/bin/sh", [join(ok, "run.sh")]).status).toBe(3);
+			expect(readFileSync(join(ok, "stdout"), "utf8")).toBe("it's $HOME|a b'c\n");
+			expect(readFileSync(join(ok, "stderr"), "utf8")).toBe('done "quoted"\n');
+			expect(readFileSync(join(ok, "exit-code"), "utf8")).toBe("3\n");
+
+			await writeJobScripts(bad, "echo before\nif then fi (", {}, { workdir: dir });
+			spawnSync("/bin/sh", [join(bad, "run.sh")]);
+			expect(readFileSync(join(bad, "exit-code"), "utf8")).toBe("2\n");
+			expect(readFileSync(join(bad, "stderr"), "utf8")).toMatch(/syntax error/i);
+		} finally {
 			rmSync(dir, { recursive: true, force: true });
 		}
 	});

@@ -168,6 +168,7 @@ export class HtcondorBackend implements ComputeBackend {
 		await writeJobScripts(job.jobDir, job.command, env, {
 			workdir: job.workdir,
 			overwrite: true,
+			separateCommand: this.isTransfer, // relocated into the transfer wrapper
 			...(job.secrets ? { secrets: job.secrets } : {}),
 		});
 		if (this.isTransfer) await prepareTransferJob(job);
