@@ -337,6 +337,11 @@ export const EventsQuery = Type.Object({
 	wait: Type.Optional(
 		Type.Integer({ minimum: 0, maximum: 60, description: "seconds to wait for a new event (long poll)" }),
 	),
+	until: Type.Optional(
+		Type.Literal("end", {
+			description: "with wait: answer when the run has ended (or the wait is over), not at the first new event",
+		}),
+	),
 });
 
 /** GET /api/workflows/{w}/events: the run's event log after an id. */

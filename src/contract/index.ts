@@ -13,7 +13,7 @@ export type {
 } from "./reana-spec.js";
 export { type RemoteUrlScheme, remoteUrlSchemes } from "./remote-urls.js";
 export type { RouteContract, routes } from "./routes.js";
-export { type JobStatus, jobStatuses, type WorkflowStatus, workflowStatuses } from "./states.js";
+export { endedRunStatuses, type JobStatus, jobStatuses, type WorkflowStatus, workflowStatuses } from "./states.js";
 export type * from "./transfer-schemas.js";
 
 /** The version of Orrery's API and of REANA's it speaks. */

@@ -11,6 +11,8 @@ export const workflowStatuses = [
 ] as const;
 /** A run's lifecycle state. */
 export type WorkflowStatus = (typeof workflowStatuses)[number];
+/** The states a run does not leave by itself (a restart makes a new run). */
+export const endedRunStatuses: readonly WorkflowStatus[] = ["finished", "failed", "stopped", "deleted"];
 
 /** Job states; `created` means persisted but not yet accepted by a backend. */
 export const jobStatuses = ["created", "queued", "running", "finished", "failed", "stopped"] as const;

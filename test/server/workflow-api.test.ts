@@ -177,6 +177,47 @@ describe.each(testDialects)("workflow API on %s", (dialect) => {
 		expect(again.status).toBe(409);
 	});
 
+	it("long-polls a run's events: the first news answers, or with until=end only the run's end", async () => {
+		type Events = { status: string; items: Array<{ id: number; type: string }> };
+		const paced = {
+			workflow: {
+				type: "serial",
+				specification: {
+					steps: [
+						{ name: "one", commands: ["sleep 1"] },
+						{ name: "two", commands: ["sleep 1"] },
+					],
+				},
+			},
+		};
+		await created("paced", paced);
+		await t.call("POST", "/api/workflows/paced/start", { token: alice.token, body: {} });
+		const events = async (query: string) => {
+			const res = await t.call("GET", `/api/workflows/paced/events?${query}`, { token: alice.token });
+			expect(res.status).toBe(200);
+			return (await res.json()) as Events;
+		};
+		// Without `until`, a wait ends with the first events after `after`, while the run goes on.
+		const first = await events("wait=20");
+		const last = Math.max(...first.items.map((e) => e.id));
+		const t0 = Date.now();
+		const news = await events(`after=${last}&wait=20`);
+		expect(news.items.length).toBeGreaterThan(0);
+		expect(news.items.every((e) => e.id > last)).toBe(true);
+		expect(Date.now() - t0).toBeLessThan(1_900); // the next step's start, not the run's end (~2 s)
+		// With until=end, one answer when the run has ended, holding every event after `after`.
+		const end = await events(`after=${last}&wait=20&until=end`);
+		expect(end.status).toBe("finished");
+		expect(end.items.map((e) => e.type)).toContain("workflow_finished");
+		expect(end.items.map((e) => e.type)).toEqual(expect.arrayContaining(news.items.map((e) => e.type)));
+		// A run that has ended answers at once; a wait past the limit is refused.
+		const t1 = Date.now();
+		expect((await events("wait=20&until=end")).status).toBe("finished");
+		expect(Date.now() - t1).toBeLessThan(1_000);
+		const bad = await t.call("GET", "/api/workflows/paced/events?wait=20&until=later", { token: alice.token });
+		expect(bad.status).toBe(400);
+	});
+
 	it("lists runs with a status filter, a name search and pagination", async () => {
 		await created("listing");
 		await created("listing");

@@ -6,6 +6,7 @@ import { pipeline } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
 import type { Command } from "commander";
 import { AppError, isAppError } from "../../common/index.js";
+import { endedRunStatuses, type WorkflowStatus } from "../../contract/index.js";
 import type { ApiClient } from "../api-client.js";
 import { createOutput } from "../output.js";
 import type { Session } from "../session.js";
@@ -168,16 +169,14 @@ async function runCwl(session: Session, document: string, job: string | undefine
 	await new Promise<void>((done) => process.stdout.write(`${JSON.stringify(outputs, null, 4)}\n`, () => done()));
 }
 
-/** Waits for a run to end by long-polling its events (one small request per burst of events). */
+/** Waits for a run to end by long-polling its events (one request per 30 s, or at the end). */
 async function waitForEnd(api: ApiClient, w: string): Promise<string> {
-	let after = 0;
 	for (;;) {
 		const events = await api.call("get_workflow_events", {
 			params: { workflow_id_or_name: w },
-			query: { after, wait: 5 },
+			query: { wait: 30, until: "end" },
 		});
-		for (const e of events.items) after = Math.max(after, e.id);
-		if (["finished", "failed", "stopped", "deleted"].includes(events.status)) return events.status;
+		if (endedRunStatuses.includes(events.status as WorkflowStatus)) return events.status;
 	}
 }
 

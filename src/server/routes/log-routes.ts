@@ -3,8 +3,16 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { jobFiles, readTail } from "../../backends/index.js";
 import { AppError } from "../../common/index.js";
-import type { JobLog, LogsDocument } from "../../contract/index.js";
-import { findJob, findUserById, listEvents, listJobs, listJobsByIds, type UserRow } from "../../db/index.js";
+import { endedRunStatuses, type JobLog, type LogsDocument } from "../../contract/index.js";
+import {
+	findJob,
+	findUserById,
+	findWorkflowById,
+	listEvents,
+	listJobs,
+	listJobsByIds,
+	type UserRow,
+} from "../../db/index.js";
 import { runName } from "../../scheduler/index.js";
 import { jsonBodyOfGet } from "../get-body.js";
 import { handle } from "../route-kit.js";
@@ -122,24 +130,18 @@ export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
 	handle(app, "get_workflow_events", async ({ principal, params, query }) => {
 		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.read");
 		const after = query.after ?? 0;
+		const wait = Math.min(query.wait ?? 0, 60) * 1000;
 		let events = await listEvents(ctx.db, wf.id, after);
-		const wait = Math.min(query.wait ?? 0, 60);
-		if (events.length === 0 && wait > 0) {
-			await new Promise<void>((done) => {
-				const timer = setTimeout(finish, wait * 1000);
-				// Wait a moment after the first news so that a burst of events comes back in one answer.
-				const unsubscribe = ctx.scheduler.subscribe((id) => {
-					if (id === wf.id) setTimeout(finish, 25);
-				});
-				let isDone = false;
-				function finish() {
-					if (isDone) return;
-					isDone = true;
-					clearTimeout(timer);
-					unsubscribe();
-					done();
-				}
-			});
+		if (query.until === "end") {
+			// One answer at the end instead of one per burst of events (a client that only waits for the end).
+			const hasEnded = async () =>
+				endedRunStatuses.includes((await findWorkflowById(ctx.db, wf.id))?.status ?? "deleted");
+			if (wait > 0 && !endedRunStatuses.includes(wf.status)) {
+				await waitForNews(ctx, wf.id, wait, hasEnded);
+				events = await listEvents(ctx.db, wf.id, after);
+			}
+		} else if (events.length === 0 && wait > 0) {
+			await waitForNews(ctx, wf.id, wait, async () => true);
 			events = await listEvents(ctx.db, wf.id, after);
 		}
 		const latest = await runFor(ctx, principal, wf.id, "workflow.read");
@@ -155,6 +157,43 @@ export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
 				job_id: e.job_id,
 			})),
 		};
+	});
+}
+
+/**
+ * Waits until the scheduler reports news of a run and `isDone` agrees, or `waitMs` passes. A check
+ * runs a moment after the news (so that a burst of events comes back in one answer), one at a time.
+ */
+function waitForNews(
+	ctx: ServerContext,
+	workflowId: string,
+	waitMs: number,
+	isDone: () => Promise<boolean>,
+): Promise<void> {
+	return new Promise<void>((done) => {
+		let isFinished = false;
+		let check: NodeJS.Timeout | undefined;
+		const timer = setTimeout(finish, waitMs);
+		const unsubscribe = ctx.scheduler.subscribe((id) => {
+			if (id !== workflowId || check || isFinished) return;
+			check = setTimeout(() => {
+				isDone().then(
+					(yes) => {
+						check = undefined;
+						if (yes) finish();
+					},
+					() => finish(), // answer now; the client asks again
+				);
+			}, 25);
+		});
+		function finish() {
+			if (isFinished) return;
+			isFinished = true;
+			clearTimeout(timer);
+			if (check) clearTimeout(check);
+			unsubscribe();
+			done();
+		}
 	});
 }
 
