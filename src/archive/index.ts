@@ -1,2 +1,3 @@
+export { type StagedFolders, stagedFolders } from "./staged-folders.js";
 export { type ArchiveFile, tarStream } from "./tar-pack.js";
-export { type UnpackOptions, unpackTar } from "./tar-unpack.js";
+export { type UnpackFolder, type UnpackOptions, unpackTar } from "./tar-unpack.js";

@@ -2,7 +2,7 @@ import { createWriteStream, statSync } from "node:fs";
 import { mkdir, rename, stat, utimes } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { type ArchiveFile, tarStream, unpackTar } from "../archive/index.js";
+import { type ArchiveFile, stagedFolders, tarStream, unpackTar } from "../archive/index.js";
 import { AppError } from "../common/index.js";
 import type { ApiClient } from "./api-client.js";
 import { sha256Of } from "./local-tree.js";
@@ -196,6 +196,7 @@ export async function downloadTree(
 	const bundled = get.filter(inArchive);
 	for (const batch of archiveBatches(bundled)) {
 		work.push(async () => {
+			await mkdir(root as string, { recursive: true }); // before the response flows
 			const res = await api.downloadArchive(
 				workflow,
 				batch.map((f) => f.remote),
@@ -204,17 +205,28 @@ export async function downloadTree(
 				received += c.length;
 				draw();
 			});
-			const unpacked = await unpackTar(res, {
-				nameOf: (raw) =>
-					relative(root as string, targetIn(root as string, raw))
-						.split(sep)
-						.join("/"),
-				folderOf: async (dir) => {
-					const abs = targetIn(root as string, dir || ".");
-					await mkdir(abs, { recursive: true });
-					return abs;
-				},
+			// Folders missing here are unpacked out of sight and moved into place when the archive is in.
+			const folders = stagedFolders(async (dir) => {
+				const abs = targetIn(root as string, dir || ".");
+				const s = await stat(abs).catch(() => undefined); // the user's own links are followed here
+				if (!s) return undefined;
+				if (!s.isDirectory()) throw new AppError("validation_failed", `${abs} is a file, not a folder`);
+				return abs;
 			});
+			let unpacked: { files: number };
+			try {
+				unpacked = await unpackTar(res, {
+					nameOf: (raw) =>
+						relative(root as string, targetIn(root as string, raw))
+							.split(sep)
+							.join("/"),
+					folderOf: folders.folderOf,
+				});
+				await folders.commit();
+			} catch (error) {
+				await folders.abandon();
+				throw error;
+			}
 			if (unpacked.files !== batch.length)
 				throw new AppError(
 					"backend_unavailable",

@@ -1,5 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+	mkdirSync,
+	mkdtempSync,
+	readdirSync,
+	readFileSync,
+	statSync,
+	symlinkSync,
+	utimesSync,
+	writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -61,6 +70,15 @@ describe("orrery upload and download of trees", () => {
 		expect(readFileSync(join(out, "data/big.bin")).equals(big)).toBe(true);
 		expect(readFileSync(join(out, "data/a.txt"), "utf8")).toBe("changed\n");
 		for (let i = 0; i < 300; i += 37) expect(readFileSync(join(out, `data/many/f${i}.txt`), "utf8")).toBe(`${i}\n`);
+		// Folders that were missing were unpacked out of sight and moved into place: nothing hidden is left.
+		expect(readdirSync(out)).toEqual(["data"]);
+		// A folder that is a link of the user's own is followed, as before.
+		const elsewhere = mkdtempSync(join(tmpdir(), "orrery-tree-elsewhere-"));
+		const linked = mkdtempSync(join(tmpdir(), "orrery-tree-linked-"));
+		symlinkSync(elsewhere, join(linked, "data"));
+		const viaLink = await orrery(["download", "-w", "tree", "data", "-o", linked], env);
+		expect(viaLink.code, viaLink.stderr).toBe(0);
+		expect(readFileSync(join(elsewhere, "many/f37.txt"), "utf8")).toBe("37\n");
 		// The workspace's modification times come along (to the second), so a rerun need not read the files.
 		const listed = JSON.parse((await orrery(["ls", "-w", "tree", "--json"], env)).stdout) as {
 			items: Array<{ name: string; "last-modified": string }>;
