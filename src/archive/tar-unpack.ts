@@ -173,6 +173,8 @@ export async function unpackTar(body: Readable, options: UnpackOptions): Promise
 	};
 	let files = 0;
 	let bytes = 0;
+	// Temporary names: one random tag per archive and the entry's number (an id per file costs more).
+	const tag = newId().slice(0, 8);
 	let pax: Record<string, string> = {};
 	let longName: string | undefined;
 	for (;;) {
@@ -211,7 +213,7 @@ export async function unpackTar(body: Readable, options: UnpackOptions): Promise
 		const base = posix.basename(name);
 		const folder = await folderOf(dir === "." ? "" : dir);
 		const target = join(folder.path, base);
-		const temp = join(folder.path, `.${base}.${newId().slice(0, 8)}.upload`);
+		const temp = join(folder.path, `.${base}.${tag}-${files}.upload`);
 		const when = new Date(mtime * 1000);
 		files++;
 		if (size <= 1024 * 1024) {
