@@ -69,6 +69,8 @@ export interface BackendCapabilities {
 	containerRuntime: string | null;
 	/** The backend enforces `timeLimitSeconds` itself. */
 	enforcesTimeLimit: boolean;
+	/** Job folders must lie below this path (where the backend's jobs see the workspaces), if it has one. */
+	jobFolderRoot?: string;
 }
 
 /** One compute system: it starts, observes and stops jobs. The scheduler owns cadence, retries and timeouts. */

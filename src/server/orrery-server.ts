@@ -14,6 +14,7 @@ import { buildApp } from "./app.js";
 import { createLogger } from "./logger.js";
 import { reanaBackendAliases } from "./routes/account-routes.js";
 import type { ServerContext } from "./server-context.js";
+import { checkWorkspaceRoots } from "./workspace-roots-check.js";
 
 /** Options for opening a server. */
 export interface OrreryServerOptions {
@@ -71,6 +72,13 @@ export class OrreryServer {
 							],
 						]));
 		} catch (error) {
+			await db.close();
+			throw error;
+		}
+		try {
+			for (const warning of checkWorkspaceRoots(config, backends)) logger.warn(warning);
+		} catch (error) {
+			await Promise.all([...backends.values()].map((b) => b.close()));
 			await db.close();
 			throw error;
 		}

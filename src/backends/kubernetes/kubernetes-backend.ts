@@ -37,6 +37,7 @@ export class KubernetesBackend implements ComputeBackend {
 			maxActiveJobs: config.maxActiveJobs,
 			containerRuntime: "kubernetes",
 			enforcesTimeLimit: true,
+			jobFolderRoot: config.workspaceMountPath.replace(/\/+$/, "") || "/",
 		};
 	}
 
