@@ -60,6 +60,13 @@ export const inlineFs: JobFolderFs = {
 	readdir: async (path) => readdirSync(path),
 };
 
+/**
+ * The wrapper's argument from a launcher that listens on the wrapper's fd 3: the wrapper writes its
+ * job folder there when it has recorded the exit code (other starters pass nothing, and nothing is
+ * written to an fd 3 they may have given it). The command never sees that fd.
+ */
+export const notifyArgument = "notify";
+
 /** Where secret files appear inside containers, as on REANA. */
 export const containerSecretsPath = "/etc/reana/secrets";
 
@@ -167,7 +174,9 @@ export function wrapperScript(jobDir: string, options: WrapperOptions): string {
 		: options.inlineCommand !== undefined
 			? `( eval "$orrery_command" )`
 			: `( . ${command} )`;
-	const body = `${run} > ${d}/stdout 2> ${d}/stderr < /dev/null\ncode=$?`;
+	const streams = `> ${d}/stdout 2> ${d}/stderr < /dev/null`;
+	const notify = `[ "\${1-}" = ${notifyArgument} ]`;
+	const body = `if ${notify}; then ${run} 3>&- ${streams}; else ${run} ${streams}; fi\ncode=$?`;
 	const what = options.launch || options.inlineCommand === undefined ? "command.sh" : "its command";
 	const assignment =
 		options.launch || options.inlineCommand === undefined ? "" : `orrery_command=${shQuote(options.inlineCommand)}\n`;
@@ -177,6 +186,7 @@ ${assignment}set -C; { echo $$ > ${d}/pid; } 2>/dev/null || exit 0; set +C
 cd ${shQuote(options.workdir)} || { echo "orrery: cannot enter ${options.workdir.replace(/'/g, "")}" > ${d}/stderr; echo 126 > ${d}/exit-code; exit 126; }
 ${body}
 echo $code > ${d}/exit-code
+${notify} && { printf '%s\\n' ${d} >&3; } 2>/dev/null
 exit $code
 `;
 }
