@@ -84,4 +84,31 @@ describe("job scripts", () => {
 		run(script({ isShell: true, words: [word("echo"), word("a b"), word("> shell.txt", false)] }));
 		expect(readFileSync(`${dir}/out/shell.txt`, "utf8")).toBe("a b\n");
 	});
+
+	test("the tool's environment is exactly PATH, HOME, TMPDIR and its own variables, through dash or bash", () => {
+		const job = script({ env: { GREETING: "hi there" }, words: [word("env")], stdout: "env.txt" });
+		const inherited = {
+			PATH: process.env.PATH as string,
+			SECRET: "leak",
+			MULTI: "one\nexport SNEAKY=1\ntwo",
+			PWD: "/elsewhere",
+			orrery_dirty: "",
+		};
+		const seen = (shell: string, env: Record<string, string>) => {
+			rmSync(`${dir}/out`, { recursive: true, force: true });
+			const r = spawnSync(shell, ["-c", renderJobScript(job)], { encoding: "utf8", env });
+			expect(r.status, r.stderr).toBe(0);
+			return readFileSync(`${dir}/out/env.txt`, "utf8").trim().split("\n").sort();
+		};
+		const expected = [`GREETING=hi there`, `HOME=${dir}/out`, `PATH=${process.env.PATH}`, `TMPDIR=${dir}/tmp`];
+		// dash clears with builtins; a variable named like the script's own falls back to env -i.
+		expect(seen("/bin/sh", { ...inherited, orrery_dirty: undefined } as unknown as Record<string, string>)).toEqual(
+			expected,
+		);
+		expect(seen("/bin/sh", inherited)).toEqual(expected);
+		// bash (which can export functions export -p does not list) always takes env -i. (This machine's
+		// bash may change PATH as it starts, so only the names are compared.)
+		const names = (lines: string[]) => lines.map((l) => l.slice(0, l.indexOf("=")));
+		expect(names(seen("/bin/bash", { ...inherited, "BASH_FUNC_f%%": "() { :; }" }))).toEqual(names(expected));
+	});
 });
