@@ -64,3 +64,34 @@ describe("job folder: a host command written into the wrapper itself", () => {
 		}
 	});
 });
+
+describe("local backend: the launcher shell", () => {
+	it("is replaced every N jobs, and the jobs of a replaced shell still report their ends", async () => {
+		const { jobLauncherFactory, ShellLauncher } = await import("../../src/backends/local/job-launcher.js");
+		const dir = mkdtempSync(join(tmpdir(), "orrery-launcher-"));
+		const ended: string[] = [];
+		const launcher = (await jobLauncherFactory({ recycleAfter: 3 }))((d) => ended.push(d));
+		expect(launcher).toBeInstanceOf(ShellLauncher);
+		const shells = new Set<number>();
+		const dirs: string[] = [];
+		try {
+			for (let i = 0; i < 7; i++) {
+				const jobDir = join(dir, `job${i}`);
+				mkdirSync(jobDir);
+				// The first jobs outlive the shell that started them.
+				await writeJobScripts(jobDir, i < 3 ? "sleep 1; echo slow" : "echo quick", {}, { workdir: dir });
+				const before = (launcher as InstanceType<typeof ShellLauncher>).pid;
+				launcher.start(jobDir);
+				dirs.push(jobDir);
+				shells.add((launcher as InstanceType<typeof ShellLauncher>).pid ?? (before as number));
+			}
+			for (let i = 0; i < 100 && ended.length < 7; i++) await new Promise((r) => setTimeout(r, 50));
+			expect(ended.sort()).toEqual(dirs.sort());
+			expect(shells.size).toBe(3); // jobs 1-3, 4-6 and 7
+			for (const d of dirs) expect(readFileSync(join(d, "exit-code"), "utf8")).toBe("0\n");
+		} finally {
+			launcher.close();
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+});

@@ -25,12 +25,20 @@ const setsidLauncherScript = `while IFS= read -r d; do ( SETSID -w /bin/sh "$d/$
  * that, and each program it need not start (setsid) saves another half millisecond per job on a
  * virtual machine. Without bash or setsid (a minimal container), each job is spawned from the server.
  */
-export async function jobLauncherFactory(): Promise<(onEnded: (jobDir: string) => void) => JobLauncher> {
+export async function jobLauncherFactory(
+	options: { recycleAfter?: number } = {},
+): Promise<(onEnded: (jobDir: string) => void) => JobLauncher> {
 	const [bash, setsid] = await Promise.all([which("bash"), which("setsid")]);
-	if (bash) return (onEnded) => new ShellLauncher(bash, bashLauncherScript, true, onEnded);
+	if (bash) return (onEnded) => new ShellLauncher(bash, bashLauncherScript, true, onEnded, options.recycleAfter);
 	if (setsid)
 		return (onEnded) =>
-			new ShellLauncher("/bin/sh", setsidLauncherScript.replace("SETSID", shQuote(setsid)), false, onEnded);
+			new ShellLauncher(
+				"/bin/sh",
+				setsidLauncherScript.replace("SETSID", shQuote(setsid)),
+				false,
+				onEnded,
+				options.recycleAfter,
+			);
 	return spawnLauncher;
 }
 
@@ -50,17 +58,29 @@ function spawnLauncher(onEnded: (jobDir: string) => void): JobLauncher {
 	};
 }
 
-/** The long-lived shell launcher; restarted if it dies, so a job is never left unstarted. */
-class ShellLauncher implements JobLauncher {
+/**
+ * The long-lived shell launcher; restarted if it dies, so a job is never left unstarted, and replaced
+ * every `recycleAfter` jobs: a shell remembers each background job it started (bash about 32 bytes
+ * each), which over millions of jobs would add up. A replaced shell exits once it has read its last
+ * line; the wrappers it started keep its stdout open and still report their ends through it.
+ */
+export class ShellLauncher implements JobLauncher {
 	private shell: ChildProcess | undefined;
 	private isClosed = false;
+	private started = 0;
 
 	constructor(
 		private readonly program: string,
 		private readonly script: string,
 		private readonly isDetached: boolean,
 		private readonly onEnded: (jobDir: string) => void,
+		private readonly recycleAfter = 10_000,
 	) {}
+
+	/** The shell's process id (for tests), undefined before the first job. */
+	get pid(): number | undefined {
+		return this.shell?.pid;
+	}
 
 	private ensure(): ChildProcess {
 		if (this.shell && this.shell.exitCode === null && !this.shell.killed) return this.shell;
@@ -83,7 +103,13 @@ class ShellLauncher implements JobLauncher {
 
 	start(jobDir: string): void {
 		if (this.isClosed) throw new Error("the job launcher is closed");
-		this.ensure().stdin?.write(`${jobDir}\n`);
+		const shell = this.ensure();
+		shell.stdin?.write(`${jobDir}\n`);
+		if (++this.started >= this.recycleAfter) {
+			this.started = 0;
+			this.shell = undefined; // the next job starts a fresh shell
+			shell.stdin?.end();
+		}
 	}
 
 	close(): void {
