@@ -15,21 +15,12 @@ import {
 	orrerySelector,
 } from "../../src/backends/kubernetes/index.js";
 import { KubernetesBackend } from "../../src/backends/kubernetes/kubernetes-backend.js";
+import { kubernetesTestConfig } from "../support/kubernetes-config.js";
 
 const fixtures = resolve(import.meta.dirname, "../fixtures/kubernetes");
 const yamlFixture = <T>(name: string): T => parse(readFileSync(join(fixtures, name), "utf8")) as T;
 
-const config: KubernetesConfig = {
-	namespace: "reana",
-	workspaceVolume: { persistentVolumeClaim: { claimName: "orrery-shared" } },
-	workspaceMountPath: "/var/lib/orrery/workspaces",
-	defaultImage: "docker.io/library/ubuntu:24.04",
-	instance: "orrery",
-	ttlSecondsAfterFinished: 3600,
-	gpuResource: "nvidia.com/gpu",
-	pollIntervalMs: 5000,
-	maxActiveJobs: 100,
-};
+const config: KubernetesConfig = kubernetesTestConfig;
 const ws = "/var/lib/orrery/workspaces/u1/w1";
 const job: BackendJob = {
 	id: "3F2A9C1E-77b0-4c1e-9a55-0d6c3c1b2f10",

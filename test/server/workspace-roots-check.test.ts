@@ -11,6 +11,7 @@ import type { ComputeBackend } from "../../src/backends/index.js";
 import { KubernetesBackend } from "../../src/backends/kubernetes/kubernetes-backend.js";
 import { readServerConfig } from "../../src/config/index.js";
 import { OrreryServer } from "../../src/server/index.js";
+import { kubernetesTestConfig } from "../support/kubernetes-config.js";
 
 const home = mkdtempSync(join(tmpdir(), "orrery-roots-"));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
@@ -23,20 +24,7 @@ function kubernetes(mountPath: string): Map<string, ComputeBackend> {
 		contexts: [{ name: "x", cluster: "c", user: "u" }],
 		currentContext: "x",
 	});
-	const backend = new KubernetesBackend(
-		{
-			namespace: "reana",
-			workspaceVolume: { persistentVolumeClaim: { claimName: "orrery-shared" } },
-			workspaceMountPath: mountPath,
-			defaultImage: "docker.io/library/ubuntu:24.04",
-			instance: "orrery",
-			ttlSecondsAfterFinished: 3600,
-			gpuResource: "nvidia.com/gpu",
-			pollIntervalMs: 5000,
-			maxActiveJobs: 100,
-		},
-		kc,
-	);
+	const backend = new KubernetesBackend({ ...kubernetesTestConfig, workspaceMountPath: mountPath }, kc);
 	return new Map([["k8s", backend]]);
 }
 
