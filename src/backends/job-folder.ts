@@ -177,16 +177,17 @@ export function wrapperScript(jobDir: string, options: WrapperOptions): string {
 	const streams = `> ${d}/stdout 2> ${d}/stderr < /dev/null`;
 	const notify = `[ "\${1-}" = ${notifyArgument} ]`;
 	const body = `if ${notify}; then ${run} 3>&- ${streams}; else ${run} ${streams}; fi\ncode=$?`;
+	const reportEnd = `${notify} && { printf '%s\\n' ${d} >&3; } 2>/dev/null`;
 	const what = options.launch || options.inlineCommand === undefined ? "command.sh" : "its command";
 	const assignment =
 		options.launch || options.inlineCommand === undefined ? "" : `orrery_command=${shQuote(options.inlineCommand)}\n`;
 	return `#!/bin/sh
 # Orrery job wrapper: runs ${what} exactly once and records the outcome in this folder.
 ${assignment}set -C; { echo $$ > ${d}/pid; } 2>/dev/null || exit 0; set +C
-cd ${shQuote(options.workdir)} || { echo "orrery: cannot enter ${options.workdir.replace(/'/g, "")}" > ${d}/stderr; echo 126 > ${d}/exit-code; exit 126; }
+cd ${shQuote(options.workdir)} || { echo "orrery: cannot enter ${options.workdir.replace(/'/g, "")}" > ${d}/stderr; echo 126 > ${d}/exit-code; ${reportEnd}; exit 126; }
 ${body}
 echo $code > ${d}/exit-code
-${notify} && { printf '%s\\n' ${d} >&3; } 2>/dev/null
+${reportEnd}
 exit $code
 `;
 }

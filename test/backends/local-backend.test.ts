@@ -55,6 +55,30 @@ describe("job folder: a host command written into the wrapper itself", () => {
 			expect(readFileSync(join(ok, "stderr"), "utf8")).toBe('done "quoted"\n');
 			expect(readFileSync(join(ok, "exit-code"), "utf8")).toBe("3\n");
 
+			// Started by the launcher (argument `notify`), the wrapper reports its end on fd 3, which the
+			// command itself never sees; also when the workdir is missing.
+			const notified = join(dir, "notified");
+			mkdirSync(notified);
+			await writeJobScripts(
+				notified,
+				"[ -e /proc/self/fd/3 ] && echo fd3 open || echo fd3 closed",
+				{},
+				{ workdir: dir },
+			);
+			const report = spawnSync("/bin/sh", [join(notified, "run.sh"), "notify"], {
+				stdio: ["ignore", "ignore", "ignore", "pipe"],
+			});
+			expect(report.output[3]?.toString()).toBe(`${notified}\n`);
+			expect(readFileSync(join(notified, "stdout"), "utf8")).toBe("fd3 closed\n");
+			const lost = join(dir, "lost");
+			mkdirSync(lost);
+			await writeJobScripts(lost, "true", {}, { workdir: join(dir, "missing") });
+			const lostReport = spawnSync("/bin/sh", [join(lost, "run.sh"), "notify"], {
+				stdio: ["ignore", "ignore", "ignore", "pipe"],
+			});
+			expect(lostReport.output[3]?.toString()).toBe(`${lost}\n`);
+			expect(readFileSync(join(lost, "exit-code"), "utf8")).toBe("126\n");
+
 			await writeJobScripts(bad, "echo before\nif then fi (", {}, { workdir: dir });
 			spawnSync("/bin/sh", [join(bad, "run.sh")]);
 			expect(readFileSync(join(bad, "exit-code"), "utf8")).toBe("2\n");
