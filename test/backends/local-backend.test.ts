@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -114,6 +114,31 @@ describe("local backend: the launcher shell", () => {
 			expect(shells.size).toBe(3); // jobs 1-3, 4-6 and 7
 			for (const d of dirs) expect(readFileSync(join(d, "exit-code"), "utf8")).toBe("0\n");
 		} finally {
+			launcher.close();
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+
+	it("does not run the site's BASH_ENV (which could print into the channel of job ends)", async () => {
+		const { jobLauncherFactory } = await import("../../src/backends/local/job-launcher.js");
+		const dir = mkdtempSync(join(tmpdir(), "orrery-launcher-env-"));
+		const saved = process.env.BASH_ENV;
+		writeFileSync(join(dir, "bash_env"), `echo /not/a/job; touch ${join(dir, "sourced")}\n`);
+		process.env.BASH_ENV = join(dir, "bash_env");
+		const ended: string[] = [];
+		const launcher = (await jobLauncherFactory())((d) => ended.push(d));
+		try {
+			const jobDir = join(dir, "job");
+			mkdirSync(jobDir);
+			await writeJobScripts(jobDir, "echo ok", {}, { workdir: dir });
+			launcher.start(jobDir);
+			for (let i = 0; i < 100 && ended.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+			await new Promise((r) => setTimeout(r, 100));
+			expect(ended).toEqual([jobDir]);
+			expect(existsSync(join(dir, "sourced"))).toBe(false);
+		} finally {
+			if (saved === undefined) delete process.env.BASH_ENV;
+			else process.env.BASH_ENV = saved;
 			launcher.close();
 			rmSync(dir, { recursive: true, force: true });
 		}

@@ -29,11 +29,13 @@ export async function jobLauncherFactory(
 	options: { recycleAfter?: number } = {},
 ): Promise<(onEnded: (jobDir: string) => void) => JobLauncher> {
 	const [bash, setsid] = await Promise.all([which("bash"), which("setsid")]);
-	if (bash) return (onEnded) => new ShellLauncher(bash, bashLauncherScript, true, onEnded, options.recycleAfter);
+	// --posix: bash then reads no BASH_ENV (a site's module set-up must not run in, or print into, the launcher).
+	if (bash)
+		return (onEnded) => new ShellLauncher([bash, "--posix"], bashLauncherScript, true, onEnded, options.recycleAfter);
 	if (setsid)
 		return (onEnded) =>
 			new ShellLauncher(
-				"/bin/sh",
+				["/bin/sh"],
 				setsidLauncherScript.replace("SETSID", shQuote(setsid)),
 				false,
 				onEnded,
@@ -70,7 +72,7 @@ export class ShellLauncher implements JobLauncher {
 	private started = 0;
 
 	constructor(
-		private readonly program: string,
+		private readonly program: readonly string[],
 		private readonly script: string,
 		private readonly isDetached: boolean,
 		private readonly onEnded: (jobDir: string) => void,
@@ -84,7 +86,8 @@ export class ShellLauncher implements JobLauncher {
 
 	private ensure(): ChildProcess {
 		if (this.shell && this.shell.exitCode === null && !this.shell.killed) return this.shell;
-		const shell = spawn(this.program, ["-c", this.script], {
+		const [command, ...args] = this.program as [string, ...string[]];
+		const shell = spawn(command, [...args, "-c", this.script], {
 			stdio: ["pipe", "pipe", "ignore"],
 			detached: this.isDetached,
 		});
