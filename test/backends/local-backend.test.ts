@@ -1,5 +1,14 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+	existsSync,
+	mkdirSync,
+	mkdtempSync,
+	readdirSync,
+	readFileSync,
+	rmSync,
+	symlinkSync,
+	writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -139,6 +148,40 @@ describe("local backend: the launcher shell", () => {
 		} finally {
 			if (saved === undefined) delete process.env.BASH_ENV;
 			else process.env.BASH_ENV = saved;
+			launcher.close();
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+
+	it("without bash, starts jobs through setsid (each its own session), and they report their ends", async () => {
+		const { jobLauncherFactory } = await import("../../src/backends/local/job-launcher.js");
+		const dir = mkdtempSync(join(tmpdir(), "orrery-launcher-setsid-"));
+		const bin = join(dir, "bin");
+		mkdirSync(bin);
+		const setsid = spawnSync("sh", ["-c", "command -v setsid"], { encoding: "utf8" }).stdout.trim();
+		symlinkSync(setsid, join(bin, "setsid"));
+		const saved = process.env.PATH;
+		process.env.PATH = bin; // no bash on this PATH
+		let launcher: { start(d: string): void; close(): void } | undefined;
+		const ended: string[] = [];
+		try {
+			launcher = (await jobLauncherFactory())((d) => ended.push(d));
+		} finally {
+			process.env.PATH = saved;
+		}
+		try {
+			const jobDir = join(dir, "job");
+			mkdirSync(jobDir);
+			await writeJobScripts(jobDir, 'read -r s < /proc/self/stat; echo "$s" > stat', {}, { workdir: jobDir });
+			launcher.start(jobDir);
+			for (let i = 0; i < 100 && ended.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+			expect(ended).toEqual([jobDir]);
+			expect(readFileSync(join(jobDir, "exit-code"), "utf8")).toBe("0\n");
+			// The wrapper leads its own session: its pid is its session id.
+			const pid = readFileSync(join(jobDir, "pid"), "utf8").trim();
+			const session = readFileSync(join(jobDir, "stat"), "utf8").split(" ")[5];
+			expect(session).toBe(pid);
+		} finally {
 			launcher.close();
 			rmSync(dir, { recursive: true, force: true });
 		}
