@@ -1,8 +1,9 @@
+import { endedRunStatuses } from "../contract/index.js";
 import type { ApiClient } from "./api-client.js";
 import type { Output } from "./output.js";
 import { ProgressLine } from "./progress-line.js";
 
-const terminal = new Set(["finished", "failed", "stopped", "deleted"]);
+const terminal = new Set<string>(endedRunStatuses);
 
 /** Options for following a run. */
 export interface FollowOptions {
