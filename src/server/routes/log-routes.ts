@@ -173,18 +173,28 @@ function waitForNews(
 	return new Promise<void>((done) => {
 		let isFinished = false;
 		let check: NodeJS.Timeout | undefined;
+		// News that came while a check was reading: that check may have read the state from before it.
+		let isStale = false;
 		const timer = setTimeout(finish, waitMs);
-		const unsubscribe = ctx.scheduler.subscribe((id) => {
-			if (id !== workflowId || check || isFinished) return;
+		const schedule = () => {
+			if (check) {
+				isStale = true;
+				return;
+			}
 			check = setTimeout(() => {
+				isStale = false;
 				isDone().then(
 					(yes) => {
 						check = undefined;
 						if (yes) finish();
+						else if (isStale) schedule();
 					},
 					() => finish(), // answer now; the client asks again
 				);
 			}, 25);
+		};
+		const unsubscribe = ctx.scheduler.subscribe((id) => {
+			if (id === workflowId && !isFinished) schedule();
 		});
 		function finish() {
 			if (isFinished) return;
