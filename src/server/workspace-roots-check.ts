@@ -4,7 +4,7 @@ import type { ServerConfig } from "../config/index.js";
 import { isInside } from "../storage/index.js";
 
 /** The folder every workspace made from now on lies below: the template's part before its first placeholder. */
-export function newWorkspacesRoot(config: Pick<ServerConfig, "workspaceRoot" | "workspaceRootTemplate">): {
+function newWorkspacesRoot(config: Pick<ServerConfig, "workspaceRoot" | "workspaceRootTemplate">): {
 	path: string;
 	setting: string;
 } {
