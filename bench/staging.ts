@@ -206,6 +206,7 @@ async function uploadFigures(): Promise<void> {
 	const bytes = Number(execFileSync("du", ["-sb", join(tree, "data")], { encoding: "utf8" }).split("\t")[0]);
 	const rows: Array<Array<string | number>> = [];
 	const tarCurl: number[] = [];
+	const tarCurlUnpacked: number[] = [];
 	const untar: number[] = [];
 	const cli: number[] = [];
 	const resumed: number[] = [];
@@ -227,6 +228,15 @@ async function uploadFigures(): Promise<void> {
 				`tar -c -C ${tree} data | curl -sf -X POST -H 'Authorization: Bearer ${s.token}' -H 'content-type: application/octet-stream' -T - '${s.url}/api/workflows/up${i}/workspace?file_name=tree.tar' > /dev/null`,
 			),
 		);
+		// The same pipe into the archive endpoint: the server unpacks it, the end state of `orrery upload`.
+		await api(s, "POST", `/api/workflows?workflow_name=unpacked${i}`, {
+			workflow: { type: "serial", specification: { steps: [{ commands: ["true"] }] } },
+		});
+		tarCurlUnpacked.push(
+			settled(
+				`tar -c -C ${tree} data | curl -sf -X POST -H 'Authorization: Bearer ${s.token}' -H 'content-type: application/x-tar' -T - '${s.url}/api/workflows/unpacked${i}/workspace-archive' > /dev/null`,
+			),
+		);
 		const into = mkdtempSync(join(tmpdir(), "orrery-bench-untar-"));
 		untarred.push(into);
 		untar.push(settled(`tar -c -C ${tree} data | tar -x -C ${into}`));
@@ -244,6 +254,7 @@ async function uploadFigures(): Promise<void> {
 	const base = median(tarCurl);
 	const measured: Array<[string, number[]]> = [
 		["tar piped to curl (one file: the tree as a tar)", tarCurl],
+		["tar piped to curl into the archive endpoint (the server unpacks it)", tarCurlUnpacked],
 		["tar piped to tar -x (unpacking the tree locally, no network)", untar],
 		["orrery --version (the CLI's start alone: the floor of any orrery command)", started],
 		["orrery upload (unpacked into the workspace)", cli],
