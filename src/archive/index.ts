@@ -1,3 +1,4 @@
 export { type StagedFolders, stagedFolders } from "./staged-folders.js";
 export { type ArchiveFile, tarStream } from "./tar-pack.js";
 export { type UnpackFolder, type UnpackOptions, unpackTar } from "./tar-unpack.js";
+export { forgetSweptFolders, isUploadLeftover, leftoverAgeMs, sweepUploadLeftovers } from "./upload-leftovers.js";

@@ -2,6 +2,7 @@ import { lstat, mkdir, readdir, rename, rm, rmdir } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { AppError, newId } from "../common/index.js";
 import type { UnpackFolder } from "./tar-unpack.js";
+import { sweepUploadLeftovers } from "./upload-leftovers.js";
 
 /** Folders made out of sight while an archive is unpacked, moved into place when it is complete. */
 export interface StagedFolders {
@@ -22,6 +23,10 @@ export interface StagedFolders {
  * `locate` answers where an existing folder is, by its normalised relative name (`""`: the root,
  * which must exist), after whatever checks the destination needs; undefined when it does not
  * exist; it throws for a name that is not a folder.
+ *
+ * Each existing folder an archive writes into, or makes a folder in, is swept of what earlier
+ * transfers killed midway left there (see `sweepUploadLeftovers`): rerunning a transfer after a crash
+ * cleans up after it.
  */
 export function stagedFolders(locate: (dir: string) => Promise<string | undefined>): StagedFolders {
 	// The highest folder the archive makes, by its relative name → where it is unpacked.
@@ -41,7 +46,10 @@ export function stagedFolders(locate: (dir: string) => Promise<string | undefine
 				return { path, isNew: true };
 			}
 			const here = await locate(dir);
-			if (here !== undefined) return here;
+			if (here !== undefined) {
+				await sweepUploadLeftovers(here);
+				return here;
+			}
 			// The highest missing folder on the way: the archive's own from there down.
 			const parts = dir.split("/");
 			let top = dir;
@@ -52,7 +60,9 @@ export function stagedFolders(locate: (dir: string) => Promise<string | undefine
 					break;
 				}
 			}
-			const hidden = join(await required(parentOf(top)), `.${posix.basename(top)}.${newId().slice(0, 8)}.upload`);
+			const parent = await required(parentOf(top));
+			await sweepUploadLeftovers(parent);
+			const hidden = join(parent, `.${posix.basename(top)}.${newId().slice(0, 8)}.upload`);
 			await mkdir(hidden);
 			staged.set(top, hidden);
 			const path = join(hidden, dir.slice(top.length));

@@ -5,6 +5,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import picomatch from "picomatch";
 import yazl from "yazl";
+import { sweepUploadLeftovers } from "../archive/index.js";
 import { AppError, newId } from "../common/index.js";
 import { internalDir, normaliseUserPath, resolveInWorkspace } from "./workspace-path.js";
 
@@ -101,6 +102,7 @@ export async function writeFileFromStream(
 	if (!clean) throw new AppError("validation_failed", "a file name is required");
 	const target = await resolveInWorkspace(root, clean);
 	await mkdir(dirname(target), { recursive: true });
+	await sweepUploadLeftovers(dirname(target));
 	const existing = await lstat(target).catch(() => undefined);
 	if (existing?.isDirectory()) {
 		throw new AppError("conflict", `'${clean}' is a directory in the workspace; choose another file name`);
