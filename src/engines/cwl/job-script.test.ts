@@ -106,6 +106,15 @@ describe("job scripts", () => {
 			expected,
 		);
 		expect(seen("/bin/sh", inherited)).toEqual(expected);
+		// A read-only variable cannot be unset: env -i takes over, and the failed unset prints nothing.
+		rmSync(`${dir}/out`, { recursive: true, force: true });
+		const ro = spawnSync("/bin/sh", ["-c", `readonly SECRET\n${renderJobScript(job)}`], {
+			encoding: "utf8",
+			env: { ...inherited, orrery_dirty: undefined } as unknown as Record<string, string>,
+		});
+		expect(ro.status, ro.stderr).toBe(0);
+		expect(ro.stderr).toBe("");
+		expect(readFileSync(`${dir}/out/env.txt`, "utf8").trim().split("\n").sort()).toEqual(expected);
 		// bash (which can export functions export -p does not list) always takes env -i. (This machine's
 		// bash may change PATH as it starts, so only the names are compared.)
 		const names = (lines: string[]) => lines.map((l) => l.slice(0, l.indexOf("=")));

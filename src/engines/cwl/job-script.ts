@@ -115,10 +115,12 @@ export function renderJobScript(job: JobScript): string {
 /**
  * Unsets every exported variable but PATH with shell builtins, or sets `orrery_dirty` when that cannot
  * be done exactly (bash, a name that is not an identifier or is one of these, a read-only variable).
+ * The loop's errors go to /dev/null once, not per name (a redirection per `unset` is an open and a
+ * close each: 0.5 ms per job for 40 variables on a slow virtual machine).
  */
 const cleanEnvironmentLines = [
 	'orrery_dirty=${BASH_VERSION-}; orrery_env=$(export -p); set -f; IFS="',
-	'"; for orrery_line in $orrery_env; do case $orrery_line in "export "*) orrery_name=${orrery_line#export }; orrery_name=${orrery_name%%=*}; case $orrery_name in PATH) ;; orrery_*|*[!A-Za-z0-9_]*|[0-9]*|"") orrery_dirty=1 ;; *) command unset "$orrery_name" 2>/dev/null || orrery_dirty=1 ;; esac ;; esac; done; unset IFS orrery_env orrery_line orrery_name; set +f',
+	'"; { for orrery_line in $orrery_env; do case $orrery_line in "export "*) orrery_name=${orrery_line#export }; orrery_name=${orrery_name%%=*}; case $orrery_name in PATH) ;; orrery_*|*[!A-Za-z0-9_]*|[0-9]*|"") orrery_dirty=1 ;; *) command unset "$orrery_name" || orrery_dirty=1 ;; esac ;; esac; done; } 2>/dev/null; unset IFS orrery_env orrery_line orrery_name; set +f',
 ].join("\n");
 
 function stageLines(a: StageAction, q: (path: string) => string): string[] {
