@@ -39,6 +39,7 @@ export {
 	listJobsByIds,
 	listJobsPage,
 	updateJob,
+	updateJobWithEvents,
 } from "./jobs.js";
 export { type DialectName, migrateToLatest } from "./migrations.js";
 export { listQuotas, type QuotaRow, setQuotaLimit, setQuotaUsage } from "./quotas.js";

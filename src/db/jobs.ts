@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Db } from "./connection.js";
 import { uniquely } from "./connection.js";
+import type { NewEvent } from "./events.js";
 import type { Database, JobStatus, JobTable } from "./schema.js";
 
 /** A stored job. */
@@ -42,6 +43,23 @@ export async function insertJobs(db: Db, jobs: readonly JobRow[]): Promise<JobRo
 /** Updates some fields of a job. */
 export async function updateJob(db: Db, id: string, patch: Partial<Omit<JobRow, "id">>): Promise<void> {
 	await db.kysely.updateTable("jobs").set(patch).where("id", "=", id).execute();
+}
+
+/**
+ * Updates a job and appends the events that tell of it in one transaction: the run's log never lacks
+ * (after a crash) or runs ahead of (for a reader) the job's state, and SQLite commits once, not twice.
+ */
+export async function updateJobWithEvents(
+	db: Db,
+	id: string,
+	patch: Partial<Omit<JobRow, "id">>,
+	events: readonly NewEvent[],
+): Promise<void> {
+	if (events.length === 0) return updateJob(db, id, patch);
+	await db.kysely.transaction().execute(async (trx) => {
+		await trx.updateTable("jobs").set(patch).where("id", "=", id).execute();
+		await trx.insertInto("events").values(events).execute();
+	});
 }
 
 /** All jobs of a workflow in creation order. */

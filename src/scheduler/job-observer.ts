@@ -1,7 +1,7 @@
 import type { JobObservation } from "../backends/index.js";
 import { tailJobLog } from "../backends/index.js";
 import { isoNow } from "../common/index.js";
-import { type JobRow, type NewEvent, updateJob, type WorkflowRow } from "../db/index.js";
+import type { JobRow, NewEvent, WorkflowRow } from "../db/index.js";
 import type { GuardedBackend } from "./guarded-backend.js";
 import type { JobSubmitter } from "./job-submitter.js";
 import type { RunEvents } from "./run-events.js";
@@ -60,7 +60,6 @@ export class JobObserver {
 		obs: JobObservation,
 		backend: GuardedBackend,
 	): Promise<void> {
-		const { db } = this.deps;
 		const at = isoNow(this.deps.clock);
 		const events: NewEvent[] = [];
 		const patch: Partial<JobRow> = {};
@@ -129,9 +128,8 @@ export class JobObserver {
 				return;
 		}
 		if (Object.keys(patch).length === 0) return;
-		await updateJob(db, job.id, patch);
+		await this.events.recordJobUpdate(job.id, patch, events);
 		Object.assign(job, patch);
-		await this.events.record(events);
 		if (patch.status && terminalJob.has(patch.status)) await this.submitter.clearSecrets(job);
 	}
 
@@ -141,7 +139,6 @@ export class JobObserver {
 	 * crash in between repeats this decision instead of failing the workflow.
 	 */
 	private async retryOrFail(wf: WorkflowRow, jobs: JobRow[], job: JobRow, reason: string): Promise<void> {
-		const { db } = this.deps;
 		const retries = (JSON.parse(job.resources) as { retries?: number }).retries ?? 0;
 		const canRetry = job.attempt <= retries;
 		if (canRetry) await this.submitter.persistJob(wf, this.submitter.requestOf(job), jobs, job.attempt + 1);
@@ -150,11 +147,8 @@ export class JobObserver {
 			finished_at: isoNow(this.deps.clock),
 			message: `infrastructure failure: ${reason}`,
 		};
-		await updateJob(db, job.id, patch);
-		Object.assign(job, patch);
-		await this.submitter.clearSecrets(job);
 		const retry = canRetry ? `; retrying (attempt ${job.attempt + 1} of ${retries + 1})` : "";
-		await this.events.record([
+		await this.events.recordJobUpdate(job.id, patch, [
 			this.events.event(
 				wf.id,
 				job.id,
@@ -163,5 +157,7 @@ export class JobObserver {
 				canRetry ? "warning" : "error",
 			),
 		]);
+		Object.assign(job, patch);
+		await this.submitter.clearSecrets(job);
 	}
 }

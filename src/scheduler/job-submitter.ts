@@ -7,7 +7,7 @@ import {
 	threadPoolFs,
 } from "../backends/index.js";
 import { AppError, isAppError, isoNow, messageOf, newId } from "../common/index.js";
-import { activeJobStatuses, insertJobs, type JobRow, updateJob, type WorkflowRow } from "../db/index.js";
+import { activeJobStatuses, insertJobs, type JobRow, type WorkflowRow } from "../db/index.js";
 import type { JobRequest } from "../engines/index.js";
 import { isInside, jobFolderPath } from "../storage/index.js";
 import type { GuardedBackend } from "./guarded-backend.js";
@@ -141,7 +141,6 @@ export class JobSubmitter {
 
 	/** Hands a persisted job to its backend and records the backend's reference. */
 	async submit(wf: WorkflowRow, job: JobRow): Promise<void> {
-		const { db } = this.deps;
 		const backend = this.backends.get(job.backend);
 		if (!backend) throw new AppError("validation_failed", `compute backend '${job.backend}' is not configured`);
 		const backendJob = await this.backendJobOf(wf, job);
@@ -151,11 +150,10 @@ export class JobSubmitter {
 		} catch (error) {
 			if (isAppError(error) && error.code === "validation_failed") {
 				const patch: Partial<JobRow> = { status: "failed", finished_at: at, message: error.message };
-				await updateJob(db, job.id, patch);
-				Object.assign(job, patch);
-				await this.events.record([
+				await this.events.recordJobUpdate(job.id, patch, [
 					this.events.event(wf.id, job.id, "job_failed", `${job.step_name}: ${error.message}`, "error"),
 				]);
+				Object.assign(job, patch);
 				return;
 			}
 			// The backend is unreachable: the job stays `created` and is submitted again next tick.
@@ -233,10 +231,8 @@ export class JobSubmitter {
 	private async recordSubmission(wf: WorkflowRow, job: JobRow, sub: Submission): Promise<void> {
 		const patch: Partial<JobRow> = { status: "queued", backend_ref: sub.ref, submitted_at: isoNow(this.deps.clock) };
 		if (sub.imageUsed !== undefined) patch.image_used = sub.imageUsed ? 1 : 0;
-		await updateJob(this.deps.db, job.id, patch);
-		Object.assign(job, patch);
 		const note = sub.note ? ` (${sub.note})` : "";
-		await this.events.record([
+		await this.events.recordJobUpdate(job.id, patch, [
 			this.events.event(
 				wf.id,
 				job.id,
@@ -245,5 +241,6 @@ export class JobSubmitter {
 				sub.note ? "warning" : "info",
 			),
 		]);
+		Object.assign(job, patch);
 	}
 }

@@ -1,5 +1,5 @@
 import { type Clock, isoNow } from "../common/index.js";
-import { appendEvents, type Db, type NewEvent } from "../db/index.js";
+import { appendEvents, type Db, type JobRow, type NewEvent, updateJobWithEvents } from "../db/index.js";
 
 /** Writes runs' event logs and tells listeners (live streams) after each write. */
 export class RunEvents {
@@ -12,6 +12,12 @@ export class RunEvents {
 	/** Persists events, then tells listeners (who will read them from the database). */
 	async record(events: NewEvent[]): Promise<void> {
 		await appendEvents(this.db, events);
+		for (const id of new Set(events.map((e) => e.workflow_id))) this.notify(id);
+	}
+
+	/** Updates a job and persists the events about it in one transaction, then tells listeners. */
+	async recordJobUpdate(jobId: string, patch: Partial<Omit<JobRow, "id">>, events: NewEvent[]): Promise<void> {
+		await updateJobWithEvents(this.db, jobId, patch, events);
 		for (const id of new Set(events.map((e) => e.workflow_id))) this.notify(id);
 	}
 
