@@ -187,3 +187,137 @@ describe("local backend: the launcher shell", () => {
 		}
 	});
 });
+
+describe("local backend: the launcher's queue", () => {
+	/** Waits until `done()` holds, polling every 20 ms for at most `ms`. */
+	const until = async (done: () => boolean, ms = 10_000) => {
+		for (let waited = 0; !done() && waited < ms; waited += 20) await new Promise((r) => setTimeout(r, 20));
+	};
+	/** A job that records when it ran (start and end, in ms since the epoch) and appends its name to `ran`. */
+	const timedJob = async (dir: string, name: string, seconds: number) => {
+		const jobDir = join(dir, name);
+		mkdirSync(jobDir);
+		await writeJobScripts(
+			jobDir,
+			`date +%s%3N > start; sleep ${seconds}; date +%s%3N > end; echo ${name} >> ${join(dir, "ran")}`,
+			{},
+			{ workdir: jobDir },
+		);
+		return jobDir;
+	};
+	const span = (jobDir: string) =>
+		[readFileSync(join(jobDir, "start"), "utf8"), readFileSync(join(jobDir, "end"), "utf8")].map(Number) as [
+			number,
+			number,
+		];
+
+	it("runs at most maxRunning jobs at once, starts each waiting job when one ends, and reports which still wait", async () => {
+		const { jobLauncherFactory } = await import("../../src/backends/local/job-launcher.js");
+		const dir = mkdtempSync(join(tmpdir(), "orrery-launcher-queue-"));
+		const ended: string[] = [];
+		const launcher = (await jobLauncherFactory({ maxRunning: 2 }))((d) => ended.push(d));
+		try {
+			expect(launcher.maxRunning).toBe(2);
+			const dirs: string[] = [];
+			for (let i = 0; i < 6; i++) dirs.push(await timedJob(dir, `job${i}`, 0.3));
+			for (const d of dirs) launcher.start(d);
+			// Two start at once; the last ones wait in the queue (their start is not reported yet).
+			await until(() => !launcher.isWaiting(dirs[0] as string) && !launcher.isWaiting(dirs[1] as string));
+			expect(launcher.isWaiting(dirs[5] as string)).toBe(true);
+			await until(() => ended.length === 6);
+			expect(ended.sort()).toEqual([...dirs].sort());
+			for (const d of dirs) expect(launcher.isWaiting(d)).toBe(false);
+			// Never more than two at once, and no gap: six jobs of 0.3 s in three rounds.
+			const spans = dirs.map(span);
+			for (const [start] of spans)
+				expect(spans.filter(([s, e]) => s <= start && start < e).length).toBeLessThanOrEqual(2);
+			const first = Math.min(...spans.map(([s]) => s));
+			const last = Math.max(...spans.map(([, e]) => e));
+			expect(last - first).toBeGreaterThanOrEqual(850);
+			expect(readFileSync(join(dir, "ran"), "utf8").trim().split("\n").sort()).toEqual(dirs.map((_, i) => `job${i}`));
+		} finally {
+			launcher.close();
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+
+	it("hands the jobs waiting in a killed shell to a new one; each job runs once", async () => {
+		const { jobLauncherFactory, ShellLauncher } = await import("../../src/backends/local/job-launcher.js");
+		const dir = mkdtempSync(join(tmpdir(), "orrery-launcher-killed-"));
+		const ended: string[] = [];
+		const launcher = (await jobLauncherFactory({ maxRunning: 1 }))((d) => ended.push(d));
+		try {
+			const dirs: string[] = [];
+			for (let i = 0; i < 4; i++) dirs.push(await timedJob(dir, `job${i}`, 0.4));
+			for (const d of dirs) launcher.start(d);
+			const first = (launcher as InstanceType<typeof ShellLauncher>).pid as number;
+			await until(() => existsSync(join(dirs[0] as string, "start")));
+			process.kill(first, "SIGKILL"); // the running job has its own process group and goes on
+			await until(() => ended.length === 4);
+			expect(ended.sort()).toEqual([...dirs].sort());
+			expect((launcher as InstanceType<typeof ShellLauncher>).pid).not.toBe(first);
+			expect(readFileSync(join(dir, "ran"), "utf8").trim().split("\n").sort()).toEqual([
+				"job0",
+				"job1",
+				"job2",
+				"job3",
+			]);
+			for (const d of dirs) expect(readFileSync(join(d, "exit-code"), "utf8")).toBe("0\n");
+		} finally {
+			launcher.close();
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+
+	it("reports jobs beyond maxActiveJobs as queued (not lost), and a restarted server starts a job an earlier one handed over, once", async () => {
+		const backend = await LocalBackend.create({ containerRuntime: "none", maxActiveJobs: 1 });
+		const dir = mkdtempSync(join(tmpdir(), "orrery-local-queue-"));
+		try {
+			// Handed more jobs than it runs: the scheduler may submit that many.
+			expect(backend.capabilities.maxActiveJobs).toBeGreaterThan(1);
+			const dirs: string[] = [];
+			for (let i = 0; i < 3; i++) {
+				const jobDir = join(dir, `job${i}`);
+				mkdirSync(jobDir);
+				await backend.submit({
+					id: `job${i}`,
+					jobDir,
+					workspace: dir,
+					workdir: dir,
+					command: `sleep 0.5; echo job${i} >> ${join(dir, "ran")}`,
+					env: {},
+					resources: {},
+					options: {},
+				});
+				dirs.push(jobDir);
+			}
+			const poll = async () => {
+				const seen = await backend.poll(dirs);
+				return dirs.map((d) => seen.get(d)?.state); // by ref: the map fills as the reads end
+			};
+			await until(() => existsSync(join(dirs[0] as string, "pid")));
+			expect(await poll()).toEqual(["running", "queued", "queued"]);
+			// A job folder left by an earlier server process, never started: this one starts it (the first poll).
+			const orphan = join(dir, "orphan");
+			mkdirSync(orphan);
+			await writeJobScripts(orphan, `echo orphan >> ${join(dir, "ran")}`, {}, { workdir: dir });
+			expect((await backend.poll([orphan])).get(orphan)?.state).toBe("queued");
+			// Should the earlier server's launcher start it as well, the lock lets one wrapper run it.
+			spawnSync("/bin/sh", [join(orphan, "run.sh")]);
+			await until(() => readFileSync(join(dir, "ran"), "utf8").trim().split("\n").length === 4);
+			await until(() => [...dirs, orphan].every((d) => existsSync(join(d, "exit-code"))));
+			expect((await backend.poll([...dirs, orphan])).size).toBe(4);
+			for (const o of (await backend.poll([...dirs, orphan])).values())
+				expect(o).toMatchObject({ state: "exited", exitCode: 0 });
+			expect(readFileSync(join(dir, "ran"), "utf8").trim().split("\n").sort()).toEqual([
+				"job0",
+				"job1",
+				"job2",
+				"orphan",
+			]);
+		} finally {
+			await backend.close();
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+});

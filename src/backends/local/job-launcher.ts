@@ -1,11 +1,21 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { createInterface } from "node:readline";
 import { jobFiles, notifyArgument, shQuote } from "../job-folder.js";
 import { which } from "./container-runtime.js";
 
 /** Starts a job's wrapper in its own process group, detached from the server; calls back when it ends. */
 export interface JobLauncher {
+	/**
+	 * Jobs it runs at once, when it keeps a queue: it then accepts more jobs than that and starts each
+	 * the moment a running one ends. Undefined: every job handed to it starts at once.
+	 */
+	readonly maxRunning: number | undefined;
 	start(jobDir: string): void;
+	/** True while a job handed to it waits in the queue of a launcher that is still there to start it. */
+	isWaiting(jobDir: string): boolean;
+	/** Forgets a job whose start or end was seen otherwise (a poll). */
+	forget(jobDir: string): void;
 	close(): void;
 }
 
@@ -14,7 +24,11 @@ export interface JobLauncher {
 // is the forked child itself. The wrapper reports its end on fd 3, a copy of the shell's stdout.
 // The shell runs in a session of its own (no terminal): a Ctrl-C or hang-up of the terminal that
 // started the server reaches neither it nor the jobs.
-const bashLauncherScript = `set -m; while IFS= read -r d; do /bin/sh "$d/${jobFiles.wrapper}" ${notifyArgument} 3>&1 </dev/null >/dev/null 2>&1 & done`;
+// It runs at most $1 wrappers at once, as `xargs -P` does: with that many running it waits for one to
+// end (`wait -n`, which also returns at once for one that ended meanwhile, or when none is left)
+// before it reads the next job, which waits in the pipe until then. It reports each start as the
+// job's folder after a `+` (a builtin write), so the server knows which jobs still wait.
+const bashLauncherScript = `set -m; max=$1; n=0; while IFS= read -r d; do while [ $n -ge $max ]; do wait -n; n=$((n-1)); done; /bin/sh "$d/${jobFiles.wrapper}" ${notifyArgument} 3>&1 </dev/null >/dev/null 2>&1 & n=$((n+1)); printf '+%s\\n' "$d"; done`;
 // Without bash: util-linux's setsid gives each wrapper a session (and group) of its own, at the cost
 // of one more program started per job; the subshell reports the end.
 const setsidLauncherScript = `while IFS= read -r d; do ( SETSID -w /bin/sh "$d/${jobFiles.wrapper}" </dev/null >/dev/null 2>&1; printf '%s\\n' "$d" ) & done`;
@@ -26,12 +40,15 @@ const setsidLauncherScript = `while IFS= read -r d; do ( SETSID -w /bin/sh "$d/$
  * virtual machine. Without bash or setsid (a minimal container), each job is spawned from the server.
  */
 export async function jobLauncherFactory(
-	options: { recycleAfter?: number } = {},
+	options: { recycleAfter?: number; maxRunning?: number } = {},
 ): Promise<(onEnded: (jobDir: string) => void) => JobLauncher> {
 	const [bash, setsid] = await Promise.all([which("bash"), which("setsid")]);
 	// --posix: bash then reads no BASH_ENV (a site's module set-up must not run in, or print into, the launcher).
-	if (bash)
-		return (onEnded) => new ShellLauncher([bash, "--posix"], bashLauncherScript, true, onEnded, options.recycleAfter);
+	if (bash) {
+		const max = Math.max(1, options.maxRunning ?? availableParallelism());
+		return (onEnded) =>
+			new ShellLauncher([bash, "--posix"], bashLauncherScript, true, onEnded, options.recycleAfter, max);
+	}
 	if (setsid)
 		return (onEnded) =>
 			new ShellLauncher(
@@ -46,6 +63,9 @@ export async function jobLauncherFactory(
 
 function spawnLauncher(onEnded: (jobDir: string) => void): JobLauncher {
 	return {
+		maxRunning: undefined,
+		isWaiting: () => false,
+		forget() {},
 		start(jobDir) {
 			const child = spawn("/bin/sh", [`${jobDir}/${jobFiles.wrapper}`], {
 				detached: true,
@@ -63,13 +83,20 @@ function spawnLauncher(onEnded: (jobDir: string) => void): JobLauncher {
 /**
  * The long-lived shell launcher; restarted if it dies, so a job is never left unstarted, and replaced
  * every `recycleAfter` jobs: a shell remembers each background job it started (bash about 32 bytes
- * each), which over millions of jobs would add up. A replaced shell exits once it has read its last
- * line; the wrappers it started keep its stdout open and still report their ends through it.
+ * each), which over millions of jobs would add up. A replaced shell exits once it has started the
+ * jobs it was given; the wrappers it started keep its stdout open and still report their ends through
+ * it. With `maxRunning` the shell keeps a queue (see `bashLauncherScript`); a shell that dies with
+ * jobs in it hands them to its successor (a job it had started meanwhile holds its lock, so the
+ * second wrapper exits at once: no job runs twice).
  */
 export class ShellLauncher implements JobLauncher {
 	private shell: ChildProcess | undefined;
 	private isClosed = false;
 	private started = 0;
+	/** Jobs handed to a shell with a queue that has not reported their start, and that shell. */
+	private readonly waiting = new Map<string, ChildProcess>();
+	/** Shells replaced on purpose: they exit once they have started their jobs. */
+	private readonly retired = new WeakSet<ChildProcess>();
 
 	constructor(
 		private readonly program: readonly string[],
@@ -77,6 +104,7 @@ export class ShellLauncher implements JobLauncher {
 		private readonly isDetached: boolean,
 		private readonly onEnded: (jobDir: string) => void,
 		private readonly recycleAfter = 10_000,
+		readonly maxRunning: number | undefined = undefined,
 	) {}
 
 	/** The shell's process id (for tests), undefined before the first job. */
@@ -87,13 +115,23 @@ export class ShellLauncher implements JobLauncher {
 	private ensure(): ChildProcess {
 		if (this.shell && this.shell.exitCode === null && !this.shell.killed) return this.shell;
 		const [command, ...args] = this.program as [string, ...string[]];
-		const shell = spawn(command, [...args, "-c", this.script], {
+		const shell = spawn(command, [...args, "-c", this.script, "orrery-launcher", String(this.maxRunning ?? 0)], {
 			stdio: ["pipe", "pipe", "ignore"],
 			detached: this.isDetached,
 		});
-		createInterface({ input: shell.stdout as NodeJS.ReadableStream }).on("line", (dir) => this.onEnded(dir));
+		createInterface({ input: shell.stdout as NodeJS.ReadableStream }).on("line", (line) => {
+			if (line.startsWith("+"))
+				this.waiting.delete(line.slice(1)); // started (folders are absolute paths)
+			else {
+				this.waiting.delete(line);
+				this.onEnded(line);
+			}
+		});
 		shell.on("exit", () => {
 			if (this.shell === shell) this.shell = undefined;
+			if (this.isClosed || this.retired.has(shell)) return;
+			// Died (killed): what it had not started yet goes to a new shell.
+			for (const [dir, owner] of this.waiting) if (owner === shell) this.start(dir);
 		});
 		shell.stdin?.on("error", () => undefined); // a dead shell is replaced at the next start
 		// The shell must not keep the server alive, nor die with it before its jobs are started.
@@ -108,11 +146,22 @@ export class ShellLauncher implements JobLauncher {
 		if (this.isClosed) throw new Error("the job launcher is closed");
 		const shell = this.ensure();
 		shell.stdin?.write(`${jobDir}\n`);
+		if (this.maxRunning !== undefined) this.waiting.set(jobDir, shell);
 		if (++this.started >= this.recycleAfter) {
 			this.started = 0;
 			this.shell = undefined; // the next job starts a fresh shell
+			this.retired.add(shell);
 			shell.stdin?.end();
 		}
+	}
+
+	isWaiting(jobDir: string): boolean {
+		const shell = this.waiting.get(jobDir);
+		return shell !== undefined && shell.exitCode === null && shell.signalCode === null;
+	}
+
+	forget(jobDir: string): void {
+		this.waiting.delete(jobDir);
 	}
 
 	close(): void {

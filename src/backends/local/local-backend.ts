@@ -41,6 +41,10 @@ export const localConfigSchema = Type.Object({
 /** Settings of the local backend. */
 export type LocalConfig = Static<typeof localConfigSchema>;
 
+// Jobs handed to a launcher with a queue: this many per job it runs at once, plus this many.
+const queuedPerRunning = 4;
+const queuedExtra = 8;
+
 // A job that has not created its pid file (its lock) this long after submission never started.
 const startGraceMs = 30_000;
 
@@ -70,11 +74,17 @@ export class LocalBackend implements ComputeBackend {
 		this.setting = config.containerRuntime;
 		this.runtime = runtime;
 		this.images = runtime ? new ImageCache(runtime) : null;
+		const running = this.launcher.maxRunning;
 		this.capabilities = {
 			sharedFilesystem: true,
 			notifiesChanges: true,
 			pollIntervalMs: 1000,
-			maxActiveJobs: config.maxActiveJobs ?? availableParallelism(),
+			// A launcher with a queue is handed more jobs than it runs, so the next job starts the moment one
+			// ends instead of after a round trip through the server (which short jobs would spend idle).
+			maxActiveJobs:
+				running !== undefined
+					? running * queuedPerRunning + queuedExtra
+					: (config.maxActiveJobs ?? availableParallelism()),
 			containerRuntime: runtime?.name ?? null,
 			enforcesTimeLimit: false,
 		};
@@ -89,7 +99,8 @@ export class LocalBackend implements ComputeBackend {
 				`ORRERY_CONTAINER_RUNTIME=${config.containerRuntime}, but ${config.containerRuntime} is not installed or its engine does not answer`,
 			);
 		}
-		return new LocalBackend(config, runtime, await jobLauncherFactory());
+		const maxRunning = config.maxActiveJobs ?? availableParallelism();
+		return new LocalBackend(config, runtime, await jobLauncherFactory({ maxRunning }));
 	}
 
 	onChange(listener: (ref: string) => void): void {
@@ -166,7 +177,9 @@ export class LocalBackend implements ComputeBackend {
 
 	private async observe(ref: string): Promise<JobObservation> {
 		const state = await readJobFolder(ref, this.jobFolderFs);
+		if (state.hasStarted) this.launcher.forget(ref);
 		if (state.exitCode !== undefined) {
+			this.submittedAt.delete(ref);
 			const obs: JobObservation = { state: "exited", exitCode: state.exitCode };
 			if (state.startedAt) obs.startedAt = state.startedAt;
 			if (state.finishedAt) obs.finishedAt = state.finishedAt;
@@ -192,6 +205,15 @@ export class LocalBackend implements ComputeBackend {
 				state: "lost",
 				reason: "the job never started (cancelled before its wrapper ran, or the wrapper was stopped first)",
 			};
+		}
+		if (this.launcher.isWaiting(ref)) return { state: "queued" }; // in the launcher's queue, however long
+		if (since === undefined && (await this.jobFolderFs.stat(join(ref, jobFiles.wrapper)).catch(() => undefined))) {
+			// Handed over by an earlier server process (this one restarted) and not started: hand it over
+			// again. Should the earlier launcher still start it, the first wrapper takes the lock and the
+			// other exits at once, so it runs once.
+			this.submittedAt.set(ref, Date.now());
+			this.start(ref);
+			return { state: "queued" };
 		}
 		if (since !== undefined && Date.now() - since < startGraceMs) return { state: "queued" };
 		return { state: "lost", reason: "the job never started" };
