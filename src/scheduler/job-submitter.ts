@@ -178,10 +178,11 @@ export class JobSubmitter {
 		const folders = (request.folders ?? []).map((f) => resolve(wf.workspace_path, f));
 		if (!isInside(wf.workspace_path, workdir) || folders.some((f) => !isInside(wf.workspace_path, f)))
 			throw new AppError("internal", `job ${job.id} asks for a folder outside its workspace`);
+		// In this order: folders done at once (the local backend's) are then made parents first.
 		await Promise.all([
 			fs.mkdir(job.job_dir, { recursive: true }),
-			workdir === wf.workspace_path ? undefined : fs.mkdir(workdir, { recursive: true }),
 			...folders.map((f) => fs.mkdir(f, { recursive: true })),
+			workdir === wf.workspace_path ? undefined : fs.mkdir(workdir, { recursive: true }),
 		]);
 		const backendJob: BackendJob = {
 			id: job.id,

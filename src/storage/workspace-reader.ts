@@ -32,6 +32,12 @@ export interface WorkspaceFiles {
 	readHead(path: string, bytes: number): Promise<{ text: string; isTruncated: boolean }>;
 	sha1(path: string): Promise<string>;
 	list(dir: string): Promise<Array<{ name: string; isDirectory: boolean }>>;
+	/**
+	 * A view for one short task (collecting the outputs of an ended job) that checks and stats each
+	 * path once: the collection asks for the same few paths several times (a glob, its match, the
+	 * value, its checksum), and each check follows the whole path.
+	 */
+	once(): WorkspaceFiles;
 }
 
 /**
@@ -89,12 +95,38 @@ const inline: ReaderFs = {
  */
 export function workspaceFiles(root: string, options: { isLocalDisk?: boolean } = {}): WorkspaceFiles {
 	const fs = (options.isLocalDisk ?? isOnLocalDisk(root)) ? inline : threadPool;
-	let realRoot: Promise<string> | undefined;
-	// One realpath per access: it follows every symlink, so a link a tool made that leads out of the
-	// workspace (or into Orrery's own folder) is refused like a path that does.
-	const check = async (path: string): Promise<string> => {
-		realRoot ??= fs.realpath(root).catch(() => root);
-		const rr = await realRoot;
+	return reader(root, fs, { realRoot: undefined });
+}
+
+function reader(
+	root: string,
+	fs: ReaderFs,
+	shared: { realRoot: Promise<string> | undefined },
+	memo?: { checked: Map<string, Promise<string>>; stats: Map<string, Promise<Stats>> },
+): WorkspaceFiles {
+	// One realpath per access (per path, in a view for one task): it follows every symlink, so a link a
+	// tool made that leads out of the workspace (or into Orrery's own folder) is refused like a path that does.
+	const check = (path: string): Promise<string> => {
+		if (!memo) return checkNow(path);
+		let known = memo.checked.get(path);
+		if (!known) {
+			known = checkNow(path);
+			memo.checked.set(path, known);
+		}
+		return known;
+	};
+	const statOf = (real: string): Promise<Stats> => {
+		if (!memo) return fs.stat(real);
+		let known = memo.stats.get(real);
+		if (!known) {
+			known = fs.stat(real);
+			memo.stats.set(real, known);
+		}
+		return known;
+	};
+	const checkNow = async (path: string): Promise<string> => {
+		shared.realRoot ??= fs.realpath(root).catch(() => root);
+		const rr = await shared.realRoot;
 		if (!isInside(root, path) && !isInside(rr, path)) {
 			throw new AppError(
 				"validation_failed",
@@ -111,7 +143,7 @@ export function workspaceFiles(root: string, options: { isLocalDisk?: boolean } 
 		root,
 		async stat(path) {
 			try {
-				const s = await fs.stat(await check(path));
+				const s = await statOf(await check(path));
 				return { isDirectory: s.isDirectory(), size: s.size };
 			} catch (error) {
 				if ((error as NodeJS.ErrnoException).code === "ENOENT" || (error as NodeJS.ErrnoException).code === "ENOTDIR")
@@ -136,7 +168,7 @@ export function workspaceFiles(root: string, options: { isLocalDisk?: boolean } 
 			const real = await check(path);
 			const hash = createHash("sha1");
 			// Small files in one read; large ones streamed, never whole in memory.
-			if ((await fs.stat(real)).size <= 1024 * 1024) return hash.update(await fs.readFile(real)).digest("hex");
+			if ((await statOf(real)).size <= 1024 * 1024) return hash.update(await fs.readFile(real)).digest("hex");
 			for await (const chunk of createReadStream(real)) hash.update(chunk as Buffer);
 			return hash.digest("hex");
 		},
@@ -152,6 +184,9 @@ export function workspaceFiles(root: string, options: { isLocalDisk?: boolean } 
 				out.push({ name: e.name, isDirectory });
 			}
 			return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+		},
+		once() {
+			return reader(root, fs, shared, { checked: new Map(), stats: new Map() });
 		},
 	};
 }

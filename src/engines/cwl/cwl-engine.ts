@@ -145,7 +145,9 @@ export function createCwlEngine(config: CwlEngineConfig = {}): WorkflowEngine {
 					: await entry.env.files.readText(`${inv.jobDir}/${exitCodeFile}`).catch(() => "0");
 			const exitCode = Number.parseInt(text.trim(), 10) || 0;
 			try {
-				return { exitCode, outputs: await collectOutputs(inv, exitCode, entry.env) };
+				// One view for the collection: each path is checked and stat'ed once, however often it is asked for.
+				const env = { ...entry.env, files: entry.env.files.once() };
+				return { exitCode, outputs: await collectOutputs(inv, exitCode, env) };
 			} catch (error) {
 				if (isAppError(error)) return { exitCode, error: error.message };
 				throw error;

@@ -160,7 +160,8 @@ export async function prepareInvocation(
 		resources: stepResources,
 		backendOptions: {},
 		workdir: posix.relative(env.workspace, outdir),
-		folders: [posix.relative(env.workspace, tmpdir)],
+		// The job's own folder first: the output and temporary folders inside it are then made at the first try.
+		folders: [posix.relative(env.workspace, jobDir), posix.relative(env.workspace, tmpdir)],
 	};
 	if (image) request.image = image;
 	// temporaryFailCodes: the scheduler runs the tool again (twice at most) before the step fails.

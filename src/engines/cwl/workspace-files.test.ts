@@ -63,6 +63,22 @@ describe("reading the workspace", () => {
 		]);
 	});
 
+	test("a view for one task checks and stats each path once, and refuses what the workspace refuses", async () => {
+		const a = join(root, "job/out/a.txt");
+		const view = files.once();
+		expect(await view.stat(a)).toEqual({ isDirectory: false, size: 5 });
+		writeFileSync(a, "longer now");
+		// The view answers from its first look; the workspace (and a new view) from the file as it is.
+		expect(await view.stat(a)).toEqual({ isDirectory: false, size: 5 });
+		expect(await files.stat(a)).toEqual({ isDirectory: false, size: 10 });
+		expect(await files.once().stat(a)).toEqual({ isDirectory: false, size: 10 });
+		expect(await view.readText(a)).toBe("longer now"); // contents are read each time
+		symlinkSync(join(outside, "secret"), join(root, "job/out/escape"));
+		await expect(view.sha1(join(root, "job/out/escape"))).rejects.toThrow(/outside the workspace/);
+		await expect(view.stat(join(root, "job/out/escape"))).rejects.toThrow(/outside the workspace/);
+		expect(await view.stat(join(root, "job/out/missing"))).toBeUndefined();
+	});
+
 	test("tells a disk of this machine from anything else", () => {
 		expect(isOnLocalDisk(root)).toBe(true); // the temporary folder: ext4, tmpfs or overlayfs here
 		expect(isOnLocalDisk("/proc")).toBe(false); // procfs: not a disk filesystem
