@@ -269,6 +269,45 @@ describe("local backend: the launcher's queue", () => {
 		}
 	});
 
+	it("stops starting jobs when closed: the queued ones wait for the next server's backend, which starts each once", async () => {
+		const dir = mkdtempSync(join(tmpdir(), "orrery-local-close-"));
+		const first = await LocalBackend.create({ containerRuntime: "none", maxActiveJobs: 1 });
+		const next = await LocalBackend.create({ containerRuntime: "none", maxActiveJobs: 1 });
+		try {
+			const dirs: string[] = [];
+			for (let i = 0; i < 3; i++) {
+				const jobDir = join(dir, `job${i}`);
+				mkdirSync(jobDir);
+				await first.submit({
+					id: `job${i}`,
+					jobDir,
+					workspace: dir,
+					workdir: dir,
+					command: `sleep 0.3; echo job${i} >> ${join(dir, "ran")}`,
+					env: {},
+					resources: {},
+					options: {},
+				});
+				dirs.push(jobDir);
+			}
+			await until(() => existsSync(join(dirs[0] as string, "pid")));
+			await first.close(); // the server stops: the running job goes on, the queued ones are not started
+			await until(() => existsSync(join(dirs[0] as string, "exit-code")));
+			await new Promise((r) => setTimeout(r, 400));
+			expect(existsSync(join(dirs[1] as string, "pid"))).toBe(false);
+			expect(existsSync(join(dirs[2] as string, "pid"))).toBe(false);
+			// The next server polls its active jobs: the queued ones are handed to its launcher.
+			const seen = await next.poll(dirs);
+			expect(dirs.map((d) => seen.get(d)?.state)).toEqual(["exited", "queued", "queued"]);
+			await until(() => dirs.every((d) => existsSync(join(d, "exit-code"))));
+			expect(readFileSync(join(dir, "ran"), "utf8").trim().split("\n")).toEqual(["job0", "job1", "job2"]);
+		} finally {
+			await first.close();
+			await next.close();
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+
 	it("reports jobs beyond maxActiveJobs as queued (not lost), and a restarted server starts a job an earlier one handed over, once", async () => {
 		const backend = await LocalBackend.create({ containerRuntime: "none", maxActiveJobs: 1 });
 		const dir = mkdtempSync(join(tmpdir(), "orrery-local-queue-"));

@@ -97,6 +97,8 @@ export class ShellLauncher implements JobLauncher {
 	private readonly waiting = new Map<string, ChildProcess>();
 	/** Shells replaced on purpose: they exit once they have started their jobs. */
 	private readonly retired = new WeakSet<ChildProcess>();
+	/** Every shell still running (the current one, and replaced ones starting their last jobs). */
+	private readonly shells = new Set<ChildProcess>();
 
 	constructor(
 		private readonly program: readonly string[],
@@ -127,7 +129,9 @@ export class ShellLauncher implements JobLauncher {
 				this.onEnded(line);
 			}
 		});
+		this.shells.add(shell);
 		shell.on("exit", () => {
+			this.shells.delete(shell);
 			if (this.shell === shell) this.shell = undefined;
 			if (this.isClosed || this.retired.has(shell)) return;
 			// Died (killed): what it had not started yet goes to a new shell.
@@ -164,8 +168,16 @@ export class ShellLauncher implements JobLauncher {
 		this.waiting.delete(jobDir);
 	}
 
+	/**
+	 * Stops starting jobs: the shells are ended, and the jobs still in a queue stay unstarted until a
+	 * launcher of the next server takes them (`LocalBackend` hands them over at their first poll).
+	 * Running jobs go on: each is a process group of its own, which the signal does not reach.
+	 */
 	close(): void {
 		this.isClosed = true;
-		this.shell?.stdin?.end();
+		for (const shell of this.shells) {
+			shell.stdin?.end();
+			if (this.maxRunning !== undefined) shell.kill("SIGTERM");
+		}
 	}
 }
