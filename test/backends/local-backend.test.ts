@@ -269,6 +269,24 @@ describe("local backend: the launcher's queue", () => {
 		}
 	});
 
+	it("restarts a shell that cannot run at most once a second, not in a loop", async () => {
+		const { ShellLauncher } = await import("../../src/backends/local/job-launcher.js");
+		const dir = mkdtempSync(join(tmpdir(), "orrery-launcher-broken-"));
+		const starts = join(dir, "starts");
+		// A "shell" that dies at once, as a broken installation would.
+		const launcher = new ShellLauncher(["/bin/sh"], `echo x >> ${starts}; exit 1`, false, () => undefined, 10_000, 1);
+		try {
+			launcher.start(join(dir, "job"));
+			await new Promise((r) => setTimeout(r, 2500));
+			const count = readFileSync(starts, "utf8").trim().split("\n").length;
+			expect(count).toBeGreaterThanOrEqual(2); // the first restart is at once
+			expect(count).toBeLessThanOrEqual(5); // then one a second
+		} finally {
+			launcher.close();
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+
 	it("stops starting jobs when closed: the queued ones wait for the next server's backend, which starts each once", async () => {
 		const dir = mkdtempSync(join(tmpdir(), "orrery-local-close-"));
 		const first = await LocalBackend.create({ containerRuntime: "none", maxActiveJobs: 1 });

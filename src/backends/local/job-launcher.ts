@@ -14,7 +14,7 @@ export interface JobLauncher {
 	start(jobDir: string): void;
 	/** True while a job handed to it waits in the queue of a launcher that is still there to start it. */
 	isWaiting(jobDir: string): boolean;
-	/** Forgets a job whose start or end was seen otherwise (a poll). */
+	/** Forgets a job whose start was seen otherwise (a poll), or that is given up as never started. */
 	forget(jobDir: string): void;
 	close(): void;
 }
@@ -99,6 +99,8 @@ export class ShellLauncher implements JobLauncher {
 	private readonly retired = new WeakSet<ChildProcess>();
 	/** Every shell still running (the current one, and replaced ones starting their last jobs). */
 	private readonly shells = new Set<ChildProcess>();
+	/** When jobs of a dead shell were last handed to a new one (ms). */
+	private lastRescue = 0;
 
 	constructor(
 		private readonly program: readonly string[],
@@ -134,8 +136,17 @@ export class ShellLauncher implements JobLauncher {
 			this.shells.delete(shell);
 			if (this.shell === shell) this.shell = undefined;
 			if (this.isClosed || this.retired.has(shell)) return;
-			// Died (killed): what it had not started yet goes to a new shell.
-			for (const [dir, owner] of this.waiting) if (owner === shell) this.start(dir);
+			// Died (killed): what it had not started yet goes to a new shell, at once the first time and at
+			// most once a second after that (a shell that cannot run at all is not restarted in a loop; its
+			// jobs read as never started once the start grace is over).
+			const orphans = [...this.waiting].filter(([, owner]) => owner === shell).map(([dir]) => dir);
+			if (orphans.length === 0) return;
+			const delay = Math.max(0, this.lastRescue + 1000 - Date.now());
+			this.lastRescue = Date.now() + delay;
+			setTimeout(() => {
+				if (this.isClosed) return;
+				for (const dir of orphans) if (this.waiting.get(dir) === shell) this.start(dir);
+			}, delay).unref();
 		});
 		shell.stdin?.on("error", () => undefined); // a dead shell is replaced at the next start
 		// The shell must not keep the server alive, nor die with it before its jobs are started.

@@ -216,6 +216,7 @@ export class LocalBackend implements ComputeBackend {
 			return { state: "queued" };
 		}
 		if (since !== undefined && Date.now() - since < startGraceMs) return { state: "queued" };
+		this.launcher.forget(ref);
 		return { state: "lost", reason: "the job never started" };
 	}
 
