@@ -211,6 +211,27 @@ describe("local backend: the launcher's queue", () => {
 			number,
 		];
 
+	/** Submits `n` jobs that sleep, then append their name (`job<i>`) to `ran` in `dir`; their folders. */
+	const submitRecorders = async (backend: LocalBackend, dir: string, n: number, seconds: number) => {
+		const dirs: string[] = [];
+		for (let i = 0; i < n; i++) {
+			const jobDir = join(dir, `job${i}`);
+			mkdirSync(jobDir);
+			await backend.submit({
+				id: `job${i}`,
+				jobDir,
+				workspace: dir,
+				workdir: dir,
+				command: `sleep ${seconds}; echo job${i} >> ${join(dir, "ran")}`,
+				env: {},
+				resources: {},
+				options: {},
+			});
+			dirs.push(jobDir);
+		}
+		return dirs;
+	};
+
 	it("runs at most maxRunning jobs at once, starts each waiting job when one ends, and reports which still wait", async () => {
 		const { jobLauncherFactory } = await import("../../src/backends/local/job-launcher.js");
 		const dir = mkdtempSync(join(tmpdir(), "orrery-launcher-queue-"));
@@ -292,22 +313,7 @@ describe("local backend: the launcher's queue", () => {
 		const first = await LocalBackend.create({ containerRuntime: "none", maxActiveJobs: 1 });
 		const next = await LocalBackend.create({ containerRuntime: "none", maxActiveJobs: 1 });
 		try {
-			const dirs: string[] = [];
-			for (let i = 0; i < 3; i++) {
-				const jobDir = join(dir, `job${i}`);
-				mkdirSync(jobDir);
-				await first.submit({
-					id: `job${i}`,
-					jobDir,
-					workspace: dir,
-					workdir: dir,
-					command: `sleep 0.3; echo job${i} >> ${join(dir, "ran")}`,
-					env: {},
-					resources: {},
-					options: {},
-				});
-				dirs.push(jobDir);
-			}
+			const dirs = await submitRecorders(first, dir, 3, 0.3);
 			await until(() => existsSync(join(dirs[0] as string, "pid")));
 			await first.close(); // the server stops: the running job goes on, the queued ones are not started
 			await until(() => existsSync(join(dirs[0] as string, "exit-code")));
@@ -332,22 +338,7 @@ describe("local backend: the launcher's queue", () => {
 		try {
 			// Handed more jobs than it runs: the scheduler may submit that many.
 			expect(backend.capabilities.maxActiveJobs).toBeGreaterThan(1);
-			const dirs: string[] = [];
-			for (let i = 0; i < 3; i++) {
-				const jobDir = join(dir, `job${i}`);
-				mkdirSync(jobDir);
-				await backend.submit({
-					id: `job${i}`,
-					jobDir,
-					workspace: dir,
-					workdir: dir,
-					command: `sleep 0.5; echo job${i} >> ${join(dir, "ran")}`,
-					env: {},
-					resources: {},
-					options: {},
-				});
-				dirs.push(jobDir);
-			}
+			const dirs = await submitRecorders(backend, dir, 3, 0.5);
 			const poll = async () => {
 				const seen = await backend.poll(dirs);
 				return dirs.map((d) => seen.get(d)?.state); // by ref: the map fills as the reads end
