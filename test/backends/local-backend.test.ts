@@ -128,6 +128,28 @@ describe("local backend: the launcher shell", () => {
 		}
 	});
 
+	it("starts jobs sent by name after a job of the same folder, and by full path otherwise", async () => {
+		const { jobLauncherFactory } = await import("../../src/backends/local/job-launcher.js");
+		const dir = mkdtempSync(join(tmpdir(), "orrery-launcher-names-"));
+		const ended: string[] = [];
+		const launcher = (await jobLauncherFactory())((d) => ended.push(d));
+		try {
+			// a/j0, a/j1 (by name), b/j2 (full path), a/j3 (full path: the folder changed), a/j4 (by name)
+			const dirs = ["a/j0", "a/j1", "b/j2", "a/j3", "a/j4"].map((rel) => join(dir, rel));
+			for (const d of dirs) {
+				mkdirSync(d, { recursive: true });
+				await writeJobScripts(d, "echo ran > out", {}, { workdir: d });
+				launcher.start(d);
+			}
+			for (let i = 0; i < 250 && ended.length < dirs.length; i++) await new Promise((r) => setTimeout(r, 20));
+			expect(ended.sort()).toEqual([...dirs].sort());
+			for (const d of dirs) expect(readFileSync(join(d, "out"), "utf8")).toBe("ran\n");
+		} finally {
+			launcher.close();
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+
 	it("does not run the site's BASH_ENV (which could print into the channel of job ends)", async () => {
 		const { jobLauncherFactory } = await import("../../src/backends/local/job-launcher.js");
 		const dir = mkdtempSync(join(tmpdir(), "orrery-launcher-env-"));
@@ -181,6 +203,14 @@ describe("local backend: the launcher shell", () => {
 			const pid = readFileSync(join(jobDir, "pid"), "utf8").trim();
 			const session = readFileSync(join(jobDir, "stat"), "utf8").split(" ")[5];
 			expect(session).toBe(pid);
+			// A second job of the same folder goes by its name alone.
+			const second = join(dir, "job2");
+			mkdirSync(second);
+			await writeJobScripts(second, "echo two > out", {}, { workdir: second });
+			launcher.start(second);
+			for (let i = 0; i < 100 && ended.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+			expect(ended).toEqual([jobDir, second]);
+			expect(readFileSync(join(second, "out"), "utf8")).toBe("two\n");
 		} finally {
 			launcher.close();
 			rmSync(dir, { recursive: true, force: true });

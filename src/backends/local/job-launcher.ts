@@ -19,6 +19,11 @@ export interface JobLauncher {
 	close(): void;
 }
 
+// A shell reads a pipe one byte at a time (it must not read past the line), so a job's folder in the
+// same parent folder as the previous job's is sent as `=<name>` (a scatter's jobs share one): a dozen
+// reads instead of two hundred.
+const expandLine = `case $d in =*) d=$p/\${d#=} ;; *) p=\${d%/*} ;; esac;`;
+
 // bash with job control puts each background job in a process group of its own, whose id is the
 // wrapper's pid (so a stop can kill the whole group), with no process started for that: the wrapper
 // is the forked child itself. The wrapper reports its end on fd 3, a copy of the shell's stdout.
@@ -28,10 +33,10 @@ export interface JobLauncher {
 // end (`wait -n`, which also returns at once for one that ended meanwhile, or when none is left)
 // before it reads the next job, which waits in the pipe until then. It reports each start as the
 // job's folder after a `+` (a builtin write), so the server knows which jobs still wait.
-const bashLauncherScript = `set -m; max=$1; n=0; while IFS= read -r d; do while [ $n -ge $max ]; do wait -n; n=$((n-1)); done; /bin/sh "$d/${jobFiles.wrapper}" ${notifyArgument} 3>&1 </dev/null >/dev/null 2>&1 & n=$((n+1)); printf '+%s\\n' "$d"; done`;
+const bashLauncherScript = `set -m; max=$1; n=0; while IFS= read -r d; do ${expandLine} while [ $n -ge $max ]; do wait -n; n=$((n-1)); done; /bin/sh "$d/${jobFiles.wrapper}" ${notifyArgument} 3>&1 </dev/null >/dev/null 2>&1 & n=$((n+1)); printf '+%s\\n' "$d"; done`;
 // Without bash: util-linux's setsid gives each wrapper a session (and group) of its own, at the cost
 // of one more program started per job; the subshell reports the end.
-const setsidLauncherScript = `while IFS= read -r d; do ( SETSID -w /bin/sh "$d/${jobFiles.wrapper}" </dev/null >/dev/null 2>&1; printf '%s\\n' "$d" ) & done`;
+const setsidLauncherScript = `while IFS= read -r d; do ${expandLine} ( SETSID -w /bin/sh "$d/${jobFiles.wrapper}" </dev/null >/dev/null 2>&1; printf '%s\\n' "$d" ) & done`;
 
 /**
  * Picks the cheapest way to start jobs here. Forking the server (a large process) for every job costs
@@ -101,6 +106,8 @@ export class ShellLauncher implements JobLauncher {
 	private readonly shells = new Set<ChildProcess>();
 	/** When jobs of a dead shell were last handed to a new one (ms). */
 	private lastRescue = 0;
+	/** The parent folder of the last job sent to the current shell (see `expandLine`). */
+	private sentParent: string | undefined;
 
 	constructor(
 		private readonly program: readonly string[],
@@ -132,6 +139,7 @@ export class ShellLauncher implements JobLauncher {
 			}
 		});
 		this.shells.add(shell);
+		this.sentParent = undefined;
 		shell.on("exit", () => {
 			this.shells.delete(shell);
 			if (this.shell === shell) this.shell = undefined;
@@ -160,7 +168,10 @@ export class ShellLauncher implements JobLauncher {
 	start(jobDir: string): void {
 		if (this.isClosed) throw new Error("the job launcher is closed");
 		const shell = this.ensure();
-		shell.stdin?.write(`${jobDir}\n`);
+		const slash = jobDir.lastIndexOf("/");
+		const parent = jobDir.slice(0, slash);
+		shell.stdin?.write(parent === this.sentParent ? `=${jobDir.slice(slash + 1)}\n` : `${jobDir}\n`);
+		this.sentParent = parent;
 		if (this.maxRunning !== undefined) this.waiting.set(jobDir, shell);
 		if (++this.started >= this.recycleAfter) {
 			this.started = 0;
