@@ -9,6 +9,7 @@ export type {
 export { HtcondorBackend, type HtcondorConfig, htcondorBackendPlugin } from "./htcondor/index.js";
 export {
 	containerSecretsPath,
+	diskAwareFs,
 	inlineFs,
 	type JobFolderFs,
 	type JobSecretValues,

@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { internalDir, isOnLocalDisk } from "../storage/index.js";
 
 /**
  * The job-folder protocol shared by every backend. A job folder holds:
@@ -35,8 +36,9 @@ export const jobFiles = {
 /**
  * The file operations of the protocol. Backends whose job folders sit on a shared filesystem use
  * the thread pool (a slow metadata server then never stalls the server's event loop); the local
- * backend does them inline: for files of a few bytes on a local disk the hop through the thread pool
- * costs ten times the operation, and that hop is paid twice for every job of a serial chain.
+ * backend does them inline where the workspace is on a local disk (`diskAwareFs`): for files of a few
+ * bytes there the hop through the thread pool costs ten times the operation, and that hop is paid
+ * twice for every job of a serial chain.
  */
 export interface JobFolderFs {
 	readFile(path: string, encoding: "utf8"): Promise<string>;
@@ -59,6 +61,46 @@ export const inlineFs: JobFolderFs = {
 	chmod: async (path, mode) => chmodSync(path, mode),
 	readdir: async (path) => readdirSync(path),
 };
+
+/**
+ * Job-folder operations done at once where the workspace is on a disk of this machine (`inlineFs`),
+ * through the thread pool where it is not (`threadPoolFs`: a workspace root on Lustre or NFS, whose
+ * metadata server may take milliseconds per call, which the server's event loop must not wait for).
+ * Decided once per workspace, by the part of a path before `/.orrery/` (job folders), or else the
+ * nearest folder of the path already decided or existing (a job's output folders), and kept.
+ */
+export function diskAwareFs(
+	isLocal: (dir: string) => boolean = isOnLocalDisk,
+	choices: { local: JobFolderFs; remote: JobFolderFs } = { local: inlineFs, remote: threadPoolFs },
+): JobFolderFs {
+	const known = new Map<string, JobFolderFs>();
+	const decide = (dir: string): JobFolderFs => {
+		const fs = isLocal(dir) ? choices.local : choices.remote;
+		if (known.size >= 1000) known.clear();
+		known.set(dir, fs);
+		return fs;
+	};
+	const pick = (path: string): JobFolderFs => {
+		const cut = path.indexOf(`/${internalDir}/`);
+		if (cut > 0) return known.get(path.slice(0, cut)) ?? decide(path.slice(0, cut));
+		for (let dir = path; ; dir = dirname(dir)) {
+			const hit = known.get(dir);
+			if (hit) return hit;
+			if (dir === dirname(dir)) break;
+		}
+		for (let dir = path; ; dir = dirname(dir)) {
+			if (statSync(dir, { throwIfNoEntry: false })?.isDirectory() || dir === dirname(dir)) return decide(dir);
+		}
+	};
+	return {
+		readFile: (path, encoding) => pick(path).readFile(path, encoding),
+		writeFile: (path, data, options) => pick(path).writeFile(path, data, options),
+		stat: (path) => pick(path).stat(path),
+		mkdir: (path, options) => pick(path).mkdir(path, options),
+		chmod: (path, mode) => pick(path).chmod(path, mode),
+		readdir: (path) => pick(path).readdir(path),
+	};
+}
 
 /**
  * The wrapper's argument from a launcher that listens on the wrapper's fd 3: the wrapper writes its

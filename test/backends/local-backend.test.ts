@@ -12,7 +12,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { LocalBackend, writeJobScripts } from "../../src/backends/index.js";
+import { diskAwareFs, inlineFs, type JobFolderFs, LocalBackend, writeJobScripts } from "../../src/backends/index.js";
 import { describeBackendConformance } from "./backend-conformance.js";
 
 // The reference backend: processes on this machine, no container runtime needed.
@@ -43,6 +43,55 @@ describe("local backend: a job cancelled before its wrapper starts", () => {
 			expect(seen.get(jobDir)).toMatchObject({ state: "lost", reason: expect.stringMatching(/never started/) });
 		} finally {
 			await backend.close();
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+});
+
+describe("local backend: job-folder operations by the workspace's filesystem", () => {
+	it("does them at once for a workspace on a local disk and through the thread pool for one that is not, deciding once per workspace", async () => {
+		const dir = mkdtempSync(join(tmpdir(), "orrery-disk-aware-"));
+		const calls: string[] = [];
+		const decided: string[] = [];
+		// Both sides do the real operations; each records which one was asked.
+		const recording = (side: string): JobFolderFs => ({
+			readFile: (p, e) => (calls.push(`${side} readFile`), inlineFs.readFile(p, e)),
+			writeFile: (p, d, o) => (calls.push(`${side} writeFile`), inlineFs.writeFile(p, d, o)),
+			stat: (p) => (calls.push(`${side} stat`), inlineFs.stat(p)),
+			mkdir: (p, o) => (calls.push(`${side} mkdir`), inlineFs.mkdir(p, o)),
+			chmod: (p, m) => (calls.push(`${side} chmod`), inlineFs.chmod(p, m)),
+			readdir: (p) => (calls.push(`${side} readdir`), inlineFs.readdir(p)),
+		});
+		const local = join(dir, "local-ws");
+		const shared = join(dir, "lustre-ws");
+		mkdirSync(local);
+		mkdirSync(shared);
+		const fs = diskAwareFs(
+			(d) => {
+				decided.push(d);
+				return !d.startsWith(shared);
+			},
+			{ local: recording("inline"), remote: recording("pool") },
+		);
+		try {
+			for (const ws of [local, shared]) {
+				for (const n of [1, 2]) {
+					const job = join(ws, ".orrery/jobs/run", `0000${n}-step-1`);
+					await fs.mkdir(job, { recursive: true });
+					await fs.writeFile(join(job, "run.sh"), "true\n", { mode: 0o755 });
+					expect(await fs.readFile(join(job, "run.sh"), "utf8")).toBe("true\n");
+					// A job's output folder in the workspace, not yet there: decided by its nearest existing folder.
+					await fs.mkdir(join(ws, `cwl-work/step.${n}/out`), { recursive: true });
+				}
+			}
+			expect(calls.filter((c) => c.startsWith("inline"))).toHaveLength(8);
+			expect(calls.filter((c) => c.startsWith("pool"))).toHaveLength(8);
+			expect(calls.slice(0, 4)).toEqual(["inline mkdir", "inline writeFile", "inline readFile", "inline mkdir"]);
+			expect(calls.slice(8, 12)).toEqual(["pool mkdir", "pool writeFile", "pool readFile", "pool mkdir"]);
+			// One decision per workspace, the first output folder's (its workspace was decided as `<ws>` already).
+			expect(decided).toEqual([local, shared]);
+			expect(existsSync(join(shared, "cwl-work/step.2/out"))).toBe(true);
+		} finally {
 			rmSync(dir, { recursive: true, force: true });
 		}
 	});

@@ -12,8 +12,8 @@ import type {
 } from "../compute-backend.js";
 import {
 	containerSecretsPath,
+	diskAwareFs,
 	hasJobStarted,
-	inlineFs,
 	jobFiles,
 	readJobFolder,
 	writeJobScripts,
@@ -56,7 +56,8 @@ const startGraceMs = 30_000;
 export class LocalBackend implements ComputeBackend {
 	readonly name = "local";
 	readonly capabilities: BackendCapabilities;
-	readonly jobFolderFs = inlineFs;
+	// At once on a local disk; through the thread pool for workspaces on a shared filesystem.
+	readonly jobFolderFs = diskAwareFs();
 	private readonly listeners: Array<(ref: string) => void> = [];
 	private readonly submittedAt = new Map<string, number>();
 	private readonly runtime: ContainerRuntime | null;
