@@ -54,14 +54,20 @@ describe("local backend: job-folder operations by the workspace's filesystem", (
 		const calls: string[] = [];
 		const decided: string[] = [];
 		// Both sides do the real operations; each records which one was asked.
-		const recording = (side: string): JobFolderFs => ({
-			readFile: (p, e) => (calls.push(`${side} readFile`), inlineFs.readFile(p, e)),
-			writeFile: (p, d, o) => (calls.push(`${side} writeFile`), inlineFs.writeFile(p, d, o)),
-			stat: (p) => (calls.push(`${side} stat`), inlineFs.stat(p)),
-			mkdir: (p, o) => (calls.push(`${side} mkdir`), inlineFs.mkdir(p, o)),
-			chmod: (p, m) => (calls.push(`${side} chmod`), inlineFs.chmod(p, m)),
-			readdir: (p) => (calls.push(`${side} readdir`), inlineFs.readdir(p)),
-		});
+		const recording = (side: string): JobFolderFs => {
+			const noted = <T>(op: string, run: () => T): T => {
+				calls.push(`${side} ${op}`);
+				return run();
+			};
+			return {
+				readFile: (p, e) => noted("readFile", () => inlineFs.readFile(p, e)),
+				writeFile: (p, d, o) => noted("writeFile", () => inlineFs.writeFile(p, d, o)),
+				stat: (p) => noted("stat", () => inlineFs.stat(p)),
+				mkdir: (p, o) => noted("mkdir", () => inlineFs.mkdir(p, o)),
+				chmod: (p, m) => noted("chmod", () => inlineFs.chmod(p, m)),
+				readdir: (p) => noted("readdir", () => inlineFs.readdir(p)),
+			};
+		};
 		const local = join(dir, "local-ws");
 		const shared = join(dir, "lustre-ws");
 		mkdirSync(local);
