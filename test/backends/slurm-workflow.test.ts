@@ -119,7 +119,8 @@ describe("REANA serial workflows on the live one-node Slurm (compute_backend: sl
 		try {
 			const tok = (await r.user("retry@example.org")).token;
 			// The first attempt waits long enough to be seen running (and failed) however slowly squeue
-			// answers on a busy machine; the retry finds its mark and writes at once.
+			// answers on a busy machine, and never writes (Slurm's SIGTERM may reach `sleep` a moment before
+			// its shell, which would otherwise go on to the echo); the retry finds its mark and writes at once.
 			const status = await run(
 				r,
 				tok,
@@ -129,7 +130,7 @@ describe("REANA serial workflows on the live one-node Slurm (compute_backend: sl
 						name: "flaky",
 						compute_backend: "slurmcern",
 						retries: 1,
-						commands: ["[ -e first.mark ] || { touch first.mark; sleep 60; }; echo done >> out.txt"],
+						commands: ["[ -e first.mark ] || { touch first.mark; sleep 60; exit 1; }; echo done >> out.txt"],
 					},
 				],
 				120_000,
