@@ -393,6 +393,25 @@ describe("local backend: the launcher's queue", () => {
 		}
 	});
 
+	it("never runs a job cancelled while it waits in the queue; the others go on", async () => {
+		const backend = await LocalBackend.create({ containerRuntime: "none", maxActiveJobs: 1 });
+		const dir = mkdtempSync(join(tmpdir(), "orrery-local-cancel-queued-"));
+		try {
+			const dirs = await submitRecorders(backend, dir, 4, 0.3);
+			await until(() => existsSync(join(dirs[0] as string, "pid")));
+			// job1 and job3 are cancelled before their turn (a stop of their run would do this).
+			await backend.cancel(dirs[1] as string);
+			await backend.cancel(dirs[3] as string);
+			await until(() => existsSync(join(dirs[2] as string, "exit-code")));
+			await new Promise((r) => setTimeout(r, 500)); // the launcher has reached job3 by now
+			expect(readFileSync(join(dir, "ran"), "utf8").trim().split("\n")).toEqual(["job0", "job2"]);
+			for (const d of [dirs[1], dirs[3]] as string[]) expect(existsSync(join(d, "exit-code"))).toBe(false);
+		} finally {
+			await backend.close();
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+
 	it("stops starting jobs when closed: the queued ones wait for the next server's backend, which starts each once", async () => {
 		const dir = mkdtempSync(join(tmpdir(), "orrery-local-close-"));
 		const first = await LocalBackend.create({ containerRuntime: "none", maxActiveJobs: 1 });
