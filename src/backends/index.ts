@@ -10,6 +10,7 @@ export { HtcondorBackend, type HtcondorConfig, htcondorBackendPlugin } from "./h
 export {
 	containerSecretsPath,
 	diskAwareFs,
+	inheritedEnvironment,
 	inlineFs,
 	type JobFolderFs,
 	type JobSecretValues,

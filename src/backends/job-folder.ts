@@ -152,21 +152,31 @@ export async function writeJobScripts(
 		secretsPath?: string;
 		/** Write command.sh even for a command that runs on the host (a backend that rewrites it later). */
 		separateCommand?: boolean;
+		/**
+		 * The names of the variables the job inherits, as its starter announces them in
+		 * `ORRERY_ENV_NAMES` (see `inheritedEnvironment`): with the names this script exports itself, they
+		 * let a command clear its environment with builtins alone (the CWL engine's clean environment).
+		 */
+		inheritedEnv?: string;
 	},
 	fs: JobFolderFs = threadPoolFs,
 ): Promise<boolean> {
 	const flag = options.overwrite ? "w" : "wx";
-	const exports = Object.entries(env)
-		.filter(([k]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
-		.map(([k, v]) => `export ${k}=${shQuote(v)}\n`)
-		.join("");
+	const exported = Object.keys(env).filter((k) => isEnvName(k));
+	const exports = exported.map((k) => `export ${k}=${shQuote(env[k] as string)}\n`).join("");
 	let prologue = "";
 	if (options.secrets) {
 		await writeJobSecrets(jobDir, options.secrets, fs);
 		const seen = options.secretsPath ?? join(jobDir, jobFiles.secrets);
 		prologue = `export ORRERY_SECRETS_DIR=${shQuote(seen)} REANA_SECRETS_DIR=${shQuote(seen)}\n. ${shQuote(join(jobDir, jobFiles.secretsEnv))}\n`;
+		exported.push("ORRERY_SECRETS_DIR", "REANA_SECRETS_DIR", ...Object.keys(options.secrets.env).filter(isEnvName));
 	}
-	const text = `${prologue}${exports}${command}\n`;
+	// Shell variables (not exported): what the command inherits, as announced, and what this script adds.
+	const names =
+		options.inheritedEnv !== undefined
+			? `orrery_inherited=${shQuote(options.inheritedEnv)} orrery_exported=${shQuote(exported.join(" "))}\n`
+			: "";
+	const text = `${names}${prologue}${exports}${command}\n`;
 	try {
 		if (options.launch || options.separateCommand) {
 			await Promise.all([
@@ -182,6 +192,29 @@ export async function writeJobScripts(
 		if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
 		throw error;
 	}
+}
+
+/** A name a POSIX shell can export and unset. */
+function isEnvName(name: string): boolean {
+	return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name);
+}
+
+/**
+ * The environment a starter gives the jobs it starts, announcing the names it holds in
+ * `ORRERY_ENV_NAMES` (space-separated, PATH left out), so that a job can clear them with builtins
+ * alone. Nothing is announced when a name could not be unset exactly (not an identifier, or one of
+ * the `orrery_` names the clean-up itself uses): the job then lists its environment itself.
+ */
+export function inheritedEnvironment(base: NodeJS.ProcessEnv = process.env): {
+	env: NodeJS.ProcessEnv;
+	names: string | undefined;
+} {
+	const env = { ...base };
+	delete env.ORRERY_ENV_NAMES;
+	const keys = Object.keys(env).filter((k) => k !== "PATH");
+	if (keys.some((k) => !isEnvName(k) || k.startsWith("orrery_"))) return { env, names: undefined };
+	const names = keys.sort().join(" ");
+	return { env: { ...env, ORRERY_ENV_NAMES: names }, names };
 }
 
 async function writeJobSecrets(jobDir: string, secrets: JobSecretValues, fs: JobFolderFs): Promise<void> {

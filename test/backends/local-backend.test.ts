@@ -12,7 +12,14 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { diskAwareFs, inlineFs, type JobFolderFs, LocalBackend, writeJobScripts } from "../../src/backends/index.js";
+import {
+	diskAwareFs,
+	inheritedEnvironment,
+	inlineFs,
+	type JobFolderFs,
+	LocalBackend,
+	writeJobScripts,
+} from "../../src/backends/index.js";
 import { describeBackendConformance } from "./backend-conformance.js";
 
 // The reference backend: processes on this machine, no container runtime needed.
@@ -98,6 +105,46 @@ describe("local backend: job-folder operations by the workspace's filesystem", (
 			expect(decided).toEqual([local, shared]);
 			expect(existsSync(join(shared, "cwl-work/step.2/out"))).toBe(true);
 		} finally {
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+});
+
+describe("local backend: the environment its jobs inherit, announced", () => {
+	it("names every inherited variable but PATH, or none when one could not be unset exactly", () => {
+		const { env, names } = inheritedEnvironment({ PATH: "/bin", B: "2", A: "1", ORRERY_ENV_NAMES: "stale" });
+		expect(names).toBe("A B");
+		expect(env).toEqual({ PATH: "/bin", A: "1", B: "2", ORRERY_ENV_NAMES: "A B" });
+		expect(inheritedEnvironment({ A: "1", "BASH_FUNC_f%%": "() { :; }" }).names).toBeUndefined();
+		expect(inheritedEnvironment({ A: "1", orrery_x: "1" }).names).toBeUndefined();
+	});
+
+	it("gives a job the launcher's announcement and the wrapper's own names, so a command can clear them with builtins", async () => {
+		// Names a shell cannot unset (an exported bash function, say) would turn the announcement off.
+		const saved = { ...process.env };
+		for (const k of Object.keys(process.env)) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) delete process.env[k];
+		const backend = await LocalBackend.create({ containerRuntime: "none" });
+		const dir = mkdtempSync(join(tmpdir(), "orrery-local-env-names-"));
+		try {
+			const jobDir = join(dir, "job");
+			mkdirSync(jobDir);
+			await backend.submit({
+				id: "job",
+				jobDir,
+				workspace: dir,
+				workdir: dir,
+				command: `[ -n "$orrery_inherited" ] && [ "$ORRERY_ENV_NAMES" = "$orrery_inherited" ] && echo match > matched; echo "$orrery_exported" > exported`,
+				env: { GREETING: "hi", "not-a-name": "x" },
+				resources: {},
+				options: {},
+			});
+			for (let i = 0; i < 250 && !existsSync(join(jobDir, "exit-code")); i++)
+				await new Promise((r) => setTimeout(r, 20));
+			expect(readFileSync(join(dir, "matched"), "utf8")).toBe("match\n");
+			expect(readFileSync(join(dir, "exported"), "utf8")).toBe("GREETING\n");
+		} finally {
+			Object.assign(process.env, saved);
+			await backend.close();
 			rmSync(dir, { recursive: true, force: true });
 		}
 	});

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { createInterface } from "node:readline";
-import { jobFiles, notifyArgument, shQuote } from "../job-folder.js";
+import { inheritedEnvironment, jobFiles, notifyArgument, shQuote } from "../job-folder.js";
 import { which } from "./container-runtime.js";
 
 /** Starts a job's wrapper in its own process group, detached from the server; calls back when it ends. */
@@ -12,6 +12,8 @@ export interface JobLauncher {
 	 */
 	readonly maxRunning: number | undefined;
 	start(jobDir: string): void;
+	/** The names of the variables its jobs inherit, as announced to them (see `inheritedEnvironment`). */
+	readonly inheritedEnv: string | undefined;
 	/** True while a job handed to it waits in the queue of a launcher that is still there to start it. */
 	isWaiting(jobDir: string): boolean;
 	/** Forgets a job whose start was seen otherwise (a poll), or that is given up as never started. */
@@ -67,12 +69,15 @@ export async function jobLauncherFactory(
 }
 
 function spawnLauncher(onEnded: (jobDir: string) => void): JobLauncher {
+	const { env, names } = inheritedEnvironment();
 	return {
 		maxRunning: undefined,
+		inheritedEnv: names,
 		isWaiting: () => false,
 		forget() {},
 		start(jobDir) {
 			const child = spawn("/bin/sh", [`${jobDir}/${jobFiles.wrapper}`], {
+				env,
 				detached: true,
 				stdio: "ignore",
 				cwd: jobDir,
@@ -108,6 +113,8 @@ export class ShellLauncher implements JobLauncher {
 	private lastRescue = 0;
 	/** The parent folder of the last job sent to the current shell (see `expandLine`). */
 	private sentParent: string | undefined;
+	/** What the current shell announces to its jobs (see `inheritedEnvironment`). */
+	private envNames: string | undefined;
 
 	constructor(
 		private readonly program: readonly string[],
@@ -126,10 +133,13 @@ export class ShellLauncher implements JobLauncher {
 	private ensure(): ChildProcess {
 		if (this.shell && this.shell.exitCode === null && !this.shell.killed) return this.shell;
 		const [command, ...args] = this.program as [string, ...string[]];
+		const { env, names } = inheritedEnvironment();
 		const shell = spawn(command, [...args, "-c", this.script, "orrery-launcher", String(this.maxRunning ?? 0)], {
+			env,
 			stdio: ["pipe", "pipe", "ignore"],
 			detached: this.isDetached,
 		});
+		this.envNames = names;
 		createInterface({ input: shell.stdout as NodeJS.ReadableStream }).on("line", (line) => {
 			if (line.startsWith("+"))
 				this.waiting.delete(line.slice(1)); // started (folders are absolute paths)
@@ -179,6 +189,13 @@ export class ShellLauncher implements JobLauncher {
 			this.retired.add(shell);
 			shell.stdin?.end();
 		}
+	}
+
+	/** The current shell's announcement (it is started for this, if need be: a job follows). */
+	get inheritedEnv(): string | undefined {
+		if (this.isClosed) return undefined;
+		this.ensure();
+		return this.envNames;
 	}
 
 	isWaiting(jobDir: string): boolean {

@@ -111,8 +111,10 @@ export class LocalBackend implements ComputeBackend {
 	async submit(job: BackendJob): Promise<Submission> {
 		const ref = job.jobDir;
 		const placement = await this.placement(job);
+		const inheritedEnv = this.launcher.inheritedEnv;
 		const scripts = {
 			workdir: job.workdir,
+			...(inheritedEnv !== undefined ? { inheritedEnv } : {}),
 			...(placement.launch ? { launch: placement.launch } : {}),
 			...(job.secrets ? { secrets: job.secrets } : {}),
 			...(job.secrets && placement.container ? { secretsPath: containerSecretsPath } : {}),

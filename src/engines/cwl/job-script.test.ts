@@ -115,6 +115,24 @@ describe("job scripts", () => {
 		expect(ro.status, ro.stderr).toBe(0);
 		expect(ro.stderr).toBe("");
 		expect(readFileSync(`${dir}/out/env.txt`, "utf8").trim().split("\n").sort()).toEqual(expected);
+		// The local launcher announces the names it passes on (ORRERY_ENV_NAMES) and the wrapper what it
+		// adds: the script then unsets exactly those with builtins, no `export -p` (no fork).
+		const wrapped = (env: Record<string, string>, announced: string) => {
+			rmSync(`${dir}/out`, { recursive: true, force: true });
+			const prefix = `orrery_inherited='${announced}' orrery_exported='REANA_WORKSPACE'\nexport REANA_WORKSPACE=/ws\ncd /tmp\n`;
+			const r = spawnSync("/bin/sh", ["-c", prefix + renderJobScript(job)], { encoding: "utf8", env });
+			expect(r.status, r.stderr).toBe(0);
+			return readFileSync(`${dir}/out/env.txt`, "utf8").trim().split("\n").sort();
+		};
+		const launched = { PATH: process.env.PATH as string, SECRET: "leak", SHLVL: "2", _: "/bin/sh", PWD: "/x" };
+		expect(wrapped({ ...launched, ORRERY_ENV_NAMES: "SECRET" }, "SECRET")).toEqual(expected);
+		// An announcement that is not the one the wrapper was written for: `export -p` decides, as before.
+		expect(wrapped({ ...launched, EXTRA: "x", ORRERY_ENV_NAMES: "OTHER" }, "SECRET")).toEqual(expected);
+		// The announcement is trusted when it matches (it is the launcher's own): a name it leaves out stays,
+		// which shows that the list, not `export -p`, was used.
+		expect(wrapped({ ...launched, EXTRA: "x", ORRERY_ENV_NAMES: "SECRET" }, "SECRET")).toEqual(
+			[...expected, "EXTRA=x"].sort(),
+		);
 		// bash (which can export functions export -p does not list) always takes env -i. (This machine's
 		// bash may change PATH as it starts, so only the names are compared.)
 		const names = (lines: string[]) => lines.map((l) => l.slice(0, l.indexOf("=")));

@@ -115,12 +115,17 @@ export function renderJobScript(job: JobScript): string {
 /**
  * Unsets every exported variable but PATH with shell builtins, or sets `orrery_dirty` when that cannot
  * be done exactly (bash, a name that is not an identifier or is one of these, a read-only variable).
+ * The names come from the job's wrapper when its starter announced what it passes on (the local
+ * launcher's `ORRERY_ENV_NAMES`, matching what the wrapper was written for) with what the wrapper
+ * exports and what the shells add (PWD, OLDPWD, SHLVL, `_`); otherwise from `export -p` (a fork).
  * The loop's errors go to /dev/null once, not per name (a redirection per `unset` is an open and a
  * close each: 0.5 ms per job for 40 variables on a slow virtual machine).
  */
+const unsetName =
+	'case $orrery_name in PATH) ;; orrery_*|*[!A-Za-z0-9_]*|[0-9]*|"") orrery_dirty=1 ;; *) command unset "$orrery_name" || orrery_dirty=1 ;; esac';
 const cleanEnvironmentLines = [
-	'orrery_dirty=${BASH_VERSION-}; orrery_env=$(export -p); set -f; IFS="',
-	'"; { for orrery_line in $orrery_env; do case $orrery_line in "export "*) orrery_name=${orrery_line#export }; orrery_name=${orrery_name%%=*}; case $orrery_name in PATH) ;; orrery_*|*[!A-Za-z0-9_]*|[0-9]*|"") orrery_dirty=1 ;; *) command unset "$orrery_name" || orrery_dirty=1 ;; esac ;; esac; done; } 2>/dev/null; unset IFS orrery_env orrery_line orrery_name; set +f',
+	`orrery_dirty=\${BASH_VERSION-}; set -f; if [ -n "\${orrery_inherited+x}" ] && [ "\${ORRERY_ENV_NAMES-}" = "$orrery_inherited" ]; then { for orrery_name in $orrery_inherited $orrery_exported ORRERY_ENV_NAMES PWD OLDPWD SHLVL _; do ${unsetName}; done; } 2>/dev/null; else orrery_env=$(export -p); IFS="`,
+	`"; { for orrery_line in $orrery_env; do case $orrery_line in "export "*) orrery_name=\${orrery_line#export }; orrery_name=\${orrery_name%%=*}; ${unsetName} ;; esac; done; } 2>/dev/null; unset IFS orrery_env orrery_line; fi; unset orrery_name; set +f`,
 ].join("\n");
 
 function stageLines(a: StageAction, q: (path: string) => string): string[] {
