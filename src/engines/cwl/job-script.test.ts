@@ -128,6 +128,8 @@ describe("job scripts", () => {
 		expect(wrapped({ ...launched, ORRERY_ENV_NAMES: "SECRET" }, "SECRET")).toEqual(expected);
 		// An announcement that is not the one the wrapper was written for: `export -p` decides, as before.
 		expect(wrapped({ ...launched, EXTRA: "x", ORRERY_ENV_NAMES: "OTHER" }, "SECRET")).toEqual(expected);
+		// No announcement at all (a container's environment), even where the wrapper expects an empty one.
+		expect(wrapped({ ...launched, EXTRA: "x" }, "")).toEqual(expected);
 		// The announcement is trusted when it matches (it is the launcher's own): a name it leaves out stays,
 		// which shows that the list, not `export -p`, was used.
 		expect(wrapped({ ...launched, EXTRA: "x", ORRERY_ENV_NAMES: "SECRET" }, "SECRET")).toEqual(

@@ -124,7 +124,7 @@ export function renderJobScript(job: JobScript): string {
 const unsetName =
 	'case $orrery_name in PATH) ;; orrery_*|*[!A-Za-z0-9_]*|[0-9]*|"") orrery_dirty=1 ;; *) command unset "$orrery_name" || orrery_dirty=1 ;; esac';
 const cleanEnvironmentLines = [
-	`orrery_dirty=\${BASH_VERSION-}; set -f; if [ -n "\${orrery_inherited+x}" ] && [ "\${ORRERY_ENV_NAMES-}" = "$orrery_inherited" ]; then { for orrery_name in $orrery_inherited $orrery_exported ORRERY_ENV_NAMES PWD OLDPWD SHLVL _; do ${unsetName}; done; } 2>/dev/null; else orrery_env=$(export -p); IFS="`,
+	`orrery_dirty=\${BASH_VERSION-}; set -f; if [ -n "\${orrery_inherited+x}" ] && [ -n "\${ORRERY_ENV_NAMES+x}" ] && [ "$ORRERY_ENV_NAMES" = "$orrery_inherited" ]; then { for orrery_name in $orrery_inherited $orrery_exported ORRERY_ENV_NAMES PWD OLDPWD SHLVL _; do ${unsetName}; done; } 2>/dev/null; else orrery_env=$(export -p); IFS="`,
 	`"; { for orrery_line in $orrery_env; do case $orrery_line in "export "*) orrery_name=\${orrery_line#export }; orrery_name=\${orrery_name%%=*}; ${unsetName} ;; esac; done; } 2>/dev/null; unset IFS orrery_env orrery_line; fi; unset orrery_name; set +f`,
 ].join("\n");
 
