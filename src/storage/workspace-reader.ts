@@ -98,6 +98,16 @@ export function workspaceFiles(root: string, options: { isLocalDisk?: boolean } 
 	return reader(root, fs, { realRoot: undefined });
 }
 
+/** The answer kept for `key`, asked for the first time. */
+function once<T>(known: Map<string, Promise<T>>, key: string, ask: (key: string) => Promise<T>): Promise<T> {
+	let answer = known.get(key);
+	if (!answer) {
+		answer = ask(key);
+		known.set(key, answer);
+	}
+	return answer;
+}
+
 function reader(
 	root: string,
 	fs: ReaderFs,
@@ -106,24 +116,8 @@ function reader(
 ): WorkspaceFiles {
 	// One realpath per access (per path, in a view for one task): it follows every symlink, so a link a
 	// tool made that leads out of the workspace (or into Orrery's own folder) is refused like a path that does.
-	const check = (path: string): Promise<string> => {
-		if (!memo) return checkNow(path);
-		let known = memo.checked.get(path);
-		if (!known) {
-			known = checkNow(path);
-			memo.checked.set(path, known);
-		}
-		return known;
-	};
-	const statOf = (real: string): Promise<Stats> => {
-		if (!memo) return fs.stat(real);
-		let known = memo.stats.get(real);
-		if (!known) {
-			known = fs.stat(real);
-			memo.stats.set(real, known);
-		}
-		return known;
-	};
+	const check = (path: string): Promise<string> => (memo ? once(memo.checked, path, checkNow) : checkNow(path));
+	const statOf = (real: string): Promise<Stats> => (memo ? once(memo.stats, real, fs.stat) : fs.stat(real));
 	const checkNow = async (path: string): Promise<string> => {
 		shared.realRoot ??= fs.realpath(root).catch(() => root);
 		const rr = await shared.realRoot;
