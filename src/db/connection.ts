@@ -1,10 +1,11 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import { Kysely, SqliteDialect } from "kysely";
 import type pg from "pg";
 import { AppError } from "../common/index.js";
 import { type DialectName, migrateToLatest } from "./migrations.js";
+import { CurrentSchemaPostgresDialect } from "./postgres-dialect.js";
 import type { Database } from "./schema.js";
 
 /** Where the database lives: a SQLite file path, or a `postgres://` URL. */
@@ -106,7 +107,7 @@ async function openPostgres(config: DatabaseConfig): Promise<Db> {
 		await pool.end();
 		throw new AppError("backend_unavailable", `cannot reach PostgreSQL at ${redact(config.url)}`, { cause });
 	}
-	const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+	const kysely = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }) });
 	return { kysely, dialect: "postgres", close: () => kysely.destroy() };
 }
 

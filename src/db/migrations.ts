@@ -220,6 +220,12 @@ export async function migrateToLatest(db: Kysely<unknown>, dialect: DialectName)
 		...(migrationTableSchema ? { migrationTableSchema } : {}),
 	});
 	const { error, results } = await migrator.migrateToLatest();
-	if (error) throw new AppError("internal", "database migration failed", { cause: error });
+	if (error) {
+		const failed = results?.find((r) => r.status === "Error")?.migrationName;
+		const reason = error instanceof Error ? error.message : String(error);
+		throw new AppError("internal", `database migration${failed ? ` ${failed}` : ""} failed: ${reason}`, {
+			cause: error,
+		});
+	}
 	return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
 }
