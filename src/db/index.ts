@@ -35,10 +35,12 @@ export {
 	insertJob,
 	insertJobs,
 	type JobRow,
+	type JobUpdate,
 	listJobs,
 	listJobsByIds,
 	listJobsPage,
 	updateJob,
+	updateJobsWithEvents,
 	updateJobWithEvents,
 } from "./jobs.js";
 export { type DialectName, migrateToLatest } from "./migrations.js";

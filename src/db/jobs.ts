@@ -45,6 +45,13 @@ export async function updateJob(db: Db, id: string, patch: Partial<Omit<JobRow, 
 	await db.kysely.updateTable("jobs").set(patch).where("id", "=", id).execute();
 }
 
+/** A change to one job and the events that tell of it. */
+export interface JobUpdate {
+	id: string;
+	patch: Partial<Omit<JobRow, "id">>;
+	events: readonly NewEvent[];
+}
+
 /**
  * Updates a job and appends the events that tell of it in one transaction: the run's log never lacks
  * (after a crash) or runs ahead of (for a reader) the job's state, and SQLite commits once, not twice.
@@ -55,10 +62,26 @@ export async function updateJobWithEvents(
 	patch: Partial<Omit<JobRow, "id">>,
 	events: readonly NewEvent[],
 ): Promise<void> {
-	if (events.length === 0) return updateJob(db, id, patch);
+	await updateJobsWithEvents(db, [{ id, patch, events }]);
+}
+
+/**
+ * Updates several jobs and appends their events in one transaction (one commit for all the jobs a
+ * scheduler tick saw end or handed to a backend, instead of one each): all of them or none.
+ */
+export async function updateJobsWithEvents(db: Db, updates: readonly JobUpdate[]): Promise<void> {
+	const events = updates.flatMap((u) => u.events);
+	const only = updates.length === 1 ? updates[0] : undefined;
+	if (only && events.length === 0) return updateJob(db, only.id, only.patch);
+	if (updates.length === 0) return;
 	await db.kysely.transaction().execute(async (trx) => {
-		await trx.updateTable("jobs").set(patch).where("id", "=", id).execute();
-		await trx.insertInto("events").values(events).execute();
+		for (const u of updates) await trx.updateTable("jobs").set(u.patch).where("id", "=", u.id).execute();
+		// Chunked: a statement's parameters are limited (SQLite 32,766, PostgreSQL 65,535).
+		for (let i = 0; i < events.length; i += 500)
+			await trx
+				.insertInto("events")
+				.values(events.slice(i, i + 500))
+				.execute();
 	});
 }
 

@@ -1,7 +1,7 @@
 import type { JobObservation } from "../backends/index.js";
 import { tailJobLog } from "../backends/index.js";
 import { isoNow } from "../common/index.js";
-import type { JobRow, NewEvent, WorkflowRow } from "../db/index.js";
+import type { JobRow, JobUpdate, NewEvent, WorkflowRow } from "../db/index.js";
 import type { GuardedBackend } from "./guarded-backend.js";
 import type { JobSubmitter } from "./job-submitter.js";
 import type { RunEvents } from "./run-events.js";
@@ -43,29 +43,38 @@ export class JobObserver {
 					this.deps.logger.warn({ err: error, backend: name }, "backend poll failed; will retry");
 					return;
 				}
+				// What changed is written in one transaction for the whole poll, then applied to the rows in
+				// memory (so the engine sees it this tick); a crash before the commit only means observing again.
+				const changes: Array<{ job: JobRow; update: JobUpdate }> = [];
 				for (const job of jobs) {
 					const obs = seen.get(job.backend_ref as string);
 					const wf = workflows.find((w) => w.id === job.workflow_id) as WorkflowRow;
-					if (obs) await this.apply(wf, jobsOf.get(wf.id) ?? [], job, obs, backend);
+					const update = obs ? await this.changeOf(wf, jobsOf.get(wf.id) ?? [], job, obs, backend) : undefined;
+					if (update) changes.push({ job, update });
+				}
+				await this.events.recordJobUpdates(changes.map((c) => c.update));
+				for (const { job, update } of changes) {
+					Object.assign(job, update.patch);
+					if (update.patch.status && terminalJob.has(update.patch.status)) await this.submitter.clearSecrets(job);
 				}
 			}),
 		);
 	}
 
-	/** Records one observation of a job (mutating the row in place so the engine sees it this tick). */
-	private async apply(
+	/** What one observation of a job changes, if anything (infrastructure failures are recorded at once). */
+	private async changeOf(
 		wf: WorkflowRow,
 		jobs: JobRow[],
 		job: JobRow,
 		obs: JobObservation,
 		backend: GuardedBackend,
-	): Promise<void> {
+	): Promise<JobUpdate | undefined> {
 		const at = isoNow(this.deps.clock);
 		const events: NewEvent[] = [];
 		const patch: Partial<JobRow> = {};
 		switch (obs.state) {
 			case "queued":
-				return;
+				return undefined;
 			case "running": {
 				if (job.status !== "running") {
 					patch.status = "running";
@@ -125,12 +134,10 @@ export class JobObserver {
 			}
 			case "lost":
 				await this.retryOrFail(wf, jobs, job, obs.reason);
-				return;
+				return undefined;
 		}
-		if (Object.keys(patch).length === 0) return;
-		await this.events.recordJobUpdate(job.id, patch, events);
-		Object.assign(job, patch);
-		if (patch.status && terminalJob.has(patch.status)) await this.submitter.clearSecrets(job);
+		if (Object.keys(patch).length === 0) return undefined;
+		return { id: job.id, patch, events };
 	}
 
 	/**

@@ -7,12 +7,18 @@ import {
 	threadPoolFs,
 } from "../backends/index.js";
 import { AppError, isAppError, isoNow, messageOf, newId } from "../common/index.js";
-import { activeJobStatuses, insertJobs, type JobRow, type WorkflowRow } from "../db/index.js";
+import { activeJobStatuses, insertJobs, type JobRow, type JobUpdate, type WorkflowRow } from "../db/index.js";
 import type { JobRequest } from "../engines/index.js";
 import { isInside, jobFolderPath } from "../storage/index.js";
 import type { GuardedBackend } from "./guarded-backend.js";
 import type { RunEvents } from "./run-events.js";
 import type { SchedulerConfig, SchedulerDeps } from "./scheduler-settings.js";
+
+/** A job a backend accepted, not yet recorded. */
+interface Accepted {
+	job: JobRow;
+	sub: Submission;
+}
 
 /**
  * Turns an engine's job requests into persisted jobs and hands them to backends. A job is always in
@@ -55,12 +61,18 @@ export class JobSubmitter {
 		const persisted = await insertJobs(db, fresh);
 		jobs.push(...persisted);
 		const batches = new Map<string, JobRow[]>();
-		for (const row of persisted) {
-			const backend = this.backends.get(row.backend) as GuardedBackend;
-			if (backend.backend.submitBatch) batches.set(row.backend, [...(batches.get(row.backend) ?? []), row]);
-			else await this.submit(wf, row);
+		const accepted: Accepted[] = [];
+		try {
+			for (const row of persisted) {
+				const backend = this.backends.get(row.backend) as GuardedBackend;
+				if (backend.backend.submitBatch) batches.set(row.backend, [...(batches.get(row.backend) ?? []), row]);
+				else await this.submitInto(wf, row, accepted);
+			}
+			for (const rows of batches.values()) await this.submitBatchInto(wf, rows, accepted);
+		} finally {
+			// Whatever the backends accepted is recorded, in one transaction, even if a later job failed.
+			await this.recordSubmissions(wf, accepted);
 		}
-		for (const rows of batches.values()) await this.submitBatch(wf, rows);
 	}
 
 	backendFor(request: JobRequest): string {
@@ -122,10 +134,10 @@ export class JobSubmitter {
 	 * Hands persisted jobs of one backend to its `submitBatch` in one call. If the batch fails, each
 	 * job is submitted on its own (submission is idempotent), so each gets its own error or retry.
 	 */
-	async submitBatch(wf: WorkflowRow, jobs: JobRow[]): Promise<void> {
+	private async submitBatchInto(wf: WorkflowRow, jobs: JobRow[], accepted: Accepted[]): Promise<void> {
 		const backend = this.backends.get((jobs[0] as JobRow).backend) as GuardedBackend;
 		if (jobs.length < 2 || !backend.backend.submitBatch) {
-			for (const job of jobs) await this.submit(wf, job);
+			for (const job of jobs) await this.submitInto(wf, job, accepted);
 			return;
 		}
 		let subs: Submission[];
@@ -133,20 +145,30 @@ export class JobSubmitter {
 			subs = await backend.backend.submitBatch(await Promise.all(jobs.map((j) => this.backendJobOf(wf, j))));
 		} catch (error) {
 			this.deps.logger.warn({ err: error, backend: backend.name }, "batch submission failed; submitting one by one");
-			for (const job of jobs) await this.submit(wf, job);
+			for (const job of jobs) await this.submitInto(wf, job, accepted);
 			return;
 		}
-		for (const [i, job] of jobs.entries()) await this.recordSubmission(wf, job, subs[i] as Submission);
+		for (const [i, job] of jobs.entries()) accepted.push({ job, sub: subs[i] as Submission });
 	}
 
 	/** Hands a persisted job to its backend and records the backend's reference. */
 	async submit(wf: WorkflowRow, job: JobRow): Promise<void> {
+		const accepted: Accepted[] = [];
+		try {
+			await this.submitInto(wf, job, accepted);
+		} finally {
+			await this.recordSubmissions(wf, accepted);
+		}
+	}
+
+	/** Hands a persisted job to its backend; an acceptance is added to `accepted`, to be recorded by the caller. */
+	private async submitInto(wf: WorkflowRow, job: JobRow, accepted: Accepted[]): Promise<void> {
 		const backend = this.backends.get(job.backend);
 		if (!backend) throw new AppError("validation_failed", `compute backend '${job.backend}' is not configured`);
 		const backendJob = await this.backendJobOf(wf, job);
 		const at = isoNow(this.deps.clock);
 		try {
-			await this.recordSubmission(wf, job, await backend.submit(backendJob));
+			accepted.push({ job, sub: await backend.submit(backendJob) });
 		} catch (error) {
 			if (isAppError(error) && error.code === "validation_failed") {
 				const patch: Partial<JobRow> = { status: "failed", finished_at: at, message: error.message };
@@ -228,20 +250,23 @@ export class JobSubmitter {
 		return value;
 	}
 
-	/** Records that a backend accepted a job. */
-	private async recordSubmission(wf: WorkflowRow, job: JobRow, sub: Submission): Promise<void> {
-		const patch: Partial<JobRow> = { status: "queued", backend_ref: sub.ref, submitted_at: isoNow(this.deps.clock) };
-		if (sub.imageUsed !== undefined) patch.image_used = sub.imageUsed ? 1 : 0;
-		const note = sub.note ? ` (${sub.note})` : "";
-		await this.events.recordJobUpdate(job.id, patch, [
-			this.events.event(
+	/** Records that backends accepted jobs, in one transaction. */
+	private async recordSubmissions(wf: WorkflowRow, accepted: readonly Accepted[]): Promise<void> {
+		const at = isoNow(this.deps.clock);
+		const updates = accepted.map(({ job, sub }): JobUpdate => {
+			const patch: Partial<JobRow> = { status: "queued", backend_ref: sub.ref, submitted_at: at };
+			if (sub.imageUsed !== undefined) patch.image_used = sub.imageUsed ? 1 : 0;
+			const note = sub.note ? ` (${sub.note})` : "";
+			const event = this.events.event(
 				wf.id,
 				job.id,
 				"job_submitted",
 				`${job.step_name}: submitted to ${job.backend}${note}`,
 				sub.note ? "warning" : "info",
-			),
-		]);
-		Object.assign(job, patch);
+			);
+			return { id: job.id, patch, events: [event] };
+		});
+		await this.events.recordJobUpdates(updates);
+		for (const [i, { job }] of accepted.entries()) Object.assign(job, (updates[i] as JobUpdate).patch);
 	}
 }

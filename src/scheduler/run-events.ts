@@ -1,5 +1,13 @@
 import { type Clock, isoNow } from "../common/index.js";
-import { appendEvents, type Db, type JobRow, type NewEvent, updateJobWithEvents } from "../db/index.js";
+import {
+	appendEvents,
+	type Db,
+	type JobRow,
+	type JobUpdate,
+	type NewEvent,
+	updateJobsWithEvents,
+	updateJobWithEvents,
+} from "../db/index.js";
 
 /** Writes runs' event logs and tells listeners (live streams) after each write. */
 export class RunEvents {
@@ -19,6 +27,13 @@ export class RunEvents {
 	async recordJobUpdate(jobId: string, patch: Partial<Omit<JobRow, "id">>, events: NewEvent[]): Promise<void> {
 		await updateJobWithEvents(this.db, jobId, patch, events);
 		for (const id of new Set(events.map((e) => e.workflow_id))) this.notify(id);
+	}
+
+	/** Updates several jobs and persists their events in one transaction, then tells listeners. */
+	async recordJobUpdates(updates: readonly JobUpdate[]): Promise<void> {
+		if (updates.length === 0) return;
+		await updateJobsWithEvents(this.db, updates);
+		for (const id of new Set(updates.flatMap((u) => u.events.map((e) => e.workflow_id)))) this.notify(id);
 	}
 
 	/** A new event of a run (or of one of its jobs). */

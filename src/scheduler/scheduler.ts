@@ -3,11 +3,13 @@ import {
 	activeJobStatuses,
 	claimWorkflows,
 	type JobRow,
+	type JobUpdate,
 	listJobs,
 	listLeasedWorkflows,
 	releaseLease,
 	transitionWorkflow,
 	updateJob,
+	updateJobsWithEvents,
 	updateWorkflow,
 	type WorkflowRow,
 } from "../db/index.js";
@@ -248,15 +250,23 @@ export class Scheduler {
 		jobs: JobRow[],
 	): Promise<boolean> {
 		if (!engine.collect) return false;
-		let collected = false;
-		for (const job of jobs) {
-			if (job.status !== "finished" || job.outputs !== null) continue;
-			const outputs = await engine.collect(state, toJobView(job));
-			job.outputs = JSON.stringify(outputs ?? null);
-			await updateJob(this.deps.db, job.id, { outputs: job.outputs });
-			collected = true;
+		const collected: JobUpdate[] = [];
+		try {
+			for (const job of jobs) {
+				if (job.status !== "finished" || job.outputs !== null) continue;
+				const outputs = await engine.collect(state, toJobView(job));
+				collected.push({ id: job.id, patch: { outputs: JSON.stringify(outputs ?? null) }, events: [] });
+			}
+		} finally {
+			// One transaction for all the jobs collected this tick (including those before a failure).
+			await updateJobsWithEvents(this.deps.db, collected);
 		}
-		return collected;
+		const byId = new Map(collected.map((c) => [c.id, c.patch]));
+		for (const job of jobs) {
+			const patch = byId.get(job.id);
+			if (patch) Object.assign(job, patch);
+		}
+		return collected.length > 0;
 	}
 
 	private async act(wf: WorkflowRow, jobs: JobRow[], step: EngineStep): Promise<void> {

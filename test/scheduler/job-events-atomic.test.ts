@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { insertJob, listEvents, listJobs, updateJobWithEvents } from "../../src/db/index.js";
+import { insertJob, listEvents, listJobs, updateJobsWithEvents, updateJobWithEvents } from "../../src/db/index.js";
 import { testDialects } from "../support/databases.js";
 import { jobRow } from "../support/job-rows.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
@@ -46,5 +46,30 @@ describe.each(testDialects)("a job's state and the events about it are written t
 		expect((await listJobs(db, workflowId)).map((j) => [j.status, j.exit_code])).toEqual([["finished", 0]]);
 		const after = (await listEvents(db, workflowId)).filter((e) => e.job_id === job.id).map((e) => e.message);
 		expect(after).toEqual(["finished"]);
+
+		// Several jobs at once (what a scheduler tick saw): all their updates and events, or none.
+		const second = { ...jobRow(2, "queued"), id: `${workflowId}-job2`, workflow_id: workflowId };
+		await insertJob(db, second);
+		const batch = (messages: string[]) => [
+			{ id: job.id, patch: { message: "first of two" }, events: [event(workflowId, messages[0] as string)] },
+			{ id: second.id, patch: { status: "finished" as const, exit_code: 0 }, events: [event(workflowId, "second")] },
+		];
+		await expect(
+			updateJobsWithEvents(db, [
+				...batch(["a"]),
+				{ id: second.id, patch: { message: "x" }, events: [event("no-such-run", "x")] },
+			]),
+		).rejects.toThrow();
+		expect((await listJobs(db, workflowId)).map((j) => [j.status, j.message])).toEqual([
+			["finished", null],
+			["queued", null],
+		]);
+		await updateJobsWithEvents(db, batch(["first"]));
+		expect((await listJobs(db, workflowId)).map((j) => [j.status, j.message])).toEqual([
+			["finished", "first of two"],
+			["finished", null],
+		]);
+		const logged2 = (await listEvents(db, workflowId)).filter((e) => e.job_id === job.id).map((e) => e.message);
+		expect(logged2).toEqual(["finished", "first", "second"]);
 	});
 });
