@@ -1,6 +1,8 @@
 // A scatter of N trivial CWL steps (`echo $i > out`) on the local backend, against the same commands
 // through `seq N | xargs -P2` (the limit on 2 cores) and, when installed, cwltool.
-// Usage: npm run bench -- cwl-scatter [N=1000]
+// Usage: npm run bench -- cwl-scatter [N=1000] [--postgres URL]
+// With --postgres, Orrery also runs on that PostgreSQL server (a schema of its own, dropped after),
+// and the row shows how many transactions the server committed for the run.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,7 +11,11 @@ import { machine, now, printTable } from "./bench-kit.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const bin = join(root, "bin/orrery.js");
-const n = Number(process.argv[2] ?? 1000);
+const args = process.argv.slice(2);
+const pgAt = args.indexOf("--postgres");
+const postgresUrl = pgAt >= 0 ? args.splice(pgAt, 2)[1] : undefined;
+if (pgAt >= 0 && !postgresUrl) throw new Error("--postgres needs a URL, e.g. postgres://postgres@127.0.0.1:5432/test");
+const n = Number(args[0] ?? 1000);
 
 const workflow = `cwlVersion: v1.2
 class: Workflow
@@ -72,6 +78,43 @@ try {
 		},
 	);
 	rows.push(["orrery cwl-runner --quiet (embedded server, local backend)", orrery, orrery / xargs]);
+	if (postgresUrl) {
+		const { default: pg } = await import("pg");
+		const client = new pg.Client({ connectionString: postgresUrl });
+		await client.connect();
+		const schema = `bench_scatter_${process.pid}`;
+		const commits = async () =>
+			Number(
+				(await client.query("select xact_commit from pg_stat_database where datname = current_database()")).rows[0]
+					.xact_commit,
+			);
+		try {
+			const before = await commits();
+			const onPostgres = timed(
+				process.execPath,
+				[bin, "cwl-runner", "--quiet", "--outdir", join(dir, "orrery-pg-out"), "scatter.cwl", "job.json"],
+				dir,
+				{
+					ORRERY_HOME: join(dir, "home-pg"),
+					ORRERY_SERVER_URL: "",
+					ORRERY_CONTAINER_RUNTIME: "none",
+					ORRERY_DATABASE_URL: postgresUrl,
+					ORRERY_DATABASE_SCHEMA: schema,
+				},
+			);
+			// The statistics are sent by each backend when it goes idle; give them a moment.
+			await new Promise((r) => setTimeout(r, 1000));
+			const committed = (await commits()) - before;
+			rows.push([
+				`orrery cwl-runner --quiet on PostgreSQL (${committed} commits in the database)`,
+				onPostgres,
+				onPostgres / xargs,
+			]);
+		} finally {
+			await client.query(`drop schema if exists "${schema}" cascade`);
+			await client.end();
+		}
+	}
 	if (hasCommand("cwltool")) {
 		const cwltool = timed("cwltool", ["--quiet", "--outdir", join(dir, "cwltool-out"), "scatter.cwl", "job.json"], dir);
 		rows.push(["cwltool --quiet", cwltool, cwltool / xargs]);
