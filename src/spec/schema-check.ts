@@ -7,7 +7,9 @@ export type Locator = (
 	options?: { key?: boolean },
 ) => { line: number; column: number } | undefined;
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+// The schemas are ours and checked against the meta-schema by a test (src/contract/schemas-valid.test.ts),
+// not at every start of the CLI.
+const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false });
 const compiled = new WeakMap<object, ValidateFunction>();
 
 /** Validates a value against a JSON schema and turns every violation into a problem with a hint. */
