@@ -44,7 +44,7 @@ describe.runIf(testDialects.includes("postgres"))(
 				await churn.end();
 			}
 			expect(failures).toEqual([]);
-		expect(looks).toBeGreaterThan(100);
+			expect(looks).toBeGreaterThan(100);
 			expect(dropped).toBeGreaterThanOrEqual(50);
 
 			const tables = await opened.kysely.introspection.getTables({ withInternalKyselyTables: true });
