@@ -23,6 +23,8 @@ interface RunnerOptions {
 	name?: string;
 	/** Input values given on the command line (`-p name=value`), over those of the input object. */
 	parameter?: string[];
+	/** The process's inputs as cwltool-style options (`--name value`), over those of the input object. */
+	inputOptions?: string[];
 }
 
 interface Upload {
@@ -33,7 +35,7 @@ interface Upload {
 
 /** `orrery cwl-runner`: runs a CWL document through the API, cwltool-style (prints the output object as JSON). */
 export function registerCwlRunnerCommand(program: Command, action: Action): void {
-	program
+	const command = program
 		.command("cwl-runner")
 		.description("run a CWL tool or workflow and print its output object (cwltool-compatible)")
 		.argument("<document>", "the .cwl document (optionally with #id)")
@@ -42,12 +44,22 @@ export function registerCwlRunnerCommand(program: Command, action: Action): void
 		.option("--basedir <dir>", "base for relative locations in the input object (default: its folder)")
 		.option("--quiet", "print only the output object and errors")
 		.option("-n, --name <name>", "workflow name (default: from the document)")
+		.addHelpText(
+			"after",
+			"\nThe process's inputs may follow as options, as with cwltool: --name value, --flag for a boolean,\n" +
+				"an option repeated for an array, a path for a File or Directory; they override the input object's.\n" +
+				"  orrery cwl-runner tool.cwl --reads a.fastq --reads b.fastq --threads 4",
+		)
 		.allowUnknownOption(true)
-		.action(
-			action(async (session: Session, document: string, job: string | undefined, opts: RunnerOptions) => {
-				await runCwl(session, document, job, opts);
-			}),
-		);
+		.allowExcessArguments(true);
+	command.action(
+		action(async (session: Session, document: string, _job: unknown, opts: RunnerOptions) => {
+			// Commander leaves the words it does not know (the process's inputs) among the arguments.
+			const words = command.args.slice(1);
+			const job = words[0] !== undefined && !words[0].startsWith("--") ? words.shift() : undefined;
+			await runCwl(session, document, job, { ...opts, inputOptions: words });
+		}),
+	);
 }
 
 /** `orrery run workflow.cwl inputs.yml`: runs a CWL document and prints its output object (files stay in the workspace). */
@@ -98,6 +110,10 @@ async function runCwl(session: Session, document: string, job: string | undefine
 	const jobBase = pathToFileURL(opts.basedir ? `${resolve(opts.basedir)}/` : (jobPath ?? `${process.cwd()}/`)).href;
 	const { parseKeyValues } = await import("../key-values.js");
 	Object.assign(jobValue, parseKeyValues(opts.parameter, "-p"));
+	if (opts.inputOptions && opts.inputOptions.length > 0) {
+		const { parseInputOptions } = await import("../cwl-input-options.js");
+		Object.assign(jobValue, parseInputOptions(cwl.loaded.process, opts.inputOptions, process.cwd()));
+	}
 
 	// Everything the run reads goes into the workspace, keeping the folders' layout.
 	const locals = await cwlLocalFiles(cwl, jobValue, jobBase);

@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import type { CwlProcess } from "../spec/index.js";
+import { parseInputOptions } from "./cwl-input-options.js";
+
+const tool = {
+	class: "CommandLineTool",
+	inputs: [
+		{ id: "n", type: ["null", "int"] },
+		{ id: "x", type: "double" },
+		{ id: "name", type: "string" },
+		{ id: "flag", type: "boolean" },
+		{ id: "mode", type: { type: "enum", symbols: ["file:///t.cwl#mode/fast", "file:///t.cwl#mode/slow"] } },
+		{ id: "reads", type: { type: "array", items: "File" } },
+		{ id: "ref", type: "Directory" },
+		{ id: "rec", type: { type: "record", fields: [] } },
+	],
+} as unknown as CwlProcess;
+
+describe("cwltool-style input options", () => {
+	it("converts each kind of value", () => {
+		expect(
+			parseInputOptions(
+				tool,
+				[
+					"--n",
+					"-3",
+					"--x=2.5e3",
+					"--name",
+					"two words",
+					"--flag",
+					"--mode",
+					"slow",
+					"--reads",
+					"a.fq",
+					"--reads",
+					"/abs/b.fq",
+					"--ref",
+					"db",
+				],
+				"/work",
+			),
+		).toEqual({
+			n: -3,
+			x: 2500,
+			name: "two words",
+			flag: true,
+			mode: "slow",
+			reads: [
+				{ class: "File", location: "file:///work/a.fq" },
+				{ class: "File", location: "file:///abs/b.fq" },
+			],
+			ref: { class: "Directory", location: "file:///work/db" },
+		});
+		expect(parseInputOptions(tool, ["--flag=false"], "/w")).toEqual({ flag: false });
+	});
+
+	it("refuses what it cannot take, saying what would be right", () => {
+		const bad = (words: string[]) => () => parseInputOptions(tool, words, "/w");
+		expect(bad(["--n", "1.5"])).toThrow("--n takes a whole number, not '1.5'");
+		expect(bad(["--x", "many"])).toThrow("--x takes a number, not 'many'");
+		expect(bad(["--mode", "medium"])).toThrow("--mode takes one of fast, slow, not 'medium'");
+		expect(bad(["--name", "a", "--name", "b"])).toThrow("--name is given twice");
+		expect(bad(["--rec", "{}"])).toThrow("input 'rec' has a type that cannot be given as an option");
+		expect(bad(["stray"])).toThrow("unexpected argument 'stray'");
+		expect(bad(["--x"])).toThrow("--x needs a value");
+	});
+});

@@ -1,0 +1,104 @@
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { AppError } from "../common/index.js";
+import type { CwlProcess, CwlType } from "../spec/index.js";
+
+/**
+ * A process's inputs given as options after the document, as cwltool takes them:
+ * `--name value` or `--name=value`; `--flag` for a boolean (`--flag=false` to say no); an array by
+ * repeating its option; a File or Directory by its path (relative to `cwd`). They override the
+ * input object's values. Records and types defined elsewhere need the input object.
+ */
+export function parseInputOptions(process: CwlProcess, words: readonly string[], cwd: string): Record<string, unknown> {
+	const inputs = new Map(process.inputs.map((p) => [p.id, p.type]));
+	const names = [...inputs.keys()].join(", ") || "none";
+	const values: Record<string, unknown> = {};
+	for (let i = 0; i < words.length; i++) {
+		const word = words[i] as string;
+		if (!word.startsWith("--") || word === "--") {
+			throw usage(`unexpected argument '${word}': inputs are given as --name value (inputs: ${names})`);
+		}
+		const eq = word.indexOf("=");
+		const name = word.slice(2, eq < 0 ? undefined : eq);
+		const type = inputs.get(name);
+		if (type === undefined) throw usage(`the process has no input '${name}' (inputs: ${names})`);
+		const { item, isArray } = optionType(name, type);
+		let text: string | undefined = eq < 0 ? undefined : word.slice(eq + 1);
+		if (text === undefined && item !== "boolean") {
+			const next = words[i + 1];
+			if (next === undefined || (next.startsWith("--") && next !== "--")) throw usage(`--${name} needs a value`);
+			text = next;
+			i++;
+		}
+		const value = convert(name, item, text, cwd);
+		if (isArray) values[name] = [...((values[name] as unknown[] | undefined) ?? []), value];
+		else if (name in values) throw usage(`--${name} is given twice; it takes one value`);
+		else values[name] = value;
+	}
+	return values;
+}
+
+type ItemType = "boolean" | "int" | "float" | "string" | "File" | "Directory" | { symbols: string[] };
+
+/** What one option's value is: the type of one item, and whether the input collects repeated options. */
+function optionType(name: string, type: CwlType): { item: ItemType; isArray: boolean } {
+	const plain = withoutNull(type);
+	if (typeof plain === "object" && !Array.isArray(plain) && plain.type === "array") {
+		const item = itemType(withoutNull(plain.items));
+		if (item !== undefined) return { item, isArray: true };
+	} else {
+		const item = itemType(plain);
+		if (item !== undefined) return { item, isArray: false };
+	}
+	throw usage(`input '${name}' has a type that cannot be given as an option; put it in an input object (job file)`);
+}
+
+function withoutNull(type: CwlType): CwlType {
+	if (!Array.isArray(type)) return type;
+	const rest = type.filter((t) => t !== "null");
+	return rest.length === 1 ? (rest[0] as CwlType) : rest;
+}
+
+function itemType(type: CwlType): ItemType | undefined {
+	if (typeof type === "string") {
+		if (type === "boolean" || type === "string" || type === "File" || type === "Directory") return type;
+		if (type === "int" || type === "long") return "int";
+		if (type === "float" || type === "double") return "float";
+		return undefined;
+	}
+	if (!Array.isArray(type) && type.type === "enum") return { symbols: type.symbols.map(shortSymbol) };
+	return undefined;
+}
+
+/** An enum symbol without the document and type its identifier may carry (`file:///t.cwl#e/a` → `a`). */
+function shortSymbol(symbol: string): string {
+	return symbol.slice(Math.max(symbol.lastIndexOf("#"), symbol.lastIndexOf("/")) + 1);
+}
+
+function convert(name: string, item: ItemType, text: string | undefined, cwd: string): unknown {
+	if (item === "boolean") {
+		if (text === undefined || text === "true") return true;
+		if (text === "false") return false;
+		throw usage(`--${name} is a flag: give it alone, or as --${name}=true or --${name}=false`);
+	}
+	const value = text as string;
+	if (item === "int") {
+		if (!/^[-+]?\d+$/.test(value)) throw usage(`--${name} takes a whole number, not '${value}'`);
+		return Number(value);
+	}
+	if (item === "float") {
+		const n = Number(value);
+		if (value.trim() === "" || !Number.isFinite(n)) throw usage(`--${name} takes a number, not '${value}'`);
+		return n;
+	}
+	if (item === "File" || item === "Directory")
+		return { class: item, location: pathToFileURL(resolve(cwd, value)).href };
+	if (typeof item === "object" && !item.symbols.includes(value)) {
+		throw usage(`--${name} takes one of ${item.symbols.join(", ")}, not '${value}'`);
+	}
+	return value;
+}
+
+function usage(message: string): AppError {
+	return new AppError("validation_failed", message, { details: { usage: true } });
+}

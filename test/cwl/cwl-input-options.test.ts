@@ -1,0 +1,75 @@
+// The process's inputs as cwltool-style options after the document (`orrery cwl-runner tool.cwl --name value`),
+// through the embedded server with real processes.
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { folderWith, isBuilt, orrery, removeFolder } from "./cwl-cli.js";
+
+const cat = `cwlVersion: v1.2
+class: CommandLineTool
+baseCommand: [cat]
+inputs:
+  files: {type: "File[]", inputBinding: {position: 2}}
+  ends: {type: boolean, inputBinding: {position: 1, prefix: --show-ends}}
+  label: {type: string, default: none}
+outputs:
+  out: stdout
+  label_out: {type: string, outputBinding: {outputEval: $(inputs.label)}}
+stdout: out.txt
+`;
+
+let dir: string;
+let home: string;
+const env = () => ({
+	ORRERY_HOME: home,
+	ORRERY_SERVER_URL: "",
+	REANA_SERVER_URL: "",
+	ORRERY_CONTAINER_RUNTIME: "none",
+});
+const run = (...args: string[]) => orrery(["cwl-runner", "--quiet", "--outdir", join(dir, "out"), ...args], env(), dir);
+
+beforeAll(async () => {
+	if (!isBuilt()) throw new Error("build Orrery first: npm run build");
+	home = await mkdtemp(join(tmpdir(), "orrery-cwl-home-"));
+	dir = await folderWith({
+		"cat.cwl": cat,
+		"a.txt": "alpha\n",
+		"b.txt": "beta\n",
+		"job.yml": "files: [{class: File, location: a.txt}]\nends: false\nlabel: from-job\n",
+	});
+}, 60_000);
+
+afterAll(async () => {
+	await removeFolder(dir);
+	await removeFolder(home);
+});
+
+describe.runIf(isBuilt())("inputs given as options after the document", () => {
+	test("an array by repeating its option, Files by path, a boolean flag", async () => {
+		const r = await run("cat.cwl", "--files", "a.txt", "--files=b.txt", "--ends");
+		expect(r.stderr).toBe("");
+		expect(r.code).toBe(0);
+		expect(JSON.parse(r.stdout).label_out).toBe("none");
+		expect(await readFile(join(dir, "out", "out.txt"), "utf8")).toBe("alpha$\nbeta$\n");
+	});
+
+	test("options override the input object's values; the others stay", async () => {
+		const r = await run("cat.cwl", "job.yml", "--label", "from-option");
+		expect(r.code).toBe(0);
+		expect(JSON.parse(r.stdout).label_out).toBe("from-option");
+		expect(await readFile(join(dir, "out", "out.txt"), "utf8")).toBe("alpha\n");
+	});
+
+	test("an unknown input, a missing value and a wrong value are usage errors (64) that say what is allowed", async () => {
+		const unknown = await run("cat.cwl", "--files", "a.txt", "--nope", "1");
+		expect(unknown.code).toBe(64);
+		expect(unknown.stderr).toContain("the process has no input 'nope' (inputs: files, ends, label)");
+		const missing = await run("cat.cwl", "--files");
+		expect(missing.code).toBe(64);
+		expect(missing.stderr).toContain("--files needs a value");
+		const flag = await run("cat.cwl", "--files", "a.txt", "--ends=maybe");
+		expect(flag.code).toBe(64);
+		expect(flag.stderr).toContain("--ends is a flag");
+	});
+});
