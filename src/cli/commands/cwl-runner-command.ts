@@ -146,13 +146,17 @@ async function runCwl(session: Session, document: string, job: string | undefine
 	if (uploads.length > 0) await uploadFiles(api, w, uploads, say);
 	const jobText = Buffer.from(JSON.stringify(rewritten, null, 2));
 	await api.upload(w, remoteJob, Readable.from([jobText]), jobText.length);
+	// The server names the documents by their place in the workspace; the user knows them by their own path.
+	const localize = localizer([...uploads, { local: toolPath, remote: remoteOf(toolPath) }]);
 	try {
 		await api.call("start_workflow", {
 			params: { workflow_id_or_name: w },
 			body: { input_parameters: {}, operational_options: {} },
 		});
 	} catch (error) {
-		if (isAppError(error) && isUnsupportedMessage(error.message)) throw unsupported(error.message);
+		if (isAppError(error) && isUnsupportedMessage(error.message)) throw unsupported(localize(error.message));
+		if (isAppError(error))
+			throw new AppError(error.code, localize(error.message), { cause: error, details: error.details });
 		throw error;
 	}
 	const { followRun } = await import("../follow.js");
@@ -161,8 +165,8 @@ async function runCwl(session: Session, document: string, job: string | undefine
 		: await followRun(api, log, w, { showJobLogs: true, showEvents: true });
 	if (status !== "finished") {
 		const final = await api.call("get_workflow_status", { params: { workflow_id_or_name: w } });
-		log.note(log.colour("red", `${w} ${status}: ${final.message}`));
-		if (isUnsupportedMessage(final.message)) throw unsupported(final.message, true);
+		log.note(log.colour("red", `${w} ${status}: ${localize(final.message)}`));
+		if (isUnsupportedMessage(final.message)) throw unsupported(localize(final.message), true);
 		throw new AppError("conflict", `workflow ${w} ${status}`, { details: { quiet: true } });
 	}
 	const result = await api.call("get_workflow_outputs", { params: { workflow_id_or_name: w } });
@@ -183,6 +187,21 @@ async function runCwl(session: Session, document: string, job: string | undefine
 	}
 	// Wait until the JSON is written: the CLI exits right after, which would cut a piped stdout short.
 	await new Promise<void>((done) => process.stdout.write(`${JSON.stringify(outputs, null, 4)}\n`, () => done()));
+}
+
+/**
+ * Rewrites the workspace paths of uploaded files in a message (`inputs/tools/a.cwl:5:1: …`) to the
+ * paths the user gave, relative to the current folder (`tools/a.cwl:5:1: …`).
+ */
+export function localizer(files: ReadonlyArray<{ local: string; remote: string }>): (message: string) => string {
+	const byRemote = new Map(files.map((f) => [f.remote, relative(process.cwd(), f.local) || f.local]));
+	if (byRemote.size === 0) return (message) => message;
+	const names = [...byRemote.keys()]
+		.sort((a, b) => b.length - a.length)
+		.map((r) => r.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+	const pattern = new RegExp(`(^|[\\s'"(])(${names.join("|")})(?=[:'"),\\s]|$)`, "g");
+	return (message) =>
+		message.replace(pattern, (_m, before: string, remote: string) => `${before}${byRemote.get(remote)}`);
 }
 
 /** Waits for a run to end by long-polling its events (one request per 30 s, or at the end). */
