@@ -90,7 +90,7 @@ describe.runIf(isBuilt())("bad CWL input", () => {
 		const r = await run("broken-expr.cwl", "job.yml");
 		expect(r.code).toBe(1);
 		expect(r.stderr).toMatch(
-			/failed: broken-expr\.cwl:1: stdout: the expression \$\(inputs\.msg\.missing\.deeper\) failed: inputs\.msg has no field 'missing'/,
+			/failed: broken-expr\.cwl:8: stdout: the expression \$\(inputs\.msg\.missing\.deeper\) failed: inputs\.msg has no field 'missing'/,
 		);
 	});
 

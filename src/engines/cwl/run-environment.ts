@@ -45,8 +45,23 @@ export class UnsupportedFeatureError extends AppError {
 
 /** `file:line: field` for messages, relative to the workspace when the document is in it. */
 export function whereOf(process: CwlProcess, workspace: string, loc: SourceRef | undefined, field: string): string {
-	const file = loc?.file ?? displayPath(process.baseUri, workspace);
-	return loc ? `${file}:${loc.line}: ${field}` : `${file}: ${field}`;
+	// Given the process's own position, the field's is closer to what the message is about.
+	const at = (loc === process.loc ? fieldLoc(process, field) : undefined) ?? loc;
+	const file = at?.file ?? displayPath(process.baseUri, workspace);
+	return at ? `${file}:${at.line}: ${field}` : `${file}: ${field}`;
+}
+
+/**
+ * Where a field named like `stdout`, `arguments[0].position`, `inputs.x`, `outputs.y.outputBinding.glob`
+ * or `EnvVarRequirement.HOME` was written, when the loader recorded it.
+ */
+function fieldLoc(process: CwlProcess, field: string): SourceRef | undefined {
+	const [head, next] = field.split(/[.[]/, 2);
+	if ((head === "inputs" || head === "outputs") && next !== undefined) {
+		const param = process[head].find((p) => p.id === next);
+		if (param?.loc) return param.loc;
+	}
+	return head === undefined ? undefined : process.fieldLocs?.[head];
 }
 
 /** A document URI shown relative to the workspace. */

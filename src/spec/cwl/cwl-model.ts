@@ -109,6 +109,11 @@ export interface CwlProcessBase {
 	schemas: string[];
 	label?: string;
 	loc?: SourceRef;
+	/**
+	 * Where the process's own fields were written (`stdout`, `arguments`, …), and its requirements and
+	 * hints by class, so that an error found while running names the line of the field it is about.
+	 */
+	fieldLocs?: Record<string, SourceRef>;
 }
 
 /** A command-line tool: each invocation is one job. */

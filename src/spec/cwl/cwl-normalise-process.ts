@@ -20,7 +20,7 @@ import {
 } from "./cwl-normalise-types.js";
 import { normaliseRequirements } from "./cwl-requirements.js";
 import { fragmentOf, resolveUri, shortName } from "./cwl-uri.js";
-import { sourceOf } from "./cwl-yaml.js";
+import { type SourceRef, sourceOf } from "./cwl-yaml.js";
 
 let anonymous = 0;
 
@@ -101,6 +101,8 @@ export async function normaliseProcess(
 	if (typeof raw.label === "string") common.label = raw.label;
 	const loc = sourceOf(raw);
 	if (loc) common.loc = loc;
+	const fieldLocs = fieldLocationsOf(raw);
+	if (Object.keys(fieldLocs).length > 0) common.fieldLocs = fieldLocs;
 	switch (klass) {
 		case "CommandLineTool": {
 			const tool = normaliseTool(raw, common, ctx, place);
@@ -261,6 +263,24 @@ function normaliseParameter(
 	const loc = sourceOf(raw);
 	if (loc) p.loc = loc;
 	return p;
+}
+
+/** The positions of a process's fields (their keys), and of its requirements and hints by class. */
+function fieldLocationsOf(raw: Record<string, unknown>): Record<string, SourceRef> {
+	const locs: Record<string, SourceRef> = {};
+	for (const key of Object.keys(raw)) {
+		const at = sourceOf(raw, key, true);
+		if (at) locs[key] = at;
+	}
+	// Requirements last: where a class is both, the requirement is the one that applies.
+	for (const list of ["hints", "requirements"] as const) {
+		for (const { item } of mapToList(raw[list], "class", undefined)) {
+			if (!isRecord(item) || typeof item.class !== "string") continue;
+			const at = sourceOf(item) ?? locs[list];
+			if (at) locs[item.class.replace(/^https:\/\/w3id\.org\/cwl\/cwl#/, "").replace(/^cwl:/, "")] = at;
+		}
+	}
+	return locs;
 }
 
 function emptyTool(base: string, version: CwlVersion, ctx: NormaliseContext): CwlCommandLineTool {
