@@ -90,7 +90,7 @@ export class JobSubmitter {
 	requestOf(job: JobRow): JobRequest {
 		const r = JSON.parse(job.resources) as JobRequest["resources"] & { request?: Omit<JobRequest, "resources"> };
 		const { request, ...resources } = r;
-		return { ...(request as Omit<JobRequest, "resources">), resources };
+		return { ...(request as Omit<JobRequest, "resources">), command: job.command, resources };
 	}
 
 	/** Persists a job before anything runs it; returns undefined when another writer already did. */
@@ -104,7 +104,8 @@ export class JobSubmitter {
 
 	/** The row of a new job (not yet persisted), with its sequence number in the run. */
 	newJobRow(wf: WorkflowRow, request: JobRequest, seq: number, attempt: number): JobRow {
-		const { resources, ...rest } = request;
+		// The command has a column of its own; the rest of the request is kept with the resources.
+		const { resources, command: _command, ...rest } = request;
 		return {
 			id: newId(),
 			workflow_id: wf.id,
