@@ -102,6 +102,23 @@ describe.runIf(isBuilt())("bad CWL input", () => {
 		expect(Date.now() - started).toBeLessThan(60_000);
 	});
 
+	test("orrery validate and cwl-runner --validate check a document without running it", async () => {
+		const ok = await orrery(["validate", "echo.cwl"], env(), dir);
+		expect(ok.code).toBe(0);
+		expect(ok.stdout).toContain("echo.cwl is a valid CWL v1.2 CommandLineTool");
+		const json = await orrery(["validate", "--json", "echo.cwl"], env(), dir);
+		expect(JSON.parse(json.stdout)).toMatchObject({ valid: true, class: "CommandLineTool", cwlVersion: "v1.2" });
+		const typo = await orrery(["validate", "typo.cwl"], env(), dir);
+		expect(typo.code).toBe(65);
+		expect(typo.stderr).toContain("typo.cwl:3:1: unknown field 'baseComand'");
+		const cycle = await orrery(["cwl-runner", "--validate", "cycle.cwl"], env(), dir);
+		expect(cycle.code).toBe(65);
+		expect(cycle.stderr).toMatch(/cycle\.cwl:\d+:\d+: the steps form a cycle/);
+		const runner = await orrery(["cwl-runner", "--validate", "echo.cwl"], env(), dir);
+		expect(runner.code).toBe(0);
+		expect(runner.stdout).toContain("echo.cwl is a valid CWL v1.2 CommandLineTool");
+	});
+
 	test("a cyclic workflow is refused before anything runs", async () => {
 		const r = await run("cycle.cwl", "empty.yml");
 		expect(r.code).toBe(65);

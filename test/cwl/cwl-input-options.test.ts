@@ -1,6 +1,6 @@
 // The process's inputs as cwltool-style options after the document (`orrery cwl-runner tool.cwl --name value`),
 // through the embedded server with real processes.
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -58,6 +58,17 @@ describe.runIf(isBuilt())("inputs given as options after the document", () => {
 		const r = await run("cat.cwl", "job.yml", "--label", "from-option");
 		expect(r.code).toBe(0);
 		expect(JSON.parse(r.stdout).label_out).toBe("from-option");
+		expect(await readFile(join(dir, "out", "out.txt"), "utf8")).toBe("alpha\n");
+	});
+
+	test("--make-template prints an input object that, filled in, runs the tool", async () => {
+		const template = await orrery(["cwl-runner", "--make-template", "cat.cwl"], env(), dir);
+		expect(template.code).toBe(0);
+		expect(template.stdout).toContain("# files: File[]");
+		await writeFile(join(dir, "filled.yml"), template.stdout.replace("a/file/path", "a.txt"));
+		const r = await run("cat.cwl", "filled.yml");
+		expect(r.code).toBe(0);
+		expect(JSON.parse(r.stdout).label_out).toBe("none");
 		expect(await readFile(join(dir, "out", "out.txt"), "utf8")).toBe("alpha\n");
 	});
 

@@ -25,6 +25,10 @@ interface RunnerOptions {
 	parameter?: string[];
 	/** The process's inputs as cwltool-style options (`--name value`), over those of the input object. */
 	inputOptions?: string[];
+	/** Only check the document. */
+	validate?: boolean;
+	/** Only print an input object to fill in. */
+	makeTemplate?: boolean;
 }
 
 interface Upload {
@@ -44,6 +48,8 @@ export function registerCwlRunnerCommand(program: Command, action: Action): void
 		.option("--basedir <dir>", "base for relative locations in the input object (default: its folder)")
 		.option("--quiet", "print only the output object and errors")
 		.option("-n, --name <name>", "workflow name (default: from the document)")
+		.option("--validate", "only check the document (and what it imports and runs), without running it")
+		.option("--make-template", "print an input object to fill in (YAML), without running anything")
 		.addHelpText(
 			"after",
 			"\nThe process's inputs may follow as options, as with cwltool: --name value, --flag for a boolean,\n" +
@@ -55,6 +61,14 @@ export function registerCwlRunnerCommand(program: Command, action: Action): void
 	command.action(
 		action(async (session: Session, document: string, _job: unknown, opts: RunnerOptions) => {
 			// Commander leaves the words it does not know (the process's inputs) among the arguments.
+			if (opts.validate || opts.makeTemplate) {
+				const { validateCwl } = await import("./workflow-commands.js");
+				const cwl = await validateCwl(session, document, { isQuiet: opts.makeTemplate === true });
+				if (!opts.makeTemplate) return;
+				const { inputTemplate } = await import("../cwl-input-template.js");
+				process.stdout.write(inputTemplate(cwl));
+				return;
+			}
 			const words = command.args.slice(1);
 			const job = words[0] !== undefined && !words[0].startsWith("--") ? words.shift() : undefined;
 			await runCwl(session, document, job, { ...opts, inputOptions: words });

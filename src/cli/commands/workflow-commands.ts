@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { AppError } from "../../common/index.js";
+import type { CwlProcess } from "../../spec/index.js";
 import { parseKeyValues } from "../key-values.js";
 import { statusColour } from "../output.js";
 import type { Session } from "../session.js";
@@ -8,6 +9,29 @@ import type { Session } from "../session.js";
 export type Action = (
 	handler: (session: Session, ...args: never[]) => Promise<void>,
 ) => (...args: unknown[]) => Promise<void>;
+
+/** Loads and checks a CWL document locally, with everything it imports and runs (errors name file, line and field). */
+export async function validateCwl(
+	session: Session,
+	document: string,
+	options: { isQuiet?: boolean } = {},
+): Promise<CwlProcess> {
+	const { relative, resolve } = await import("node:path");
+	const { pathToFileURL } = await import("node:url");
+	const { loadLocalCwl } = await import("../cwl-files.js");
+	const hash = document.lastIndexOf("#");
+	const [path, fragment] = hash < 0 ? [document, undefined] : [document.slice(0, hash), document.slice(hash + 1)];
+	const uri = `${pathToFileURL(resolve(path)).href}${fragment ? `#${fragment}` : ""}`;
+	const { loaded } = await loadLocalCwl(uri, { display: (p) => relative(process.cwd(), p) || p });
+	const { process: cwl, warnings } = loaded;
+	if (session.out.isJson)
+		session.out.json({ file: document, valid: true, class: cwl.class, cwlVersion: cwl.cwlVersion, warnings });
+	else {
+		await printWarnings(session, warnings);
+		if (!options.isQuiet) session.out.line(`${document} is a valid CWL ${cwl.cwlVersion} ${cwl.class}`);
+	}
+	return cwl;
+}
 
 /** Loads and validates a reana.yaml locally (errors name file, line and column). */
 export async function loadSpec(path: string, parameters?: Record<string, unknown>) {
@@ -134,12 +158,18 @@ export function registerWorkflowCommands(program: Command, action: Action): void
 
 	program
 		.command("validate")
-		.description("check a reana.yaml: schema, parameters, step names")
+		.description("check a reana.yaml (schema, parameters, step names) or a CWL document, without running it")
+		.argument("[path]", "a reana.yaml (or its folder), or a .cwl document (optionally with #id); default: -f")
 		.option("-f, --file <path>", "the reana.yaml (or its folder)", ".")
 		.option("--json", "print JSON")
 		.action(
-			action(async (session: Session, opts: { file: string }) => {
-				const { file, spec } = await loadSpec(opts.file);
+			action(async (session: Session, path: string | undefined, opts: { file: string }) => {
+				const target = path ?? opts.file;
+				if (/\.cwl(#.*)?$/.test(target)) {
+					await validateCwl(session, target);
+					return;
+				}
+				const { file, spec } = await loadSpec(target);
 				if (session.out.isJson) return session.out.json({ file, valid: true, warnings: spec.warnings });
 				await printWarnings(session, spec.warnings);
 				session.out.line(`${file} is a valid ${spec.type} workflow specification`);
