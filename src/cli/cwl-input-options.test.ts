@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CwlProcess } from "../spec/index.js";
-import { parseInputOptions } from "./cwl-input-options.js";
+import { parseInputOptions, splitAtDocument } from "./cwl-input-options.js";
 
 const tool = {
 	class: "CommandLineTool",
@@ -63,5 +63,32 @@ describe("cwltool-style input options", () => {
 		expect(bad(["--rec", "{}"])).toThrow("input 'rec' has a type that cannot be given as an option");
 		expect(bad(["stray"])).toThrow("unexpected argument 'stray'");
 		expect(bad(["--x"])).toThrow("--x needs a value");
+	});
+
+	it("skips the runner's own options after the document, unless the process has an input of that name", () => {
+		const runner = { arity: (flag: string) => ({ "--outdir": 1, "--quiet": 0, "--name": 1, "-n": 1 })[flag] };
+		expect(parseInputOptions(tool, ["--n", "2", "--outdir", "o", "--quiet", "-n", "run"], "/w", runner)).toEqual({
+			n: 2,
+		});
+		// `name` is an input of this process: `--name` after the document is the input.
+		expect(parseInputOptions(tool, ["--name", "Bob", "--outdir=o"], "/w", runner)).toEqual({ name: "Bob" });
+	});
+
+	it("splits the command line at the document: the runner's options before it, the input object, the rest", () => {
+		const runner = { arity: (flag: string) => ({ "--outdir": 1, "--quiet": 0 })[flag] };
+		expect(splitAtDocument(["--outdir", "o", "--quiet", "tool.cwl", "job.yml", "--x", "1"], runner)).toEqual({
+			before: new Map<string, string | true>([
+				["--outdir", "o"],
+				["--quiet", true],
+			]),
+			document: "tool.cwl",
+			job: "job.yml",
+			rest: ["--x", "1"],
+		});
+		expect(splitAtDocument(["--outdir=o", "tool.cwl", "--x", "1"], runner)).toEqual({
+			before: new Map([["--outdir", "o"]]),
+			document: "tool.cwl",
+			rest: ["--x", "1"],
+		});
 	});
 });

@@ -9,17 +9,29 @@ import type { CwlProcess, CwlType } from "../spec/index.js";
  * repeating its option; a File or Directory by its path (relative to `cwd`). They override the
  * input object's values. Records and types defined elsewhere need the input object.
  */
-export function parseInputOptions(process: CwlProcess, words: readonly string[], cwd: string): Record<string, unknown> {
+export function parseInputOptions(
+	process: CwlProcess,
+	words: readonly string[],
+	cwd: string,
+	runner?: RunnerFlags,
+): Record<string, unknown> {
 	const inputs = new Map(process.inputs.map((p) => [p.id, p.type]));
 	const names = [...inputs.keys()].join(", ") || "none";
 	const values: Record<string, unknown> = {};
 	for (let i = 0; i < words.length; i++) {
 		const word = words[i] as string;
+		const eq = word.indexOf("=");
+		const flag = eq < 0 ? word : word.slice(0, eq);
+		// The runner's own options may follow the document too, unless the process has an input of that name.
+		const runnerArity = runner?.arity(flag);
+		if (runnerArity !== undefined && !inputs.has(flag.replace(/^--/, ""))) {
+			i += eq < 0 ? runnerArity : 0;
+			continue;
+		}
 		if (!word.startsWith("--") || word === "--") {
 			throw usage(`unexpected argument '${word}': inputs are given as --name value (inputs: ${names})`);
 		}
-		const eq = word.indexOf("=");
-		const name = word.slice(2, eq < 0 ? undefined : eq);
+		const name = flag.slice(2);
 		const type = inputs.get(name);
 		if (type === undefined) throw usage(`the process has no input '${name}' (inputs: ${names})`);
 		const { item, isArray } = optionType(name, type);
@@ -36,6 +48,38 @@ export function parseInputOptions(process: CwlProcess, words: readonly string[],
 		else values[name] = value;
 	}
 	return values;
+}
+
+/** The runner's own options, to tell them from the process's inputs after the document. */
+export interface RunnerFlags {
+	/** How many words a runner option takes after itself (0 for a flag); undefined when it is not one. */
+	arity(flag: string): number | undefined;
+}
+
+/**
+ * Splits what follows `cwl-runner` on its command line: the runner's options before the document (by
+ * their flags), the document, the input object if one follows, and the rest (the process's inputs, and
+ * runner options given after the document).
+ */
+export function splitAtDocument(
+	words: readonly string[],
+	runner: RunnerFlags,
+): { before: Map<string, string | true>; document?: string; job?: string; rest: string[] } {
+	const before = new Map<string, string | true>();
+	let i = 0;
+	for (; i < words.length; i++) {
+		const word = words[i] as string;
+		if (!word.startsWith("-") || word === "-") break;
+		const eq = word.indexOf("=");
+		const flag = eq < 0 ? word : word.slice(0, eq);
+		const arity = runner.arity(flag) ?? 0;
+		before.set(flag, eq >= 0 ? word.slice(eq + 1) : arity > 0 ? (words[i + 1] ?? "") : true);
+		i += eq < 0 ? arity : 0;
+	}
+	const document = words[i];
+	const rest = words.slice(i + 1);
+	const job = rest[0] !== undefined && !rest[0].startsWith("-") ? rest.shift() : undefined;
+	return { before, ...(document === undefined ? {} : { document }), ...(job === undefined ? {} : { job }), rest };
 }
 
 type ItemType = "boolean" | "int" | "float" | "string" | "File" | "Directory" | { symbols: string[] };

@@ -34,6 +34,16 @@ beforeAll(async () => {
 	home = await mkdtemp(join(tmpdir(), "orrery-cwl-home-"));
 	dir = await folderWith({
 		"cat.cwl": cat,
+		"named.cwl": `cwlVersion: v1.2
+class: CommandLineTool
+baseCommand: echo
+inputs:
+  name: {type: string, inputBinding: {position: 1}}
+  outdir: {type: string, inputBinding: {position: 2}}
+stdout: out.txt
+outputs:
+  out: stdout
+`,
 		"a.txt": "alpha\n",
 		"b.txt": "beta\n",
 		"job.yml": "files: [{class: File, location: a.txt}]\nends: false\nlabel: from-job\n",
@@ -59,6 +69,18 @@ describe.runIf(isBuilt())("inputs given as options after the document", () => {
 		expect(r.code).toBe(0);
 		expect(JSON.parse(r.stdout).label_out).toBe("from-option");
 		expect(await readFile(join(dir, "out", "out.txt"), "utf8")).toBe("alpha\n");
+	});
+
+	test("an input named like a runner option (--name, --outdir) takes it after the document; before it, the runner does", async () => {
+		const out = join(dir, "named-out");
+		const r = await orrery(
+			["cwl-runner", "--quiet", "--outdir", out, "named.cwl", "--name", "Bob", "--outdir", "elsewhere"],
+			env(),
+			dir,
+		);
+		expect(r.stderr).toBe("");
+		expect(r.code).toBe(0);
+		expect(await readFile(join(out, "out.txt"), "utf8")).toBe("Bob elsewhere\n");
 	});
 
 	test("--make-template prints an input object that, filled in, runs the tool", async () => {

@@ -4,10 +4,11 @@ import { basename, dirname, join, posix, relative, resolve, sep } from "node:pat
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
-import type { Command } from "commander";
+import type { Command, Option } from "commander";
 import { AppError, isAppError } from "../../common/index.js";
 import { endedRunStatuses, type WorkflowStatus } from "../../contract/index.js";
 import type { ApiClient } from "../api-client.js";
+import type { RunnerFlags } from "../cwl-input-options.js";
 import { createOutput } from "../output.js";
 import type { Session } from "../session.js";
 import type { Action } from "./workflow-commands.js";
@@ -25,6 +26,10 @@ interface RunnerOptions {
 	parameter?: string[];
 	/** The process's inputs as cwltool-style options (`--name value`), over those of the input object. */
 	inputOptions?: string[];
+	/** The runner's own options, to skip among `inputOptions`. */
+	runner?: RunnerFlags;
+	/** Given the process's input names, the runner options after the document that yield to an input (reset to these values). */
+	inputFlags?: (names: ReadonlySet<string>) => Record<string, unknown>;
 	/** Only check the document. */
 	validate?: boolean;
 	/** Only print an input object to fill in. */
@@ -60,7 +65,28 @@ export function registerCwlRunnerCommand(program: Command, action: Action): void
 		.allowExcessArguments(true);
 	command.action(
 		action(async (session: Session, document: string, _job: unknown, opts: RunnerOptions) => {
-			// Commander leaves the words it does not know (the process's inputs) among the arguments.
+			// Commander parses the runner's options wherever they are; an input of the process may have
+			// the same name (`--name`, `--outdir`), so what follows the document is read again from the
+			// command line once the process is known (cwl-input-options.ts).
+			const flags = new Map<string, Option>();
+			const global = command.parent?.options ?? []; // --debug, which the program takes anywhere
+			for (const o of [...global, ...command.options]) for (const f of [o.long, o.short]) if (f) flags.set(f, o);
+			const runner = { arity: (flag: string) => (flags.has(flag) ? (flags.get(flag)?.required ? 1 : 0) : undefined) };
+			const raw = (command.parent as unknown as { rawArgs?: string[] } | null)?.rawArgs ?? []; // set by parse(); not typed
+			const { splitAtDocument } = await import("../cwl-input-options.js");
+			const at = raw.indexOf("cwl-runner");
+			const { before, job, rest } = splitAtDocument(at < 0 ? command.args : raw.slice(at + 1), runner);
+			const inputFlags = (names: ReadonlySet<string>) => {
+				// A runner option after the document whose name is an input is the input's: the runner
+				// keeps the value given before the document, if any, else its default.
+				const values: Record<string, unknown> = {};
+				for (const [flag, o] of flags) {
+					const isGiven = rest.some((w) => w === flag || w.startsWith(`${flag}=`));
+					if (isGiven && names.has(flag.replace(/^--/, "")))
+						values[o.attributeName()] = before.has(flag) ? before.get(flag) : o.defaultValue;
+				}
+				return values;
+			};
 			if (opts.validate || opts.makeTemplate) {
 				const { validateCwl } = await import("./workflow-commands.js");
 				const cwl = await validateCwl(session, document, { isQuiet: opts.makeTemplate === true });
@@ -69,9 +95,7 @@ export function registerCwlRunnerCommand(program: Command, action: Action): void
 				process.stdout.write(inputTemplate(cwl));
 				return;
 			}
-			const words = command.args.slice(1);
-			const job = words[0] !== undefined && !words[0].startsWith("--") ? words.shift() : undefined;
-			await runCwl(session, document, job, { ...opts, inputOptions: words });
+			await runCwl(session, document, job, { ...opts, inputOptions: rest, runner, inputFlags });
 		}),
 	);
 }
@@ -115,6 +139,7 @@ async function runCwl(session: Session, document: string, job: string | undefine
 		}
 		throw error;
 	}
+	Object.assign(opts, opts.inputFlags?.(new Set(cwl.loaded.process.inputs.map((p) => p.id))));
 	for (const w of cwl.loaded.warnings) say(`warning: ${spec.formatProblem(w)}`);
 	const jobPath = job === undefined ? undefined : resolve(job);
 	const jobValue = jobPath === undefined ? {} : spec.parseCwlText(await readFile(jobPath, "utf8"), basename(jobPath));
@@ -126,7 +151,7 @@ async function runCwl(session: Session, document: string, job: string | undefine
 	Object.assign(jobValue, parseKeyValues(opts.parameter, "-p"));
 	if (opts.inputOptions && opts.inputOptions.length > 0) {
 		const { parseInputOptions } = await import("../cwl-input-options.js");
-		Object.assign(jobValue, parseInputOptions(cwl.loaded.process, opts.inputOptions, process.cwd()));
+		Object.assign(jobValue, parseInputOptions(cwl.loaded.process, opts.inputOptions, process.cwd(), opts.runner));
 	}
 
 	// Everything the run reads goes into the workspace, keeping the folders' layout.
