@@ -55,6 +55,7 @@ export {
 	writeFileFromStream,
 	zipStream,
 } from "./workspace-files.js";
+export { linkInWorkspace, type WorkspaceLinks } from "./workspace-links.js";
 export { internalDir, isInside, normaliseUserPath, resolveInWorkspace, UnsafePathError } from "./workspace-path.js";
 export { isOnLocalDisk, type PathInfo, type WorkspaceFiles, workspaceFiles } from "./workspace-reader.js";
 export { jobFolderPath, Workspaces, type WorkspacesConfig } from "./workspaces.js";

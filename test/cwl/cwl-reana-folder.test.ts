@@ -2,7 +2,7 @@
 // document the workflow imports, includes or runs, and the local files its input object and defaults
 // name, and nothing else.
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -113,7 +113,7 @@ describe.runIf(isBuilt())("orrery run FOLDER with a CWL reana.yaml", () => {
 		expect(r.stdout).toMatch(/analysis\.1 finished/);
 		const workspace = /workspace: (\S+)/.exec(r.stdout)?.[1] as string;
 		const uploaded = (await filesUnder(workspace)).filter(
-			(f) => !f.startsWith(".orrery/") && !f.startsWith("cwl-work/"),
+			(f) => !f.startsWith(".orrery/") && !f.startsWith("cwl-work/") && !f.startsWith("outputs/"),
 		);
 		expect(uploaded.sort()).toEqual([
 			"data/header.txt",
@@ -130,6 +130,13 @@ describe.runIf(isBuilt())("orrery run FOLDER with a CWL reana.yaml", () => {
 		expect(await readFile(join(workspace, shouted), "utf8")).toBe("WORDS:\nADA\nGRACE\n--end--\n");
 		const n = outputs.find((f) => f.endsWith("/out/n.txt")) as string;
 		expect((await readFile(join(workspace, n), "utf8")).trim()).toBe("4");
+		// The run's outputs are also in outputs/, as REANA leaves them, and are the jobs' files (linked, not copied).
+		const published = (await filesUnder(workspace, "outputs")).sort();
+		expect(published).toEqual(["outputs/n.txt", "outputs/shouted.txt"]);
+		for (const f of published) {
+			const original = outputs.find((o) => o.endsWith(`/out/${f.slice("outputs/".length)}`)) as string;
+			expect((await stat(join(workspace, f))).ino).toBe((await stat(join(workspace, original))).ino);
+		}
 	});
 
 	test("names a process in a packed file and takes the parameters as the input object", async () => {
@@ -177,5 +184,21 @@ $graph:
 			"outside.1",
 		);
 		expect(existsSync(join(other, "reana.yaml"))).toBe(true);
+	});
+
+	test("the CWL example runs: its outputs in outputs/, the total the sum of the chunks' counts", async () => {
+		const example = join(import.meta.dirname, "../../examples/cwl-star-chunks");
+		const r = await orrery(["run", example], env());
+		expect(r.code, r.stderr + r.stdout).toBe(0);
+		const workspace = /workspace: (\S+)/.exec(r.stdout)?.[1] as string;
+		let bright = 0;
+		for (const chunk of ["chunk-1", "chunk-2", "chunk-3", "chunk-4"]) {
+			const rows = (await readFile(join(example, "data", `${chunk}.csv`), "utf8")).trim().split("\n").slice(1);
+			const n = rows.filter((row) => Number(row.split(",")[3]) < 12).length;
+			expect(await readFile(join(workspace, "outputs", `${chunk}.count.csv`), "utf8")).toBe(`${chunk}.csv,${n}\n`);
+			bright += n;
+		}
+		expect(await readFile(join(workspace, "outputs", "total.txt"), "utf8")).toBe(`${bright}\n`);
+		expect(r.stdout).toContain(`output:    ${join(workspace, "outputs", "total.txt")}`);
 	});
 });

@@ -89,8 +89,13 @@ describe.runIf(isBuilt())("CWL workflows through the API", () => {
 			size: 2,
 			checksum: "sha1$a3db5c13ff90a36963278c6a39e4ee3c22e2a436",
 		});
-		expect(String(n.location)).toMatch(/^cwl-work\/.+\/out\/n\.txt$/);
+		// As REANA's CWL engine (cwltool --outdir outputs): the run's outputs are in the workspace's outputs/.
+		expect(n.location).toBe("outputs/n.txt");
 		expect(n.path).toBeUndefined();
+		const listed = (await api(server.url, token, "GET", `/api/workflows/${w}/workspace`)).items as Array<{
+			name: string;
+		}>;
+		expect(listed.map((i) => i.name)).toContain("outputs/n.txt");
 	});
 
 	test("runs a packed document sent inline as workflow.specification, with the parameters as input object", async () => {

@@ -320,15 +320,6 @@ function rewriteLocations(
 }
 
 /** Output paths already given out in one folder, and the next number to try per name (`2/out`, `3/out`, …). */
-interface Taken {
-	paths: Set<string>;
-	next: Map<string, number>;
-}
-
-function newTaken(): Taken {
-	return { paths: new Set(), next: new Map() };
-}
-
 /** Copies a run's output files into `outdir` (four downloads at a time) and rewrites their locations. */
 /**
  * Places the output files under `outdir`: copied from the workspace when it is on this machine (the
@@ -339,65 +330,23 @@ async function fetchOutputs(
 	outdir: string,
 	from: { workspace: string } | { api: ApiClient; w: string },
 ): Promise<unknown> {
-	const downloads: Array<() => Promise<void>> = [];
-	const placed = await placeOutputs(value, outdir, newTaken(), (location, target) =>
-		downloads.push(
-			"workspace" in from
-				? async () => {
-						// The server collected these outputs (refusing links that leave the workspace); the name is
-						// checked here too, so it cannot point outside the workspace folder.
-						const { targetIn } = await import("../tree-transfer.js");
-						await copyFile(targetIn(from.workspace, location), target).catch((error) => {
-							if (error?.code !== "ENOENT") throw error;
-							throw new AppError("not_found", `the output ${location} is not in the workspace ${from.workspace}`);
-						});
-					}
-				: async () => {
-						await pipeline(await from.api.download(from.w, location), createWriteStream(target));
-					},
-		),
-	);
+	const { placeOutputs } = await import("../../spec/index.js");
+	const placed = placeOutputs(value, outdir, (target) => pathToFileURL(target).href);
+	for (const folder of placed.folders) await mkdir(folder, { recursive: true });
+	for (const { contents, target } of placed.literals) await writeFile(target, contents);
+	const downloads = placed.files.map(({ source, target }) => async () => {
+		const location = String(source.location ?? source.path);
+		if ("workspace" in from) {
+			// The server collected these outputs (refusing links that leave the workspace); the name is
+			// checked here too, so it cannot point outside the workspace folder.
+			const { targetIn } = await import("../tree-transfer.js");
+			await copyFile(targetIn(from.workspace, location), target).catch((error) => {
+				if (error?.code !== "ENOENT") throw error;
+				throw new AppError("not_found", `the output ${location} is not in the workspace ${from.workspace}`);
+			});
+		} else await pipeline(await from.api.download(from.w, location), createWriteStream(target));
+	});
 	const { runAll } = await import("../tree-transfer.js");
 	await runAll(downloads, "workspace" in from ? 16 : 4);
-	return placed;
-}
-
-/** Gives every File and Directory of an output object its place under `dir`; files are fetched by `download`. */
-async function placeOutputs(
-	value: unknown,
-	dir: string,
-	used: Taken,
-	download: (location: string, target: string) => void,
-): Promise<unknown> {
-	if (Array.isArray(value)) {
-		const out: unknown[] = [];
-		for (const v of value) out.push(await placeOutputs(v, dir, used, download));
-		return out;
-	}
-	if (typeof value !== "object" || value === null) return value;
-	const obj = value as Record<string, unknown>;
-	if (obj.class !== "File" && obj.class !== "Directory") {
-		const out: Record<string, unknown> = {};
-		for (const [k, v] of Object.entries(obj)) out[k] = await placeOutputs(v, dir, used, download);
-		return out;
-	}
-	const name = String(obj.basename ?? posix.basename(String(obj.location ?? "output")));
-	const first = join(dir, name);
-	let target = first;
-	let n = used.next.get(first) ?? 2;
-	while (used.paths.has(target)) target = join(dir, String(n++), name);
-	used.next.set(first, n);
-	used.paths.add(target);
-	await mkdir(dirname(target), { recursive: true });
-	const out: Record<string, unknown> = { ...obj, location: pathToFileURL(target).href, path: target };
-	if (obj.class === "File") {
-		if (typeof obj.location === "string") download(obj.location, target);
-		else await writeFile(target, String(obj.contents ?? ""));
-		if (Array.isArray(obj.secondaryFiles))
-			out.secondaryFiles = await placeOutputs(obj.secondaryFiles, dirname(target), used, download);
-	} else {
-		await mkdir(target, { recursive: true });
-		if (Array.isArray(obj.listing)) out.listing = await placeOutputs(obj.listing, target, newTaken(), download);
-	}
-	return out;
+	return placed.value;
 }

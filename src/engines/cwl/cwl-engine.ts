@@ -1,10 +1,10 @@
 import { posix } from "node:path";
 import { isAppError } from "../../common/index.js";
-import { lastSegment, type Problem, SpecError, withoutFragment } from "../../spec/index.js";
-import { workspaceFiles } from "../../storage/index.js";
+import { lastSegment, type Problem, placeOutputs, SpecError, withoutFragment } from "../../spec/index.js";
+import { linkInWorkspace, workspaceFiles } from "../../storage/index.js";
 import type { EngineStep, JobView, RunState, ValidationInput, WorkflowEngine } from "../workflow-engine.js";
 import { defaultExpressionTimeoutMs } from "./expression-evaluator.js";
-import { isFileOrDirectory, mapFileValues, pathOfValue } from "./file-values.js";
+import { type FileValue, isFileOrDirectory, mapFileValues, pathOfValue } from "./file-values.js";
 import { exitCodeFile } from "./job-script.js";
 import { collectOutputs } from "./output-collector.js";
 import { type CollectedJob, type RunMemory, runProcess, type Tick } from "./process-runner.js";
@@ -175,12 +175,30 @@ function latestJobs(entry: Cached, jobs: readonly JobView[]): Map<string, JobVie
 }
 
 /** The output object as the API shows it: Files and Directories located relative to the workspace. */
+/**
+ * The run's output object, its files placed in the workspace's `outputs/` folder as REANA's CWL
+ * engine leaves them (cwltool's `--outdir`: by basename, a taken name in a numbered subfolder), so
+ * that a reana.yaml's `outputs.files: [outputs/plot.png]` and `reana-client download` find them.
+ * They are hard links to the jobs' own files (no copy; the jobs' outputs stay valid for reuse), a
+ * copy where the filesystem cannot link. Locations are relative to the workspace. Placing again (a
+ * retried decision) gives the same result.
+ */
 async function publish(outputs: Record<string, unknown>, workspace: string): Promise<unknown> {
-	return mapFileValues(outputs, async (f) => {
-		const path = pathOfValue(f);
-		if (!isFileOrDirectory(f) || path === undefined) return f;
+	const dir = posix.join(workspace, "outputs");
+	// A File not on this machine (a remote input passed through) keeps its location.
+	const isLocal = (f: Record<string, unknown>) =>
+		f.class === "Directory" || pathOfValue(f as FileValue) !== undefined || f.location === undefined;
+	const placed = placeOutputs(outputs, dir, (target) => posix.relative(workspace, target), isLocal);
+	const links: Array<{ from: string; target: string }> = [];
+	for (const { source, target } of placed.files) {
+		const from = pathOfValue(source as FileValue);
+		if (from !== undefined) links.push({ from, target });
+	}
+	await linkInWorkspace(workspace, { folders: [dir, ...placed.folders], literals: placed.literals, links });
+	return mapFileValues(placed.value, async (f) => {
+		if (!isFileOrDirectory(f)) return f;
 		const { path: _path, dirname: _dirname, ...rest } = f;
-		return { ...rest, location: path.startsWith(`${workspace}/`) ? posix.relative(workspace, path) : path };
+		return rest;
 	});
 }
 

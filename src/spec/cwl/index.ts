@@ -4,3 +4,4 @@ export { type CwlReferences, fileLocations, processReferences } from "./cwl-refe
 export { findCycle } from "./cwl-semantics.js";
 export { fragmentOf, lastSegment, pathToUri, resolveUri, shortName, uriToPath, withoutFragment } from "./cwl-uri.js";
 export { parseCwlText, type SourceRef, sourceOf } from "./cwl-yaml.js";
+export { type OutputPlacement, placeOutputs } from "./output-placement.js";
