@@ -30,10 +30,11 @@ export async function linkInWorkspace(workspace: string, plan: WorkspaceLinks): 
 	for (const { contents, target } of plan.literals) await writeFile(target, contents);
 	for (const { from, target } of plan.links) {
 		if (from === target) continue;
-		await rm(target, { force: true });
 		await link(from, target).catch(async (error: NodeJS.ErrnoException) => {
 			if (error.code === "ENOENT") throw error;
-			await copyFile(from, target);
+			await rm(target, { force: true });
+			if (error.code === "EEXIST") await link(from, target).catch(() => copyFile(from, target));
+			else await copyFile(from, target);
 		});
 	}
 }
