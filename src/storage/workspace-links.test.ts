@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -30,6 +30,31 @@ describe("files of a workspace linked to other places in it (real files)", () =>
 		expect((await stat(join(ws, "outputs/2/x.txt"))).ino).toBe(original.ino);
 		expect(original.nlink).toBe(3);
 		expect(await readFile(join(ws, "outputs/note.txt"), "utf8")).toBe("note\n");
+	});
+
+	it("links what a symbolic link leads to (its relative target would not resolve from the new place)", async () => {
+		const ws = await mkdtemp(join(tmpdir(), "orrery-links-"));
+		dirs.push(ws);
+		await mkdir(join(ws, "job/out"), { recursive: true });
+		await mkdir(join(ws, "outputs"));
+		await writeFile(join(ws, "job/out/real.txt"), "real\n");
+		await symlink("real.txt", join(ws, "job/out/alias.txt"));
+		await linkInWorkspace(ws, {
+			folders: [],
+			literals: [],
+			links: [{ from: join(ws, "job/out/alias.txt"), target: join(ws, "outputs/alias.txt") }],
+		});
+		expect((await lstat(join(ws, "outputs/alias.txt"))).isSymbolicLink()).toBe(false);
+		expect(await readFile(join(ws, "outputs/alias.txt"), "utf8")).toBe("real\n");
+		// One leading out of the workspace is refused.
+		await symlink("/etc/hostname", join(ws, "job/out/away.txt"));
+		await expect(
+			linkInWorkspace(ws, {
+				folders: [],
+				literals: [],
+				links: [{ from: join(ws, "job/out/away.txt"), target: join(ws, "outputs/away.txt") }],
+			}),
+		).rejects.toThrow("leads outside the workspace");
 	});
 
 	it("refuses any place outside the workspace or in Orrery's own folder, before touching anything", async () => {

@@ -1,4 +1,4 @@
-import { copyFile, link, mkdir, rm, writeFile } from "node:fs/promises";
+import { copyFile, link, mkdir, realpath, rm, writeFile } from "node:fs/promises";
 import { AppError } from "../common/index.js";
 import { internalDir, isInside } from "./workspace-path.js";
 
@@ -28,8 +28,14 @@ export async function linkInWorkspace(workspace: string, plan: WorkspaceLinks): 
 	}
 	for (const folder of plan.folders) await mkdir(folder, { recursive: true });
 	for (const { contents, target } of plan.literals) await writeFile(target, contents);
-	for (const { from, target } of plan.links) {
-		if (from === target) continue;
+	const realWorkspace = await realpath(workspace);
+	for (const { from: given, target } of plan.links) {
+		if (given === target) continue;
+		// A link made to a symbolic link would be the link itself, whose relative target may not resolve
+		// from its new place: link the file it leads to, which must be in the workspace too.
+		const from = await realpath(given);
+		if (!isInside(realWorkspace, from) || isInside(`${realWorkspace}/${internalDir}`, from))
+			throw new AppError("validation_failed", `${given} leads outside the workspace through a symbolic link`);
 		await link(from, target).catch(async (error: NodeJS.ErrnoException) => {
 			if (error.code === "ENOENT") throw error;
 			await rm(target, { force: true });
