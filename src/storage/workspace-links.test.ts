@@ -46,6 +46,14 @@ describe("files of a workspace linked to other places in it (real files)", () =>
 		});
 		expect((await lstat(join(ws, "outputs/alias.txt"))).isSymbolicLink()).toBe(false);
 		expect(await readFile(join(ws, "outputs/alias.txt"), "utf8")).toBe("real\n");
+		// A link to what is already the target leaves it alone (removing the target would lose the file).
+		await symlink("../../outputs/alias.txt", join(ws, "job/out/back.txt"));
+		await linkInWorkspace(ws, {
+			folders: [],
+			literals: [],
+			links: [{ from: join(ws, "job/out/back.txt"), target: join(ws, "outputs/alias.txt") }],
+		});
+		expect(await readFile(join(ws, "outputs/alias.txt"), "utf8")).toBe("real\n");
 		// One leading out of the workspace is refused.
 		await symlink("/etc/hostname", join(ws, "job/out/away.txt"));
 		await expect(

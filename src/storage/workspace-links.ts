@@ -36,6 +36,8 @@ export async function linkInWorkspace(workspace: string, plan: WorkspaceLinks): 
 		const from = await realpath(given);
 		if (!isInside(realWorkspace, from) || isInside(`${realWorkspace}/${internalDir}`, from))
 			throw new AppError("validation_failed", `${given} leads outside the workspace through a symbolic link`);
+		// Already there (the file is its own place): removing the target would remove the file.
+		if (from === (await realpath(target).catch(() => undefined))) continue;
 		await link(from, target).catch(async (error: NodeJS.ErrnoException) => {
 			if (error.code === "ENOENT") throw error;
 			await rm(target, { force: true });
