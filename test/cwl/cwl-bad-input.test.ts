@@ -4,7 +4,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { folderWith, isBuilt, orrery, removeFolder } from "./cwl-cli.js";
+import { cwlRunner, embeddedEnv, folderWith, isBuilt, orrery, removeFolder } from "./cwl-cli.js";
 
 const echo = `cwlVersion: v1.2
 class: CommandLineTool
@@ -18,14 +18,8 @@ stdout: out.txt
 
 let dir: string;
 let home: string;
-const env = () => ({
-	ORRERY_HOME: home,
-	ORRERY_SERVER_URL: "",
-	REANA_SERVER_URL: "",
-	ORRERY_CONTAINER_RUNTIME: "none",
-	ORRERY_CWL_EXPRESSION_TIMEOUT_MS: "1000",
-});
-const run = (...args: string[]) => orrery(["cwl-runner", "--quiet", "--outdir", join(dir, "out"), ...args], env(), dir);
+const env = () => embeddedEnv(home, { ORRERY_CWL_EXPRESSION_TIMEOUT_MS: "1000" });
+const run = (...args: string[]) => cwlRunner(dir, env(), ...args);
 
 beforeAll(async () => {
 	if (!isBuilt()) throw new Error("build Orrery first: npm run build");

@@ -124,3 +124,13 @@ export async function api(
 	if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
 	return json;
 }
+
+/** The environment of a CLI that runs CWL on its embedded server (home `home`), on the host. */
+export function embeddedEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+	return { ORRERY_HOME: home, ORRERY_SERVER_URL: "", REANA_SERVER_URL: "", ORRERY_CONTAINER_RUNTIME: "none", ...extra };
+}
+
+/** `orrery cwl-runner --quiet --outdir DIR/out …` in `dir`. */
+export function cwlRunner(dir: string, env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> {
+	return orrery(["cwl-runner", "--quiet", "--outdir", join(dir, "out"), ...args], env, dir);
+}

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { folderWith, isBuilt, orrery, removeFolder } from "./cwl-cli.js";
+import { cwlRunner, embeddedEnv, folderWith, isBuilt, orrery, removeFolder } from "./cwl-cli.js";
 
 const cat = `cwlVersion: v1.2
 class: CommandLineTool
@@ -21,13 +21,8 @@ stdout: out.txt
 
 let dir: string;
 let home: string;
-const env = () => ({
-	ORRERY_HOME: home,
-	ORRERY_SERVER_URL: "",
-	REANA_SERVER_URL: "",
-	ORRERY_CONTAINER_RUNTIME: "none",
-});
-const run = (...args: string[]) => orrery(["cwl-runner", "--quiet", "--outdir", join(dir, "out"), ...args], env(), dir);
+const env = () => embeddedEnv(home);
+const run = (...args: string[]) => cwlRunner(dir, env(), ...args);
 
 beforeAll(async () => {
 	if (!isBuilt()) throw new Error("build Orrery first: npm run build");
