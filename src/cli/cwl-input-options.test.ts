@@ -74,6 +74,15 @@ describe("cwltool-style input options", () => {
 		expect(parseInputOptions(tool, ["--name", "Bob", "--outdir=o"], "/w", runner)).toEqual({ name: "Bob" });
 	});
 
+	it("skips all the values of a runner option that takes many, and refuses an unknown one before the document", () => {
+		const runner = { arity: (flag: string) => ({ "-p": "many" as const, "--quiet": 0 })[flag] };
+		expect(parseInputOptions(tool, ["-p", "a=1", "b=2", "--n", "4"], "/w", runner)).toEqual({ n: 4 });
+		expect(splitAtDocument(["-p", "a=1", "b=2", "--quiet", "tool.cwl"], runner)).toMatchObject({ document: "tool.cwl" });
+		expect(() => splitAtDocument(["--nope", "tool.cwl"], runner)).toThrow(
+			"unknown option '--nope' before the document",
+		);
+	});
+
 	it("splits the command line at the document: the runner's options before it, the input object, the rest", () => {
 		const runner = { arity: (flag: string) => ({ "--outdir": 1, "--quiet": 0 })[flag] };
 		expect(splitAtDocument(["--outdir", "o", "--quiet", "tool.cwl", "job.yml", "--x", "1"], runner)).toEqual({

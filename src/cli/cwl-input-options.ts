@@ -25,7 +25,7 @@ export function parseInputOptions(
 		// The runner's own options may follow the document too, unless the process has an input of that name.
 		const runnerArity = runner?.arity(flag);
 		if (runnerArity !== undefined && !inputs.has(flag.replace(/^--/, ""))) {
-			i += eq < 0 ? runnerArity : 0;
+			if (eq < 0) i = skipValues(words, i, runnerArity);
 			continue;
 		}
 		if (!word.startsWith("--") || word === "--") {
@@ -52,8 +52,19 @@ export function parseInputOptions(
 
 /** The runner's own options, to tell them from the process's inputs after the document. */
 export interface RunnerFlags {
-	/** How many words a runner option takes after itself (0 for a flag); undefined when it is not one. */
-	arity(flag: string): number | undefined;
+	/**
+	 * How many words a runner option takes after itself: 0 for a flag, 1, or "many" (all up to the next
+	 * option, like `-p a=1 b=2`); undefined when it is not one.
+	 */
+	arity(flag: string): number | "many" | undefined;
+}
+
+/** The index of the last word an option at `i` takes. */
+function skipValues(words: readonly string[], i: number, arity: number | "many"): number {
+	if (arity !== "many") return i + arity;
+	let last = i;
+	while (last + 1 < words.length && !(words[last + 1] as string).startsWith("-")) last++;
+	return last;
 }
 
 /**
@@ -72,9 +83,10 @@ export function splitAtDocument(
 		if (!word.startsWith("-") || word === "-") break;
 		const eq = word.indexOf("=");
 		const flag = eq < 0 ? word : word.slice(0, eq);
-		const arity = runner.arity(flag) ?? 0;
-		before.set(flag, eq >= 0 ? word.slice(eq + 1) : arity > 0 ? (words[i + 1] ?? "") : true);
-		i += eq < 0 ? arity : 0;
+		const arity = runner.arity(flag);
+		if (arity === undefined) throw usage(`unknown option '${flag}' before the document`);
+		before.set(flag, eq >= 0 ? word.slice(eq + 1) : arity !== 0 ? (words[i + 1] ?? "") : true);
+		if (eq < 0) i = skipValues(words, i, arity);
 	}
 	const document = words[i];
 	const rest = words.slice(i + 1);

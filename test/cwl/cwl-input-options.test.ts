@@ -4,7 +4,7 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { cwlRunner, embeddedEnv, folderWith, isBuilt, orrery, removeFolder } from "./cwl-cli.js";
+import { cwlRunner, embeddedEnv, folderWith, isBuilt, orrery, removeFolder, repoRoot } from "./cwl-cli.js";
 
 const cat = `cwlVersion: v1.2
 class: CommandLineTool
@@ -76,6 +76,22 @@ describe.runIf(isBuilt())("inputs given as options after the document", () => {
 		expect(r.stderr).toBe("");
 		expect(r.code).toBe(0);
 		expect(await readFile(join(out, "out.txt"), "utf8")).toBe("Bob elsewhere\n");
+	});
+
+	test("orrery run takes them too after a .cwl document, and refuses unknown options for a reana.yaml", async () => {
+		const r = await orrery(
+			["run", "-n", "from-run", "cat.cwl", "--files", "a.txt", "--ends=false", "--label", "via-run"],
+			env(),
+			dir,
+		);
+		expect(r.code, r.stderr).toBe(0);
+		expect(r.stdout).toContain('"label_out": "via-run"');
+		const folder = await orrery(["run", join(repoRoot, "examples/helloworld"), "--files", "a.txt"], env(), dir);
+		expect(folder.code).toBe(64);
+		expect(folder.stderr).toContain("unknown option '--files' (inputs as options are for a .cwl document");
+		const before = await orrery(["cwl-runner", "-p", "x=1", "cat.cwl"], env(), dir);
+		expect(before.code).toBe(64);
+		expect(before.stderr).toContain("unknown option '-p' before the document");
 	});
 
 	test("--make-template prints an input object that, filled in, runs the tool", async () => {

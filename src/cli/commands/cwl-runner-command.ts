@@ -65,28 +65,9 @@ export function registerCwlRunnerCommand(program: Command, action: Action): void
 		.allowExcessArguments(true);
 	command.action(
 		action(async (session: Session, document: string, _job: unknown, opts: RunnerOptions) => {
-			// Commander parses the runner's options wherever they are; an input of the process may have
-			// the same name (`--name`, `--outdir`), so what follows the document is read again from the
-			// command line once the process is known (cwl-input-options.ts).
-			const flags = new Map<string, Option>();
-			const global = command.parent?.options ?? []; // --debug, which the program takes anywhere
-			for (const o of [...global, ...command.options]) for (const f of [o.long, o.short]) if (f) flags.set(f, o);
-			const runner = { arity: (flag: string) => (flags.has(flag) ? (flags.get(flag)?.required ? 1 : 0) : undefined) };
-			const raw = (command.parent as unknown as { rawArgs?: string[] } | null)?.rawArgs ?? []; // set by parse(); not typed
-			const { splitAtDocument } = await import("../cwl-input-options.js");
-			const at = raw.indexOf("cwl-runner");
-			const { before, job, rest } = splitAtDocument(at < 0 ? command.args : raw.slice(at + 1), runner);
-			const inputFlags = (names: ReadonlySet<string>) => {
-				// A runner option after the document whose name is an input is the input's: the runner
-				// keeps the value given before the document, if any, else its default.
-				const values: Record<string, unknown> = {};
-				for (const [flag, o] of flags) {
-					const isGiven = rest.some((w) => w === flag || w.startsWith(`${flag}=`));
-					if (isGiven && names.has(flag.replace(/^--/, "")))
-						values[o.attributeName()] = before.has(flag) ? before.get(flag) : o.defaultValue;
-				}
-				return values;
-			};
+			const { document: given, job, ...inputs } = await processArguments(command);
+			// Commander's first argument is the first word it did not know, which may be an option it was not told of.
+			if (given !== undefined) document = given;
 			if (opts.validate || opts.makeTemplate) {
 				const { validateCwl } = await import("./workflow-commands.js");
 				const cwl = await validateCwl(session, document, { isQuiet: opts.makeTemplate === true });
@@ -95,19 +76,62 @@ export function registerCwlRunnerCommand(program: Command, action: Action): void
 				process.stdout.write(inputTemplate(cwl));
 				return;
 			}
-			await runCwl(session, document, job, { ...opts, inputOptions: rest, runner, inputFlags });
+			await runCwl(session, document, job, { ...opts, ...inputs });
 		}),
 	);
 }
 
-/** `orrery run workflow.cwl inputs.yml`: runs a CWL document and prints its output object (files stay in the workspace). */
+/**
+ * The input object and the process's inputs given as options, read from the command line after the
+ * document. Commander parses a command's own options wherever they are, but an input may have the
+ * same name (`--name`, `--outdir`), so the words after the document are read again once the process
+ * is known (cwl-input-options.ts): `inputFlags` tells which of the command's options yield to inputs.
+ */
+export async function processArguments(
+	command: Command,
+): Promise<Pick<RunnerOptions, "inputOptions" | "runner" | "inputFlags"> & { document?: string; job?: string }> {
+	const flags = new Map<string, Option>();
+	const global = command.parent?.options ?? []; // --debug, which the program takes anywhere
+	for (const o of [...global, ...command.options]) for (const f of [o.long, o.short]) if (f) flags.set(f, o);
+	const runner = {
+		arity: (flag: string) => {
+			const o = flags.get(flag);
+			return o === undefined ? undefined : o.variadic ? ("many" as const) : o.required || o.optional ? 1 : 0;
+		},
+	};
+	const raw = (command.parent as unknown as { rawArgs?: string[] } | null)?.rawArgs ?? []; // set by parse(); not typed
+	const { splitAtDocument } = await import("../cwl-input-options.js");
+	const at = raw.indexOf(command.name());
+	const { before, document, job, rest } = splitAtDocument(at < 0 ? command.args : raw.slice(at + 1), runner);
+	const inputFlags = (names: ReadonlySet<string>) => {
+		// An option after the document whose name is an input is the input's: the command keeps the
+		// value given before the document, if any, else its default.
+		const values: Record<string, unknown> = {};
+		for (const [flag, o] of flags) {
+			const isGiven = rest.some((w) => w === flag || w.startsWith(`${flag}=`));
+			if (isGiven && names.has(flag.replace(/^--/, "")))
+				values[o.attributeName()] = before.has(flag) ? before.get(flag) : o.defaultValue;
+		}
+		return values;
+	};
+	return {
+		...(document === undefined ? {} : { document }),
+		...(job === undefined ? {} : { job }),
+		inputOptions: rest,
+		runner,
+		inputFlags,
+	};
+}
+
+/** `orrery run workflow.cwl inputs.yml [--input value…]`: runs a CWL document and prints its output object (files stay in the workspace). */
 export async function runCwlDocument(
 	session: Session,
 	document: string,
-	job: string | undefined,
+	command: Command,
 	opts: { name?: string; parameter?: string[] },
 ): Promise<void> {
-	await runCwl(session, document, job, { ...opts });
+	const { document: _document, job, ...inputs } = await processArguments(command);
+	await runCwl(session, document, job, { ...opts, ...inputs });
 }
 
 function unsupported(message: string, isQuiet = false): AppError {

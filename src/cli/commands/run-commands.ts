@@ -9,79 +9,93 @@ import { type Action, loadSpec, printWarnings } from "./workflow-commands.js";
 
 /** run (create + upload + start + follow) and logs. */
 export function registerRunCommands(program: Command, action: Action): void {
-	program
+	const run = program
 		.command("run")
 		.description("create, upload, start and follow a workflow in one go")
 		.argument("[path]", "the analysis folder or its reana.yaml (or a .cwl document)", ".")
-		.argument("[inputs]", "for a .cwl document: its input object (YAML or JSON)")
+		.argument("[inputs]", "for a .cwl document: its input object (YAML or JSON), then its inputs as --name value")
 		.option("-n, --name <name>", "workflow name (default: the folder's name)")
 		.option("-p, --parameter <key=value...>", "override an input parameter")
 		.option("-o, --option <key=value...>", "operational option (FROM, TARGET, CACHE)")
 		.option("--no-follow", "return once the run is queued (remote servers only)")
 		.option("--json", "print the final status as JSON")
-		.action(
-			action(
-				async (
-					session: Session,
-					path: string,
-					inputs: string | undefined,
-					opts: { name?: string; parameter?: string[]; option?: string[]; follow: boolean },
-				) => {
-					if (/\.cwl(#.*)?$/.test(path))
-						return (await import("./cwl-runner-command.js")).runCwlDocument(session, path, inputs, opts);
-					const { defaultWorkflowName, inputFiles, uploadFiles } = await import("../spec-files.js");
-					const parameters = parseKeyValues(opts.parameter, "-p");
-					const { file, spec } = await loadSpec(path, parameters);
-					await printWarnings(session, spec.warnings);
-					const files = await inputFiles(file, spec.reana, parameters);
-					const api = await session.api();
-					const created = await api.call("create_workflow", {
-						query: { workflow_name: opts.name ?? defaultWorkflowName(file) },
-						body: spec.reana as Record<string, unknown>,
-					});
-					const w = created.workflow_name;
-					session.out.note(
-						`${session.out.colour("bold", w)} created${session.isEmbedded ? " (embedded server, local backend)" : ` on ${api.baseUrl}`}`,
+		// A .cwl document's inputs may follow it as options (as with cwl-runner); anything else is refused below.
+		.allowUnknownOption(true)
+		.allowExcessArguments(true);
+	run.action(
+		action(
+			async (
+				session: Session,
+				path: string,
+				_inputs: string | undefined,
+				opts: { name?: string; parameter?: string[]; option?: string[]; follow: boolean },
+			) => {
+				if (path.startsWith("-"))
+					throw new AppError("validation_failed", `unknown option '${path}'`, { details: { usage: true } });
+				if (/\.cwl(#.*)?$/.test(path))
+					return (await import("./cwl-runner-command.js")).runCwlDocument(session, path, run, opts);
+				const extra = run.args.slice(1);
+				if (extra.length > 0)
+					throw new AppError(
+						"validation_failed",
+						extra[0]?.startsWith("-")
+							? `unknown option '${extra[0]}' (inputs as options are for a .cwl document; parameters are -p name=value)`
+							: `too many arguments: '${extra.join(" ")}' (one analysis folder or reana.yaml)`,
+						{ details: { usage: true } },
 					);
-					if (files.length > 0) await uploadFiles(api, w, files, (t) => session.out.note(t));
-					await api.call("start_workflow", {
-						params: { workflow_id_or_name: w },
-						body: { input_parameters: parameters, operational_options: parseKeyValues(opts.option, "-o") },
-					});
-					if (!opts.follow && !session.isEmbedded) {
-						if (session.out.isJson)
-							return session.out.json({ workflow_name: w, workflow_id: created.workflow_id, status: "queued" });
-						session.out.line(`${w} queued; follow it with: orrery logs -w ${w} --follow`);
-						return;
-					}
-					const { followRun } = await import("../follow.js");
-					const status = await followRun(api, session.out, w, {
-						showJobLogs: !session.out.isJson,
-						showEvents: !session.out.isJson,
-					});
-					const final = await api.call("get_workflow_status", { params: { workflow_id_or_name: w } });
-					if (session.out.isJson) {
-						session.out.json(final);
-					} else {
-						session.out.line();
+				const { defaultWorkflowName, inputFiles, uploadFiles } = await import("../spec-files.js");
+				const parameters = parseKeyValues(opts.parameter, "-p");
+				const { file, spec } = await loadSpec(path, parameters);
+				await printWarnings(session, spec.warnings);
+				const files = await inputFiles(file, spec.reana, parameters);
+				const api = await session.api();
+				const created = await api.call("create_workflow", {
+					query: { workflow_name: opts.name ?? defaultWorkflowName(file) },
+					body: spec.reana as Record<string, unknown>,
+				});
+				const w = created.workflow_name;
+				session.out.note(
+					`${session.out.colour("bold", w)} created${session.isEmbedded ? " (embedded server, local backend)" : ` on ${api.baseUrl}`}`,
+				);
+				if (files.length > 0) await uploadFiles(api, w, files, (t) => session.out.note(t));
+				await api.call("start_workflow", {
+					params: { workflow_id_or_name: w },
+					body: { input_parameters: parameters, operational_options: parseKeyValues(opts.option, "-o") },
+				});
+				if (!opts.follow && !session.isEmbedded) {
+					if (session.out.isJson)
+						return session.out.json({ workflow_name: w, workflow_id: created.workflow_id, status: "queued" });
+					session.out.line(`${w} queued; follow it with: orrery logs -w ${w} --follow`);
+					return;
+				}
+				const { followRun } = await import("../follow.js");
+				const status = await followRun(api, session.out, w, {
+					showJobLogs: !session.out.isJson,
+					showEvents: !session.out.isJson,
+				});
+				const final = await api.call("get_workflow_status", { params: { workflow_id_or_name: w } });
+				if (session.out.isJson) {
+					session.out.json(final);
+				} else {
+					session.out.line();
+					session.out.line(
+						`${w} ${session.out.colour(statusColour(status), status)}${status === "finished" ? "" : `: ${final.message}`}`,
+					);
+					if (session.isEmbedded) session.out.line(`workspace: ${final.workspace_path}`);
+					const outputs = [...(spec.reana.outputs?.files ?? []), ...(spec.reana.outputs?.directories ?? [])];
+					for (const o of outputs) {
 						session.out.line(
-							`${w} ${session.out.colour(statusColour(status), status)}${status === "finished" ? "" : `: ${final.message}`}`,
+							session.isEmbedded
+								? `output:    ${join(final.workspace_path, o)}`
+								: `output:    ${o}  (orrery download -w ${w} ${o})`,
 						);
-						if (session.isEmbedded) session.out.line(`workspace: ${final.workspace_path}`);
-						const outputs = [...(spec.reana.outputs?.files ?? []), ...(spec.reana.outputs?.directories ?? [])];
-						for (const o of outputs) {
-							session.out.line(
-								session.isEmbedded
-									? `output:    ${join(final.workspace_path, o)}`
-									: `output:    ${o}  (orrery download -w ${w} ${o})`,
-							);
-						}
 					}
-					if (status !== "finished")
-						throw new AppError("conflict", `workflow ${w} ${status}`, { details: { quiet: true } });
-				},
-			),
-		);
+				}
+				if (status !== "finished")
+					throw new AppError("conflict", `workflow ${w} ${status}`, { details: { quiet: true } });
+			},
+		),
+	);
 
 	program
 		.command("logs")
