@@ -77,7 +77,9 @@ describe("cwltool-style input options", () => {
 	it("skips all the values of a runner option that takes many, and refuses an unknown one before the document", () => {
 		const runner = { arity: (flag: string) => ({ "-p": "many" as const, "--quiet": 0 })[flag] };
 		expect(parseInputOptions(tool, ["-p", "a=1", "b=2", "--n", "4"], "/w", runner)).toEqual({ n: 4 });
-		expect(splitAtDocument(["-p", "a=1", "b=2", "--quiet", "tool.cwl"], runner)).toMatchObject({ document: "tool.cwl" });
+		expect(splitAtDocument(["-p", "a=1", "b=2", "--quiet", "tool.cwl"], runner)).toMatchObject({
+			document: "tool.cwl",
+		});
 		expect(() => splitAtDocument(["--nope", "tool.cwl"], runner)).toThrow(
 			"unknown option '--nope' before the document",
 		);
