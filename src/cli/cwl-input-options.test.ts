@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CwlProcess } from "../spec/index.js";
-import { parseInputOptions, splitAtDocument } from "./cwl-input-options.js";
+import { parameterValues, parseInputOptions, splitAtDocument } from "./cwl-input-options.js";
 
 const tool = {
 	class: "CommandLineTool",
@@ -101,5 +101,20 @@ describe("cwltool-style input options", () => {
 			document: "tool.cwl",
 			rest: ["--x", "1"],
 		});
+	});
+
+	it("converts -p name=value pairs by the input's type too, and keeps the text of the others", () => {
+		expect(
+			parameterValues(tool, { x: "8", n: "3", flag: "false", reads: "a.fq", rec: "{}", other: "7" }, "/w"),
+		).toEqual({
+			x: 8,
+			n: 3,
+			flag: false,
+			reads: [{ class: "File", location: "file:///w/a.fq" }],
+			rec: "{}",
+			other: "7",
+		});
+		expect(() => parameterValues(tool, { n: "many" }, "/w")).toThrow("-p n takes a whole number, not 'many'");
+		expect(() => parameterValues(tool, { flag: "yes" }, "/w")).toThrow("-p flag takes true or false, not 'yes'");
 	});
 });

@@ -94,19 +94,48 @@ export function splitAtDocument(
 	return { before, ...(document === undefined ? {} : { document }), ...(job === undefined ? {} : { job }), rest };
 }
 
+/**
+ * `-p name=value` pairs for a CWL process, each converted by its input's type as an option's value is
+ * (`-p max_mag=8` gives a float input 8, `-p reads=a.fq` a File array of one); a pair naming no input,
+ * or an input of a type options cannot give, keeps its text.
+ */
+export function parameterValues(
+	process: CwlProcess,
+	pairs: Readonly<Record<string, string>>,
+	cwd: string,
+): Record<string, unknown> {
+	const types = new Map(process.inputs.map((p) => [p.id, p.type]));
+	const values: Record<string, unknown> = {};
+	for (const [name, raw] of Object.entries(pairs)) {
+		const type = types.get(name);
+		const kind = type === undefined ? undefined : optionTypeOf(type);
+		if (!kind) {
+			values[name] = raw;
+			continue;
+		}
+		const value = convert(name, kind.item, raw, cwd, `-p ${name}`);
+		values[name] = kind.isArray ? [value] : value;
+	}
+	return values;
+}
+
 type ItemType = "boolean" | "int" | "float" | "string" | "File" | "Directory" | { symbols: string[] };
 
 /** What one option's value is: the type of one item, and whether the input collects repeated options. */
 function optionType(name: string, type: CwlType): { item: ItemType; isArray: boolean } {
+	const kind = optionTypeOf(type);
+	if (kind) return kind;
+	throw usage(`input '${name}' has a type that cannot be given as an option; put it in an input object (job file)`);
+}
+
+function optionTypeOf(type: CwlType): { item: ItemType; isArray: boolean } | undefined {
 	const plain = withoutNull(type);
 	if (typeof plain === "object" && !Array.isArray(plain) && plain.type === "array") {
 		const item = itemType(withoutNull(plain.items));
-		if (item !== undefined) return { item, isArray: true };
-	} else {
-		const item = itemType(plain);
-		if (item !== undefined) return { item, isArray: false };
+		return item === undefined ? undefined : { item, isArray: true };
 	}
-	throw usage(`input '${name}' has a type that cannot be given as an option; put it in an input object (job file)`);
+	const item = itemType(plain);
+	return item === undefined ? undefined : { item, isArray: false };
 }
 
 function withoutNull(type: CwlType): CwlType {
@@ -131,26 +160,30 @@ function shortSymbol(symbol: string): string {
 	return symbol.slice(Math.max(symbol.lastIndexOf("#"), symbol.lastIndexOf("/")) + 1);
 }
 
-function convert(name: string, item: ItemType, text: string | undefined, cwd: string): unknown {
+function convert(name: string, item: ItemType, text: string | undefined, cwd: string, label = `--${name}`): unknown {
 	if (item === "boolean") {
 		if (text === undefined || text === "true") return true;
 		if (text === "false") return false;
-		throw usage(`--${name} is a flag: give it alone, or as --${name}=true or --${name}=false`);
+		throw usage(
+			label === `--${name}`
+				? `--${name} is a flag: give it alone, or as --${name}=true or --${name}=false`
+				: `${label} takes true or false, not '${text}'`,
+		);
 	}
 	const value = text as string;
 	if (item === "int") {
-		if (!/^[-+]?\d+$/.test(value)) throw usage(`--${name} takes a whole number, not '${value}'`);
+		if (!/^[-+]?\d+$/.test(value)) throw usage(`${label} takes a whole number, not '${value}'`);
 		return Number(value);
 	}
 	if (item === "float") {
 		const n = Number(value);
-		if (value.trim() === "" || !Number.isFinite(n)) throw usage(`--${name} takes a number, not '${value}'`);
+		if (value.trim() === "" || !Number.isFinite(n)) throw usage(`${label} takes a number, not '${value}'`);
 		return n;
 	}
 	if (item === "File" || item === "Directory")
 		return { class: item, location: pathToFileURL(resolve(cwd, value)).href };
 	if (typeof item === "object" && !item.symbols.includes(value)) {
-		throw usage(`--${name} takes one of ${item.symbols.join(", ")}, not '${value}'`);
+		throw usage(`${label} takes one of ${item.symbols.join(", ")}, not '${value}'`);
 	}
 	return value;
 }

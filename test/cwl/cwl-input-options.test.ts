@@ -86,6 +86,11 @@ describe.runIf(isBuilt())("inputs given as options after the document", () => {
 		);
 		expect(r.code, r.stderr).toBe(0);
 		expect(r.stdout).toContain('"label_out": "via-run"');
+		// -p converts by type too: a boolean from "true".
+		const typed = await orrery(["run", "cat.cwl", "job.yml", "-p", "ends=true"], env(), dir);
+		expect(typed.code, typed.stderr).toBe(0);
+		const workspace = /outputs are in its workspace (\S+)/.exec(typed.stderr)?.[1] as string;
+		expect(await readFile(join(workspace, "outputs", "out.txt"), "utf8")).toBe("alpha$\n");
 		const folder = await orrery(["run", join(repoRoot, "examples/helloworld"), "--files", "a.txt"], env(), dir);
 		expect(folder.code).toBe(64);
 		expect(folder.stderr).toContain("unknown option '--files' (inputs as options are for a .cwl document");

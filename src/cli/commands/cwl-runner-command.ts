@@ -172,7 +172,8 @@ async function runCwl(session: Session, document: string, job: string | undefine
 	}
 	const jobBase = pathToFileURL(opts.basedir ? `${resolve(opts.basedir)}/` : (jobPath ?? `${process.cwd()}/`)).href;
 	const { parseKeyValues } = await import("../key-values.js");
-	Object.assign(jobValue, parseKeyValues(opts.parameter, "-p"));
+	const { parameterValues } = await import("../cwl-input-options.js");
+	Object.assign(jobValue, parameterValues(cwl.loaded.process, parseKeyValues(opts.parameter, "-p"), process.cwd()));
 	if (opts.inputOptions && opts.inputOptions.length > 0) {
 		const { parseInputOptions } = await import("../cwl-input-options.js");
 		Object.assign(jobValue, parseInputOptions(cwl.loaded.process, opts.inputOptions, process.cwd(), opts.runner));
