@@ -4,6 +4,7 @@ import { pathToFileURL } from "node:url";
 import { AppError } from "../common/index.js";
 import type { ReanaSpecification } from "../contract/index.js";
 import {
+	cwlParameterFile,
 	fileLocations,
 	type LoadedCwl,
 	loadCwl,
@@ -79,7 +80,7 @@ export async function cwlLocalFiles(
 /**
  * What a reana.yaml of type cwl reads from its analysis folder, as the server will find it in the
  * workspace: the document `workflow.file` names (or the inline `workflow.specification`) and all it
- * reads, the input object file `inputs.parameters.input` names, and the files and folders the input
+ * reads, the input object file (`workflow.parameters.file`, or `inputs.parameters.input`), and the files and folders the input
  * object (else the parameters) and the defaults name. Paths are relative to the folder; a file
  * outside it is an error, since the workspace could not hold it at the path the workflow uses.
  */
@@ -115,11 +116,13 @@ export async function cwlSpecFiles(
 	let inputObject: unknown = given;
 	let inputBase = pathToFileURL(`${base}/`).href;
 	const extra: string[] = [];
-	if (typeof given.input === "string" && /\.(ya?ml|json|cwl)$/i.test(given.input)) {
-		const path = resolve(base, given.input);
+	const parameterFile = cwlParameterFile(spec, given);
+	if (parameterFile !== undefined) {
+		const path = resolve(base, parameterFile.path);
 		const text = await readFile(path, "utf8").catch(() => undefined);
 		if (text !== undefined) {
-			inputObject = parseCwlText(text, given.input);
+			const values = parseCwlText(text, parameterFile.path);
+			inputObject = typeof values === "object" && values !== null ? { ...values, ...parameterFile.rest } : values;
 			inputBase = pathToFileURL(path).href;
 			extra.push(path);
 		}

@@ -1,7 +1,14 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { AppError } from "../common/index.js";
-import type { CwlProcess, CwlType } from "../spec/index.js";
+import {
+	type CwlProcess,
+	type CwlType,
+	type TextItemType,
+	textTypeOf,
+	typedTextValues,
+	valueOfText,
+} from "../spec/index.js";
 
 /**
  * A process's inputs given as options after the document, as cwltool takes them:
@@ -104,88 +111,25 @@ export function parameterValues(
 	pairs: Readonly<Record<string, string>>,
 	cwd: string,
 ): Record<string, unknown> {
-	const types = new Map(process.inputs.map((p) => [p.id, p.type]));
-	const values: Record<string, unknown> = {};
-	for (const [name, raw] of Object.entries(pairs)) {
-		const type = types.get(name);
-		const kind = type === undefined ? undefined : optionTypeOf(type);
-		if (!kind) {
-			values[name] = raw;
-			continue;
-		}
-		const value = convert(name, kind.item, raw, cwd, `-p ${name}`);
-		values[name] = kind.isArray ? [value] : value;
-	}
-	return values;
+	return typedTextValues(process.inputs, pairs, { labelOf: (name) => `-p ${name}`, locate: fileAt(cwd), fail: usage });
 }
 
-type ItemType = "boolean" | "int" | "float" | "string" | "File" | "Directory" | { symbols: string[] };
-
 /** What one option's value is: the type of one item, and whether the input collects repeated options. */
-function optionType(name: string, type: CwlType): { item: ItemType; isArray: boolean } {
-	const kind = optionTypeOf(type);
+function optionType(name: string, type: CwlType): { item: TextItemType; isArray: boolean } {
+	const kind = textTypeOf(type);
 	if (kind) return kind;
 	throw usage(`input '${name}' has a type that cannot be given as an option; put it in an input object (job file)`);
 }
 
-function optionTypeOf(type: CwlType): { item: ItemType; isArray: boolean } | undefined {
-	const plain = withoutNull(type);
-	if (typeof plain === "object" && !Array.isArray(plain) && plain.type === "array") {
-		const item = itemType(withoutNull(plain.items));
-		return item === undefined ? undefined : { item, isArray: true };
-	}
-	const item = itemType(plain);
-	return item === undefined ? undefined : { item, isArray: false };
+function fileAt(cwd: string): (path: string) => string {
+	return (path) => pathToFileURL(resolve(cwd, path)).href;
 }
 
-function withoutNull(type: CwlType): CwlType {
-	if (!Array.isArray(type)) return type;
-	const rest = type.filter((t) => t !== "null");
-	return rest.length === 1 ? (rest[0] as CwlType) : rest;
-}
-
-function itemType(type: CwlType): ItemType | undefined {
-	if (typeof type === "string") {
-		if (type === "boolean" || type === "string" || type === "File" || type === "Directory") return type;
-		if (type === "int" || type === "long") return "int";
-		if (type === "float" || type === "double") return "float";
-		return undefined;
-	}
-	if (!Array.isArray(type) && type.type === "enum") return { symbols: type.symbols.map(shortSymbol) };
-	return undefined;
-}
-
-/** An enum symbol without the document and type its identifier may carry (`file:///t.cwl#e/a` → `a`). */
-function shortSymbol(symbol: string): string {
-	return symbol.slice(Math.max(symbol.lastIndexOf("#"), symbol.lastIndexOf("/")) + 1);
-}
-
-function convert(name: string, item: ItemType, text: string | undefined, cwd: string, label = `--${name}`): unknown {
-	if (item === "boolean") {
-		if (text === undefined || text === "true") return true;
-		if (text === "false") return false;
-		throw usage(
-			label === `--${name}`
-				? `--${name} is a flag: give it alone, or as --${name}=true or --${name}=false`
-				: `${label} takes true or false, not '${text}'`,
-		);
-	}
-	const value = text as string;
-	if (item === "int") {
-		if (!/^[-+]?\d+$/.test(value)) throw usage(`${label} takes a whole number, not '${value}'`);
-		return Number(value);
-	}
-	if (item === "float") {
-		const n = Number(value);
-		if (value.trim() === "" || !Number.isFinite(n)) throw usage(`${label} takes a number, not '${value}'`);
-		return n;
-	}
-	if (item === "File" || item === "Directory")
-		return { class: item, location: pathToFileURL(resolve(cwd, value)).href };
-	if (typeof item === "object" && !item.symbols.includes(value)) {
-		throw usage(`${label} takes one of ${item.symbols.join(", ")}, not '${value}'`);
-	}
-	return value;
+function convert(name: string, item: TextItemType, text: string | undefined, cwd: string): unknown {
+	if (item === "boolean" && text === undefined) return true;
+	if (item === "boolean" && text !== "true" && text !== "false")
+		throw usage(`--${name} is a flag: give it alone, or as --${name}=true or --${name}=false`);
+	return valueOfText(item, text as string, { label: `--${name}`, locate: fileAt(cwd), fail: usage });
 }
 
 function usage(message: string): AppError {

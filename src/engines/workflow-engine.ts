@@ -84,6 +84,11 @@ export interface WorkflowEngine {
 	readonly type: WorkflowType;
 	/** Checks a run before it starts (parameters, options, workflow files in the workspace); errors refuse the start. */
 	validate(input: ValidationInput): Promise<Problem[]>;
+	/**
+	 * The names parameters given at start (`-p name=value`) may have; without it, those of the
+	 * specification's `inputs.parameters`.
+	 */
+	parameterNames?(input: ValidationInput): Promise<string[]>;
 	/** What should happen next. */
 	next(run: RunState): Promise<EngineStep>;
 	/** Called once when a job ends; what it returns is stored with the job and shown to `next`. */

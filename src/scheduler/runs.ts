@@ -166,16 +166,24 @@ export async function startRun(deps: RunsDeps, wf: WorkflowRow, options: StartOp
 	const spec = JSON.parse(wf.spec) as ReanaSpecification;
 	const declared = spec.inputs?.parameters ?? {};
 	const given = options.inputParameters ?? {};
-	const unknown = Object.keys(given).filter((k) => !Object.hasOwn(declared, k));
-	if (unknown.length > 0) {
-		throw new AppError(
-			"validation_failed",
-			`unknown input parameter${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; the workflow declares ${Object.keys(declared).join(", ") || "none"}`,
-		);
-	}
 	// The specification's `inputs.options` are defaults that options given at start override.
 	const operationalOptions = { ...(spec.inputs?.options ?? {}), ...(options.operationalOptions ?? {}) };
 	const engine = deps.engines.get(wf.type as WorkflowType) as WorkflowEngine;
+	const names = engine.parameterNames
+		? await engine.parameterNames({
+				spec,
+				parameters: declared,
+				options: operationalOptions,
+				workspace: workspaceView(wf.workspace_path),
+			})
+		: Object.keys(declared);
+	const unknown = Object.keys(given).filter((k) => !names.includes(k));
+	if (unknown.length > 0) {
+		throw new AppError(
+			"validation_failed",
+			`unknown input parameter${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; the workflow declares ${names.join(", ") || "none"}`,
+		);
+	}
 	const problems = (
 		await engine.validate({
 			spec,
@@ -188,7 +196,7 @@ export async function startRun(deps: RunsDeps, wf: WorkflowRow, options: StartOp
 		const first = problems[0] as (typeof problems)[number];
 		throw new AppError(
 			"validation_failed",
-			first.file === "operational options" ? first.message : formatProblem(first),
+			first.file === "operational options" || first.file === "input parameters" ? first.message : formatProblem(first),
 			{
 				details: { problems },
 			},

@@ -1,4 +1,5 @@
 export * from "./cwl/index.js";
+export { cwlParameterFile } from "./cwl-parameter-file.js";
 export { type Parameters, substituteParameters } from "./parameters.js";
 export { formatProblem, type Problem, SpecError } from "./problem.js";
 export {

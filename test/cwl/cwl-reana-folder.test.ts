@@ -201,4 +201,22 @@ $graph:
 		expect(await readFile(join(workspace, "outputs", "total.txt"), "utf8")).toBe(`${bright}\n`);
 		expect(r.stdout).toContain(`output:    ${join(workspace, "outputs", "total.txt")}`);
 	});
+
+	test("-p gives the CWL example's inputs by name, converted by their types", async () => {
+		const example = join(import.meta.dirname, "../../examples/cwl-star-chunks");
+		const r = await orrery(["run", example, "-p", "max_mag=8"], env());
+		expect(r.code, r.stderr + r.stdout).toBe(0);
+		const workspace = /workspace: (\S+)/.exec(r.stdout)?.[1] as string;
+		let bright = 0;
+		for (const chunk of ["chunk-1", "chunk-2", "chunk-3", "chunk-4"]) {
+			const rows = (await readFile(join(example, "data", `${chunk}.csv`), "utf8")).trim().split("\n").slice(1);
+			bright += rows.filter((row) => Number(row.split(",")[3]) < 8).length;
+		}
+		expect(await readFile(join(workspace, "outputs", "total.txt"), "utf8")).toBe(`${bright}\n`);
+		const bad = await orrery(["run", example, "-p", "max_mag=bright"], env());
+		expect(bad.code).not.toBe(0);
+		expect(bad.stderr).toMatch(/error: parameter max_mag takes a number, not 'bright'/);
+		const unknown = await orrery(["run", example, "-p", "min_mag=3"], env());
+		expect(unknown.stderr).toMatch(/error: unknown input parameter min_mag; the workflow declares chunks, max_mag/);
+	});
 });

@@ -133,6 +133,77 @@ describe.runIf(isBuilt())("CWL workflows through the API", () => {
 		expect(out.out.size).toBe(3);
 	});
 
+	test("parameters given at start as text (reana-client start -p) are converted by the input's type", async () => {
+		const head =
+			"cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: head\ninputs:\n  lines: {type: int, inputBinding: {prefix: -n}}\n  f: {type: File, inputBinding: {}}\n  other: {type: File?}\nstdout: top.txt\noutputs:\n  top: stdout\n";
+		const files = { "head.cwl": head, "data/words.txt": "a\nb\nc\n", "data/more.txt": "x\ny\nz\n" };
+		// As reana-client sends a CWL workflow: inputs.parameters is the input object file's content.
+		const spec = {
+			inputs: { parameters: { lines: 2, f: { class: "File", location: "data/words.txt" } } },
+			workflow: { type: "cwl", file: "head.cwl" },
+		};
+		const startWith = async (name: string, parameters: Record<string, string>) => {
+			const created = await api(server.url, token, "POST", `/api/workflows?workflow_name=${name}`, spec);
+			const w = String(created.workflow_name);
+			for (const [path, text] of Object.entries(files))
+				await api(
+					server.url,
+					token,
+					"POST",
+					`/api/workflows/${w}/workspace?file_name=${encodeURIComponent(path)}`,
+					text,
+				);
+			return api(server.url, token, "POST", `/api/workflows/${w}/start`, { input_parameters: parameters }).then(
+				() => w,
+				(error: Error) => error.message,
+			);
+		};
+		const w = await startWith("cwl-text-p", { lines: "1", f: "data/more.txt" });
+		const status = await settle(w);
+		expect(status.status, String(status.message)).toBe("finished");
+		const out = (await api(server.url, token, "GET", `/api/workflows/${w}/outputs`)).outputs as {
+			top: { size: number; checksum: string };
+		};
+		// `head -n 1 data/more.txt`: "x\n".
+		expect(out.top).toMatchObject({ size: 2, checksum: "sha1$6fcf9dfbd479ed82697fee719b9f8c610a11ff2a" });
+		expect(await startWith("cwl-text-bad", { lines: "one" })).toMatch(
+			/400 .*parameter lines takes a whole number, not 'one'/,
+		);
+		expect(await startWith("cwl-text-unknown", { nope: "1" })).toMatch(
+			/400 .*unknown input parameter nope; the workflow declares lines, f, other/,
+		);
+		// `other` is an input the input object does not give: it may be given at start too.
+		expect(await startWith("cwl-text-outside", { other: "../../../etc/passwd" })).toMatch(
+			/400 .*is outside the workflow's workspace/,
+		);
+	});
+
+	test("reads the input object from workflow.parameters.file, REANA's newer spelling", async () => {
+		const tool =
+			"cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: [wc, -l]\nstdin: $(inputs.f.path)\ninputs: {f: File}\nstdout: n.txt\noutputs:\n  n: stdout\n";
+		const w = await create(
+			"cwl-parameters-file",
+			{ workflow: { type: "cwl", file: "wf/count.cwl", parameters: { file: "params/job.yml" } } },
+			{
+				"wf/count.cwl": tool,
+				// Relative to the parameter file, as cwltool reads it.
+				"params/job.yml": "f: {class: File, location: ../data/words.txt}\n",
+				"data/words.txt": "a\nb\nc\n",
+			},
+		);
+		const status = await settle(w);
+		expect(status.status, String(status.message)).toBe("finished");
+		const out = (await api(server.url, token, "GET", `/api/workflows/${w}/outputs`)).outputs as { n: { size: number } };
+		expect(out.n.size).toBe(2);
+		// A parameter file that is not in the workspace: the start is refused and says which file.
+		const missing = await create(
+			"cwl-parameters-missing",
+			{ workflow: { type: "cwl", file: "wf/count.cwl", parameters: { file: "params/gone.yml" } } },
+			{ "wf/count.cwl": tool },
+		).catch((error: Error) => error.message);
+		expect(missing).toMatch(/400 .*the parameter file params\/gone\.yml is not in the workspace/);
+	});
+
 	test("a scatter continues after the server is killed, without running finished jobs again", async () => {
 		const w = await create(
 			"cwl-restart",

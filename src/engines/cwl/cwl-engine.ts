@@ -9,7 +9,7 @@ import { exitCodeFile } from "./job-script.js";
 import { collectOutputs } from "./output-collector.js";
 import { type CollectedJob, type RunMemory, runProcess, type Tick } from "./process-runner.js";
 import { type RunEnvironment, runEnvironment } from "./run-environment.js";
-import { loadRun } from "./run-loader.js";
+import { loadRun, parameterNames } from "./run-loader.js";
 import { runWorkflow } from "./workflow-runner.js";
 
 /** Settings of the CWL engine. */
@@ -98,6 +98,19 @@ export function createCwlEngine(config: CwlEngineConfig = {}): WorkflowEngine {
 				return loaded.warnings;
 			} catch (error) {
 				return problemsOf(error);
+			}
+		},
+
+		async parameterNames(input: ValidationInput): Promise<string[]> {
+			try {
+				return await parameterNames(
+					input.spec,
+					input.parameters,
+					runEnvironment(workspaceFiles(input.workspace.path), timeoutMs),
+				);
+			} catch {
+				// A document that does not load: validate says why.
+				return Object.keys(input.parameters);
 			}
 		},
 

@@ -3,13 +3,16 @@ import type { ReanaSpecification } from "../../contract/index.js";
 import {
 	type CwlProcess,
 	type CwlRequirement,
+	cwlParameterFile,
 	knownRequirements,
 	loadCwl,
 	type Parameters,
 	type Problem,
 	parseCwlText,
 	pathToUri,
+	resolveUri,
 	SpecError,
+	typedTextValues,
 	uriToPath,
 } from "../../spec/index.js";
 import { completeInputs } from "./input-values.js";
@@ -26,14 +29,53 @@ export interface LoadedRun {
 
 /**
  * Loads the CWL document a reana.yaml names (`workflow.file`, or the packed `specification`
- * reana-client sends, which wins when both are there) and the input object: the file
- * `inputs.parameters.input` names, REANA's convention, or else the parameters themselves.
+ * reana-client sends, which wins when both are there) and the input object: the parameter file
+ * (`workflow.parameters.file`, or REANA's older `inputs.parameters.input`) with the other parameters
+ * over it, or else the parameters themselves.
  */
 export async function loadRun(
 	spec: ReanaSpecification,
 	parameters: Parameters,
 	env: RunEnvironment,
 ): Promise<LoadedRun> {
+	const loaded = await loadDocument(spec, env);
+	let root = loaded.process;
+	const { object, base, where } = await inputObject(spec, parameters, root, env);
+	const extra = object["cwl:requirements"] ?? object["https://w3id.org/cwl/cwl#requirements"];
+	delete object["cwl:requirements"];
+	delete object["https://w3id.org/cwl/cwl#requirements"];
+	if (Array.isArray(extra)) root = withRequirements(root, extra, where);
+	const chain = [root];
+	const javascript = javascriptOf(chain);
+	const inputs = await completeInputs(object, {
+		env,
+		process: root,
+		javascript,
+		base,
+		isTopLevel: true,
+		loadListing: loadListingOf(chain, root),
+	});
+	return { root, inputs, inputBase: base, warnings: loaded.warnings };
+}
+
+/**
+ * The names a run's parameters may have (`-p name=value` at start): the root process's inputs and
+ * the names the input object already has.
+ */
+export async function parameterNames(
+	spec: ReanaSpecification,
+	parameters: Parameters,
+	env: RunEnvironment,
+): Promise<string[]> {
+	const root = (await loadDocument(spec, env)).process;
+	const { object } = await inputObject(spec, parameters, root, env, false);
+	return [...new Set([...root.inputs.map((i) => i.id), ...Object.keys(object)])];
+}
+
+async function loadDocument(
+	spec: ReanaSpecification,
+	env: RunEnvironment,
+): Promise<{ process: CwlProcess; warnings: Problem[] }> {
 	const ws = env.workspace;
 	const display = (uri: string) => {
 		try {
@@ -65,60 +107,71 @@ export async function loadRun(
 	const mainUri = pathToUri(posix.join(ws, posix.normalize(docPath)));
 	// reana-client sends the packed document as `specification` (and `file` only names it).
 	const inline = spec.workflow.specification === undefined ? undefined : JSON.stringify(spec.workflow.specification);
-	const loaded = await loadCwl(mainUri + fragment, {
+	return loadCwl(mainUri + fragment, {
 		read: (uri) =>
 			inline !== undefined && uri === mainUri ? Promise.resolve(inline) : env.files.readText(uriToPath(uri)),
 		display,
 	});
-	const { object, base, where } = await inputObject(parameters, env);
-	let root = loaded.process;
-	const extra = object["cwl:requirements"] ?? object["https://w3id.org/cwl/cwl#requirements"];
-	delete object["cwl:requirements"];
-	delete object["https://w3id.org/cwl/cwl#requirements"];
-	if (Array.isArray(extra)) root = withRequirements(root, extra, where);
-	const chain = [root];
-	const javascript = javascriptOf(chain);
-	const inputs = await completeInputs(object, {
-		env,
-		process: root,
-		javascript,
-		base,
-		isTopLevel: true,
-		loadListing: loadListingOf(chain, root),
-	});
-	return { root, inputs, inputBase: base, warnings: loaded.warnings };
 }
 
+/**
+ * The input object: the parameter file, with the other parameters over it, or the parameters
+ * themselves. Parameters given as text (`reana-client start -p max_mag=8`, whose values are always
+ * text) are converted by their input's type (unless `isTyped` is false), a path to a File or
+ * Directory relative to the workspace.
+ */
 async function inputObject(
+	spec: ReanaSpecification,
 	parameters: Parameters,
+	root: CwlProcess,
 	env: RunEnvironment,
+	isTyped = true,
 ): Promise<{ object: Record<string, unknown>; base: string; where: string }> {
 	const ws = env.workspace;
-	const named = parameters.input;
-	if (typeof named === "string" && /\.(ya?ml|json|cwl)$/i.test(named)) {
-		const path = posix.join(ws, posix.normalize(named));
+	const typed = (values: Record<string, unknown>) =>
+		isTyped
+			? typedTextValues(root.inputs, values, {
+					labelOf: (name) => `parameter ${name}`,
+					locate: (path) => resolveUri(pathToUri(`${ws}/`), path),
+					fail: (message) =>
+						new SpecError([{ severity: "error", file: "input parameters", path: "", message, hint: "" }]),
+				})
+			: values;
+	const file = cwlParameterFile(spec, parameters);
+	if (file !== undefined) {
+		const path = posix.join(ws, posix.normalize(file.path));
 		if (await env.files.stat(path)) {
-			const parsed = parseCwlText(await env.files.readText(path), named);
+			const parsed = parseCwlText(await env.files.readText(path), file.path);
 			if (parsed !== null && (typeof parsed !== "object" || Array.isArray(parsed))) {
 				throw new SpecError([
 					{
 						severity: "error",
-						file: named,
+						file: file.path,
 						path: "",
 						message: "the input object must be a mapping of input names to values",
 						hint: "write e.g. 'reads: {class: File, location: reads.fq}'",
 					},
 				]);
 			}
-			const rest = Object.fromEntries(Object.entries(parameters).filter(([k]) => k !== "input"));
 			return {
-				object: { ...((parsed as Record<string, unknown>) ?? {}), ...rest },
+				object: { ...((parsed as Record<string, unknown>) ?? {}), ...typed(file.rest) },
 				base: pathToUri(path),
-				where: named,
+				where: file.path,
 			};
 		}
+		if (file.isDeclared) {
+			throw new SpecError([
+				{
+					severity: "error",
+					file: "reana.yaml",
+					path: "workflow.parameters.file",
+					message: `the parameter file ${file.path} is not in the workspace`,
+					hint: "upload it, or list it under inputs.files so that it is uploaded with the workflow",
+				},
+			]);
+		}
 	}
-	return { object: { ...parameters }, base: pathToUri(`${ws}/`), where: "inputs.parameters" };
+	return { object: typed(parameters), base: pathToUri(`${ws}/`), where: "inputs.parameters" };
 }
 
 function withRequirements(root: CwlProcess, extra: unknown[], where: string): CwlProcess {
