@@ -111,7 +111,7 @@ function checkWorkflow(
 			...at(["workflow", "type"]),
 			path: "workflow.type",
 			message: "yadage workflows are not supported by Orrery",
-			hint: "use serial, cwl or snakemake",
+			hint: "use serial or cwl",
 		});
 		return problems;
 	}
