@@ -30,9 +30,11 @@ const walkSlice = 256;
  */
 export async function* walkFiles(root: string, sub = "", withDirectories = false): AsyncGenerator<WorkspaceEntry> {
 	const start = sub ? await resolveInWorkspace(root, sub) : root;
-	const stack = [start];
+	// Each folder with its name relative to the root (`/` separators); names and paths are built by
+	// concatenation, cheaper than `relative()` and `join()` per entry.
+	const stack: Array<[string, string]> = [[start, relative(root, start).split("\\").join("/")]];
 	while (stack.length > 0) {
-		const dir = stack.pop() as string;
+		const [dir, prefix] = stack.pop() as [string, string];
 		let handle: Dir;
 		try {
 			handle = opendirSync(dir);
@@ -51,11 +53,11 @@ export async function* walkFiles(root: string, sub = "", withDirectories = false
 						ended = true;
 						break;
 					}
-					const abs = join(dir, d.name);
-					const name = relative(root, abs).split("\\").join("/");
+					const abs = dir.endsWith("/") ? `${dir}${d.name}` : `${dir}/${d.name}`;
+					const name = prefix ? `${prefix}/${d.name}` : d.name;
 					if (name === internalDir) continue;
 					const isDirectory = d.isDirectory();
-					if (isDirectory) stack.push(abs);
+					if (isDirectory) stack.push([abs, name]);
 					// Symlinks are not listed or followed: they could point anywhere.
 					if (!(d.isFile() || (isDirectory && withDirectories))) continue;
 					const st = lstatSync(abs, { throwIfNoEntry: false });

@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
 	existsSync,
 	mkdirSync,
@@ -478,6 +478,50 @@ describe("local backend: the launcher's queue", () => {
 			expect(readFileSync(join(dir, "ran"), "utf8").trim().split("\n")).toEqual(["job0", "job1", "job2"]);
 		} finally {
 			await first.close();
+			await next.close();
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+
+	it("stops starting jobs when its server is killed: the queued ones wait for the next server's backend, which starts each once", async () => {
+		const dir = mkdtempSync(join(tmpdir(), "orrery-local-killed-"));
+		// The server is a process of its own (the built backend), killed with SIGKILL once its first job runs.
+		const backendModule = join(import.meta.dirname, "../../dist/backends/local/local-backend.js");
+		const script = `
+			const { mkdirSync } = await import("node:fs");
+			const { LocalBackend } = await import(${JSON.stringify(backendModule)});
+			const backend = await LocalBackend.create({ containerRuntime: "none", maxActiveJobs: 1 });
+			for (let i = 0; i < 3; i++) {
+				const jobDir = ${JSON.stringify(dir)} + "/job" + i;
+				mkdirSync(jobDir);
+				await backend.submit({ id: "job" + i, jobDir, workspace: ${JSON.stringify(dir)}, workdir: ${JSON.stringify(dir)},
+					command: "sleep 0.5; echo job" + i + " >> ${join(dir, "ran")}", env: {}, resources: {}, options: {} });
+			}
+			process.stdout.write("submitted");
+			setInterval(() => {}, 1000);`;
+		const server = spawn(process.execPath, ["--input-type=module", "-e", script], {
+			stdio: ["ignore", "pipe", "inherit"],
+		});
+		const next = await LocalBackend.create({ containerRuntime: "none", maxActiveJobs: 1 });
+		const dirs = [0, 1, 2].map((i) => join(dir, `job${i}`));
+		try {
+			await new Promise<void>((ready, fail) => {
+				server.stdout.once("data", () => ready());
+				server.once("exit", (code) => fail(new Error(`the server process exited (${code})`)));
+			});
+			await until(() => existsSync(join(dirs[0] as string, "pid")));
+			server.kill("SIGKILL");
+			await until(() => existsSync(join(dirs[0] as string, "exit-code")));
+			await new Promise((r) => setTimeout(r, 600));
+			// Its launcher outlives it but starts nothing more.
+			expect(existsSync(join(dirs[1] as string, "pid"))).toBe(false);
+			expect(existsSync(join(dirs[2] as string, "pid"))).toBe(false);
+			const seen = await next.poll(dirs);
+			expect(dirs.map((d) => seen.get(d)?.state)).toEqual(["exited", "queued", "queued"]);
+			await until(() => dirs.every((d) => existsSync(join(d, "exit-code"))));
+			expect(readFileSync(join(dir, "ran"), "utf8").trim().split("\n")).toEqual(["job0", "job1", "job2"]);
+		} finally {
+			server.kill("SIGKILL");
 			await next.close();
 			rmSync(dir, { recursive: true, force: true });
 		}

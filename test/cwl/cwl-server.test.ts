@@ -195,7 +195,18 @@ describe.runIf(isBuilt())("CWL workflows through the API", () => {
 		expect(status.status, String(status.message)).toBe("finished");
 		const out = (await api(server.url, token, "GET", `/api/workflows/${w}/outputs`)).outputs as { n: { size: number } };
 		expect(out.n.size).toBe(2);
-		// A parameter file that is not in the workspace: the start is refused and says which file.
+		// reana-client sends the file's values as inputs.parameters too: without the file, they are the input object.
+		const sent = await create(
+			"cwl-parameters-sent",
+			{
+				inputs: { parameters: { f: { class: "File", location: "data/words.txt" } } },
+				workflow: { type: "cwl", file: "wf/count.cwl", parameters: { file: "params/job.yml" } },
+			},
+			{ "wf/count.cwl": tool, "data/words.txt": "a\nb\n" },
+		);
+		const sentStatus = await settle(sent);
+		expect(sentStatus.status, String(sentStatus.message)).toBe("finished");
+		// A parameter file that is not in the workspace, and no parameters: the start is refused and says which file.
 		const missing = await create(
 			"cwl-parameters-missing",
 			{ workflow: { type: "cwl", file: "wf/count.cwl", parameters: { file: "params/gone.yml" } } },

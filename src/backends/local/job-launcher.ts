@@ -34,8 +34,11 @@ const expandLine = `case $d in =*) d=$p/\${d#=} ;; *) p=\${d%/*} ;; esac;`;
 // It runs at most $1 wrappers at once, as `xargs -P` does: with that many running it waits for one to
 // end (`wait -n`, which also returns at once for one that ended meanwhile, or when none is left)
 // before it reads the next job, which waits in the pipe until then. It reports each start as the
-// job's folder after a `+` (a builtin write), so the server knows which jobs still wait.
-const bashLauncherScript = `set -m; max=$1; n=0; while IFS= read -r d; do ${expandLine} while [ $n -ge $max ]; do wait -n; n=$((n-1)); done; /bin/sh "$d/${jobFiles.wrapper}" ${notifyArgument} 3>&1 </dev/null >/dev/null 2>&1 & n=$((n+1)); printf '+%s\\n' "$d"; done`;
+// job's folder after a `+` (a builtin write), so the server knows which jobs still wait. Before each
+// start it checks that the server that started it is still there (`kill -0`, a builtin): a killed
+// server's launcher stops, as a stopped server's does, instead of starting its queue beside the next
+// server's launcher (which takes those jobs over).
+const bashLauncherScript = `set -m; max=$1; n=0; while IFS= read -r d; do ${expandLine} while [ $n -ge $max ]; do wait -n; n=$((n-1)); done; kill -0 $PPID 2>/dev/null || exit 0; /bin/sh "$d/${jobFiles.wrapper}" ${notifyArgument} 3>&1 </dev/null >/dev/null 2>&1 & n=$((n+1)); printf '+%s\\n' "$d"; done`;
 // Without bash: util-linux's setsid gives each wrapper a session (and group) of its own, at the cost
 // of one more program started per job; the subshell reports the end.
 const setsidLauncherScript = `while IFS= read -r d; do ${expandLine} ( SETSID -w /bin/sh "$d/${jobFiles.wrapper}" </dev/null >/dev/null 2>&1; printf '%s\\n' "$d" ) & done`;

@@ -159,7 +159,8 @@ async function inputObject(
 				where: file.path,
 			};
 		}
-		if (file.isDeclared) {
+		// reana-client sends the file's values as `inputs.parameters` too: without the file, they are the input object.
+		if (file.isDeclared && Object.keys(file.rest).length === 0) {
 			throw new SpecError([
 				{
 					severity: "error",
