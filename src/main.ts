@@ -14,7 +14,7 @@ const deps: CliDeps = {
 			import("pino"),
 		]);
 		// A server for one CLI command: no one scrapes its metrics.
-		const config = { ...readServerConfig(), metrics: false };
+		const config = { ...readServerConfig(), metrics: false, embedded: true };
 		const logger = pino(
 			{ level: config.logLevel },
 			pino.destination({ dest: join(config.home, "orrery.log"), mkdir: true, sync: false }),

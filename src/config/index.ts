@@ -49,6 +49,12 @@ export interface ServerConfig {
 	metrics?: boolean;
 	/** Staging of remote inputs and publishing of outputs (ORRERY_STAGING_*, ORRERY_S3_*). */
 	staging: StagingConfig;
+	/** ORRERY_JUPYTER_COMMAND: the `jupyter` program interactive sessions run (default: `jupyter` on the PATH). */
+	jupyterCommand?: string;
+	/** How long a session's Jupyter may take to answer (ms; default 60 s). */
+	jupyterStartTimeoutMs?: number;
+	/** The server of one CLI command (`orrery run` without a server): sessions are reached directly, not through it. */
+	embedded?: boolean;
 }
 
 /** One backend of ORRERY_BACKENDS_FILE: the name steps use, its kind, and its settings (unchecked here). */
@@ -117,6 +123,7 @@ export function readServerConfig(env: Env = process.env): ServerConfig {
 		quotaManagementSecret: env.ORRERY_QUOTA_MANAGEMENT_SECRET || undefined,
 		trustProxy: trustProxyOf(env.ORRERY_TRUST_PROXY),
 		staging: readStagingConfig(env),
+		...(env.ORRERY_JUPYTER_COMMAND ? { jupyterCommand: env.ORRERY_JUPYTER_COMMAND } : {}),
 		localMaxActiveJobs: env.ORRERY_LOCAL_MAX_ACTIVE_JOBS
 			? integer(env, "ORRERY_LOCAL_MAX_ACTIVE_JOBS", 1, 1, 10_000)
 			: undefined,

@@ -82,11 +82,16 @@ export const WorkflowListItem = Type.Object({
 	size: Size,
 	launcher_url: Nullable(Type.String()),
 	shared_with: Type.Array(Type.String()),
+	session_type: Type.Optional(Type.String({ description: "the run's interactive session, when it has one open" })),
+	session_uri: Type.Optional(Type.String({ description: "its path on the server (REANA's clients add ?token=)" })),
+	session_status: Type.Optional(Type.String()),
 });
 
 /** GET /api/workflows query. */
 export const ListWorkflowsQuery = Type.Object({
-	type: Type.Optional(Type.String({ description: "REANA's `batch` or `interactive`; Orrery lists batch runs" })),
+	type: Type.Optional(
+		Type.String({ description: "REANA's `batch` (every run) or `interactive` (the runs with an open session)" }),
+	),
 	search: Type.Optional(Type.String()),
 	sort: Type.Optional(Type.Union([Type.Literal("asc"), Type.Literal("desc")])),
 	status: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),

@@ -154,3 +154,20 @@ export const SessionParams = Type.Object({
 	workflow_id_or_name: Type.String(),
 	interactive_session_type: Type.String(),
 });
+
+/** POST /api/workflows/{w}/open/{type} body (REANA's `interactive_session_configuration`). */
+export const SessionConfiguration = Type.Object(
+	{ image: Type.Optional(Type.Union([Type.String(), Type.Null()])) },
+	{ additionalProperties: true },
+);
+
+/** POST /api/workflows/{w}/open/{type}: the session's path on the server (REANA's clients add `?token=`). */
+export const SessionOpened = Type.Object({
+	path: Type.String(),
+	jupyter_url: Type.Optional(
+		Type.String({
+			description:
+				"Orrery extension, from a CLI command's embedded server only: the session's Jupyter server itself, with its token",
+		}),
+	),
+});

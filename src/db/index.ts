@@ -30,6 +30,15 @@ export {
 	updateUserProfile,
 } from "./identities.js";
 export {
+	claimInteractiveSession,
+	findInteractiveSession,
+	findInteractiveSessionById,
+	type InteractiveSessionRow,
+	interactiveSessionsOf,
+	liveInteractiveSessions,
+	updateInteractiveSession,
+} from "./interactive-sessions.js";
+export {
 	activeJobStatuses,
 	findJob,
 	insertJob,

@@ -190,6 +190,23 @@ function migrations(dialect: DialectName): Record<string, Migration> {
 		},
 		"0003_reana": reanaMigration(dialect),
 		"0004_staging": stagingMigration(dialect),
+		"0005_interactive_sessions": {
+			async up(db: Kysely<unknown>) {
+				await db.schema
+					.createTable("interactive_sessions")
+					.addColumn("workflow_id", "text", (c) => c.primaryKey().references("workflows.id").onDelete("cascade"))
+					.addColumn("id", "text", (c) => c.notNull().unique())
+					.addColumn("type", "text", (c) => c.notNull())
+					.addColumn("status", "text", (c) => c.notNull())
+					.addColumn("port", "integer")
+					.addColumn("pid", "integer")
+					.addColumn("token_sealed", "text", (c) => c.notNull())
+					.addColumn("message", "text")
+					.addColumn("created_at", "text", (c) => c.notNull())
+					.addColumn("updated_at", "text", (c) => c.notNull())
+					.execute();
+			},
+		},
 	};
 }
 

@@ -146,6 +146,25 @@ export interface Database {
 	quotas: QuotaTable;
 	retention_rules: RetentionRuleTable;
 	transfers: TransferTable;
+	interactive_sessions: InteractiveSessionTable;
+}
+
+/**
+ * The interactive session (a Jupyter server) of a run, one at most, as REANA has it: its process on
+ * the server's host, the port it answers on, and its token, sealed with the server's key.
+ */
+export interface InteractiveSessionTable {
+	workflow_id: string;
+	/** The session's own id: its address is `/sessions/<id>/`. */
+	id: string;
+	type: string;
+	status: "starting" | "running" | "stopped" | "failed";
+	port: number | null;
+	pid: number | null;
+	token_sealed: string;
+	message: string | null;
+	created_at: string;
+	updated_at: string;
 }
 
 /**

@@ -64,6 +64,16 @@ export async function listAccessibleWorkflows(
 	if (q.id) base = base.where("w.id", "=", q.id);
 	if (q.name) base = base.where("w.name", "=", q.name);
 	if (q.run !== undefined) base = base.where("w.run_number", "=", q.run).where("w.run_minor", "=", q.minor ?? 0);
+	if (q.withSession)
+		base = base.where((eb) =>
+			eb.exists(
+				eb
+					.selectFrom("interactive_sessions as i")
+					.select("i.id")
+					.whereRef("i.workflow_id", "=", "w.id")
+					.where("i.status", "=", "running"),
+			),
+		);
 	const dir = q.sort ?? "desc";
 	const [items, count] = await Promise.all([
 		base

@@ -87,6 +87,8 @@ export interface WorkflowQuery {
 	name?: string;
 	run?: number;
 	minor?: number;
+	/** Only runs with an interactive session running (REANA's `type=interactive`). */
+	withSession?: boolean;
 }
 
 /** The columns a listing needs: not the specification, parameters or outputs, which can be large. */
@@ -123,6 +125,16 @@ export async function listWorkflows(db: Db, q: WorkflowQuery): Promise<{ items: 
 	if (q.id) base = base.where("id", "=", q.id);
 	if (q.name) base = base.where("name", "=", q.name);
 	if (q.run !== undefined) base = base.where("run_number", "=", q.run).where("run_minor", "=", q.minor ?? 0);
+	if (q.withSession)
+		base = base.where((eb) =>
+			eb.exists(
+				eb
+					.selectFrom("interactive_sessions as i")
+					.select("i.id")
+					.whereRef("i.workflow_id", "=", "workflows.id")
+					.where("i.status", "=", "running"),
+			),
+		);
 	const dir = q.sort ?? "desc";
 	const [items, count] = await Promise.all([
 		base

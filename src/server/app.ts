@@ -48,6 +48,8 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
 	app.addContentTypeParser("*", (_request, _payload, done) => done(null, undefined));
 	installErrorHandler(app);
 	await app.register(swagger, {
+		// The interactive sessions' proxy serves Jupyter's own pages and API, not Orrery's.
+		transform: ({ schema, url }) => ({ schema: url.startsWith("/sessions") ? { ...schema, hide: true } : schema, url }),
 		openapi: {
 			info: { title: "Orrery API", version: apiVersion.orrery, description: "REANA-compatible workflow API" },
 			components: {
@@ -77,6 +79,8 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
 	workspaceOpsRoutes(app, ctx);
 	runHistoryRoutes(app, ctx);
 	clusterRoutes(app, ctx);
+	// An embedded server ends with its command: sessions are reached at their own address instead.
+	if (!ctx.config.embedded) await (await import("./interactive/session-proxy.js")).sessionProxy(app, ctx);
 	app.get("/api/openapi.json", { schema: { hide: true }, config: { isPublic: true } }, async () => app.swagger());
 	installStaticUi(app);
 	return app;

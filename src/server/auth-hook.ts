@@ -133,7 +133,8 @@ export function installAuthHook(app: FastifyInstance, ctx: ServerContext): void 
 	});
 }
 
-async function principalFor(ctx: ServerContext, value: string): Promise<Principal> {
+/** The principal a credential stands for: an embedded session, a web session, a token or a provider token. */
+export async function principalFor(ctx: ServerContext, value: string): Promise<Principal> {
 	const sessionUser = ctx.sessionTokens.get(hashToken(value));
 	if (sessionUser) {
 		const user = await findUserById(ctx.db, sessionUser);

@@ -11,6 +11,7 @@ import { type RunsDeps, Scheduler } from "../scheduler/index.js";
 import { loadSecretKey, secretBox, secretsForJobs } from "../secrets/index.js";
 import { Workspaces } from "../storage/index.js";
 import { buildApp } from "./app.js";
+import { InteractiveSessions } from "./interactive/interactive-sessions.js";
 import { createLogger } from "./logger.js";
 import { reanaBackendAliases } from "./routes/account-routes.js";
 import type { ServerContext } from "./server-context.js";
@@ -106,6 +107,7 @@ export class OrreryServer {
 			checkStaging: (wf) => scheduler.checkStaging(wf),
 		};
 		const local = backends.get("local");
+		const interactive = new InteractiveSessions({ db, clock, secretBox: box, config, logger });
 		const ctx: ServerContext = {
 			db,
 			workspaces,
@@ -116,6 +118,7 @@ export class OrreryServer {
 			logger,
 			sessionTokens: new Map(),
 			secretBox: box,
+			interactive,
 			capabilities: {
 				backends: [...backends.keys()],
 				containerRuntime: local?.capabilities.containerRuntime ?? null,
@@ -124,6 +127,7 @@ export class OrreryServer {
 		};
 		const app = await buildApp(ctx);
 		const server = new OrreryServer(ctx, app, backends);
+		if (options.runScheduler !== false) await interactive.recover();
 		if (options.runScheduler !== false) scheduler.start();
 		return server;
 	}

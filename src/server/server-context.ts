@@ -4,6 +4,7 @@ import type { Db } from "../db/index.js";
 import type { RunsDeps, Scheduler } from "../scheduler/index.js";
 import type { SecretBox } from "../secrets/index.js";
 import type { Workspaces } from "../storage/index.js";
+import type { InteractiveSessions } from "./interactive/interactive-sessions.js";
 
 /** What route handlers work with. */
 export interface ServerContext {
@@ -18,6 +19,8 @@ export interface ServerContext {
 	sessionTokens: Map<string, string>;
 	/** Encrypts users' secrets. */
 	secretBox: SecretBox;
+	/** Runs' interactive sessions (Jupyter). */
+	interactive: InteractiveSessions;
 	/** What GET /api/info reports. */
 	capabilities: { backends: string[]; containerRuntime: string | null; engines: string[] };
 }

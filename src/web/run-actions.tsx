@@ -1,13 +1,14 @@
 import { useState } from "react";
-import { apiCall, errorMessage } from "./api-client.js";
+import { apiCall, enterSession, errorMessage } from "./api-client.js";
 import { navigate } from "./router.js";
 import { isActive, isTerminal } from "./run-states.js";
 
-/** Start, stop and delete buttons for one run, offered only when the run's state allows them. */
+/** Start, stop and delete buttons for one run, offered only when the run's state allows them; its notebook session. */
 export function RunActions(props: { runId: string; name: string; status: string; onChanged(): void }) {
 	const [isBusy, setBusy] = useState(false);
 	const [error, setError] = useState<string>();
 	const [isConfirming, setConfirming] = useState(false);
+	const [notebook, setNotebook] = useState<string>();
 	const params = { workflow_id_or_name: props.runId };
 
 	const act = async (work: () => Promise<unknown>) => {
@@ -25,6 +26,21 @@ export function RunActions(props: { runId: string; name: string; status: string;
 
 	const start = () => act(() => apiCall("start_workflow", { params, body: {} }));
 	const stop = () => act(() => apiCall("set_workflow_status", { params, query: { status: "stop" }, body: {} }));
+	// The session's address on this server: the browser's login cookie lets it in (interactive-sessions.md).
+	const openNotebook = () =>
+		act(async () => {
+			const res = await apiCall("open_interactive_session", {
+				params: { ...params, interactive_session_type: "jupyter" },
+				body: {},
+			});
+			await enterSession(res.path);
+			setNotebook(res.path);
+		});
+	const closeNotebook = () =>
+		act(async () => {
+			await apiCall("close_interactive_session", { params });
+			setNotebook(undefined);
+		});
 	const remove = () =>
 		act(async () => {
 			await apiCall("set_workflow_status", { params, query: { status: "deleted" }, body: {} });
@@ -42,6 +58,21 @@ export function RunActions(props: { runId: string; name: string; status: string;
 				<button type="button" className="button button-danger" disabled={isBusy} onClick={stop}>
 					Stop
 				</button>
+			) : null}
+			{props.status !== "deleted" && notebook === undefined ? (
+				<button type="button" className="button-quiet" disabled={isBusy} onClick={openNotebook}>
+					Notebook
+				</button>
+			) : null}
+			{notebook !== undefined ? (
+				<span className="notebook">
+					<a href={notebook} target="_blank" rel="noopener">
+						Open the notebook ↗
+					</a>
+					<button type="button" className="button-quiet" disabled={isBusy} onClick={closeNotebook}>
+						Close notebook
+					</button>
+				</span>
 			) : null}
 			{(isTerminal(props.status) || props.status === "created") && props.status !== "deleted" ? (
 				isConfirming ? (

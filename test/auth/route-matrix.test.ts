@@ -106,7 +106,8 @@ const matrix: Record<string, MatrixEntry> = {
 	upload_archive: byPermission,
 	download_archive: { request: { body: { files: ["data/in.txt"] } } },
 	// Not implemented (501), but the run is looked up and checked first, as for any route.
-	open_interactive_session: byPermission,
+	// A session type that does not exist: past the permission check it answers 404, and no Jupyter is started.
+	open_interactive_session: { request: { params: { interactive_session_type: "matrix" } } },
 	close_interactive_session: byPermission,
 	launch: byPermission,
 	gitlab_oauth: byPermission,

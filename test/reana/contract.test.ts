@@ -235,10 +235,17 @@ describe.each(testDialects)(
 			});
 		});
 
-		it("answers 501 with a clear message for interactive sessions, launch and GitLab", async () => {
+		it("answers REANA's 404s for interactive sessions it cannot open or close", async () => {
+			const unknownType = await call("POST", "/api/workflows/contract.1/open/jupiter", { body: { image: null } });
+			expect(unknownType.status).toBe(404);
+			expect(unknownType.body.message).toBe("Interactive session type jupiter not found, try with one of: [jupyter].");
+			const none = await call("POST", "/api/workflows/contract.1/close/", { body: {} });
+			expect(none.status).toBe(404);
+			expect(none.body.message).toMatch(/has no open interactive session/);
+		});
+
+		it("answers 501 with a clear message for launch and GitLab", async () => {
 			for (const [method, path] of [
-				["POST", "/api/workflows/contract.1/open/jupyter"],
-				["POST", "/api/workflows/contract.1/close/"],
 				["POST", "/api/launch"],
 				["GET", "/api/gitlab"],
 				["GET", "/api/gitlab/connect"],

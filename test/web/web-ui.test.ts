@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { runsJupyterTests } from "../support/jupyter.js";
 import { chromiumPath, launchChromium } from "./chromium.js";
 import { createUser, type OrreryProcess, packageRoot, startOrrery } from "./orrery-process.js";
 import { apiOf, createHelloWorld, sampleFits, startColourfulFailure, upload, waitForEnd } from "./run-setup.js";
@@ -105,6 +106,25 @@ describe.skipIf(!hasChromium)(
 			await page.keyboard.press("Enter"); // the DAG is usable from the keyboard
 			await page.getByRole("tab", { name: "Jobs and logs", selected: true }).waitFor();
 		});
+
+		it.skipIf(!runsJupyterTests)(
+			"opens a notebook on the run's workspace from its page: a real Jupyter, through the server (needs Debian's jupyter-notebook)",
+			async () => {
+				await page.getByRole("button", { name: "Notebook" }).click();
+				const link = page.getByRole("link", { name: /Open the notebook/ });
+				await link.waitFor({ timeout: 60_000 });
+				const [tab] = await Promise.all([browser.context.waitForEvent("page"), link.click()]);
+				// The session's cookie (set when the page opened it) lets the browser in; Jupyter lists the workspace.
+				await tab.getByRole("link", { name: "results" }).first().waitFor({ timeout: 30_000 });
+				expect(await tab.title()).toMatch(/Home Page/);
+				expect(new URL(tab.url()).pathname).toMatch(/^\/sessions\/[0-9a-f-]{36}\/tree/);
+				await tab.screenshot({ path: join(shots, "05b-notebook.png") });
+				await tab.close();
+				await page.getByRole("button", { name: "Close notebook" }).click();
+				await page.getByRole("button", { name: "Notebook" }).waitFor();
+			},
+			120_000,
+		);
 
 		it("previews a workspace file and downloads it", async () => {
 			await page.getByRole("tab", { name: "Files" }).click();

@@ -257,6 +257,46 @@ export function registerReanaCommands(program: Command, action: Action): void {
 		);
 
 	program
+		.command("open")
+		.description("open an interactive session (Jupyter) on a run's workspace and print its address")
+		.argument("[type]", "the kind of session", "jupyter")
+		.option("-w, --workflow <name>", "workflow (NAME, NAME.RUN or id)")
+		.option("--json", "print JSON")
+		.action(
+			action(async (session: Session, type: string, opts: { workflow?: string }) => {
+				const api = await session.api();
+				const res = await api.call("open_interactive_session", {
+					params: { workflow_id_or_name: session.workflow(opts.workflow), interactive_session_type: type },
+					body: {},
+				});
+				// A remote server serves the session at its path (the link's token lets the browser in); a
+				// command's own embedded server ends with it, so the session's Jupyter address is given instead.
+				const url =
+					res.jupyter_url ??
+					`${session.config.serverUrl}${res.path}?token=${encodeURIComponent(session.config.accessToken ?? "")}`;
+				if (session.out.isJson) return session.out.json({ ...res, url });
+				session.out.line(url);
+				session.out.note(
+					`the session serves the workspace until 'orrery close -w ${session.workflow(opts.workflow)}'; the link holds ${res.jupyter_url ? "the session's token" : "your access token"}: do not share it`,
+				);
+			}),
+		);
+
+	program
+		.command("close")
+		.description("close a run's interactive session")
+		.option("-w, --workflow <name>", "workflow (NAME, NAME.RUN or id)")
+		.action(
+			action(async (session: Session, opts: { workflow?: string }) => {
+				const api = await session.api();
+				const res = await api.call("close_interactive_session", {
+					params: { workflow_id_or_name: session.workflow(opts.workflow) },
+				});
+				session.out.line(res.message);
+			}),
+		);
+
+	program
 		.command("info")
 		.description("what the server offers: compute backends, workflow engines, workspaces")
 		.option("--json", "print JSON")

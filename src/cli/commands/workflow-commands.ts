@@ -91,12 +91,14 @@ export function registerWorkflowCommands(program: Command, action: Action): void
 		.option("--shared-with-me", "only runs others shared with you")
 		.option("--shared-by <email>", "only runs this user shared with you")
 		.option("--shared-with <email|group:NAME>", "only your runs shared with this user or group")
+		.option("--sessions", "only runs with an open interactive session, and its address")
 		.option("--json", "print JSON")
 		.action(
 			action(
 				async (
 					session: Session,
 					opts: {
+						sessions?: boolean;
 						status?: string[];
 						search?: string;
 						sort: string;
@@ -113,7 +115,7 @@ export function registerWorkflowCommands(program: Command, action: Action): void
 					const api = await session.api();
 					const res = await api.call("get_workflows", {
 						query: {
-							type: "batch",
+							type: opts.sessions ? "interactive" : "batch",
 							...(opts.status ? { status: opts.status.flatMap((s) => s.split(",")) } : {}),
 							...(opts.search ? { search: opts.search } : {}),
 							sort: opts.sort,
@@ -128,6 +130,14 @@ export function registerWorkflowCommands(program: Command, action: Action): void
 					});
 					const isShared = Boolean(opts.shared || opts.sharedWithMe || opts.sharedBy || opts.sharedWith);
 					if (session.out.isJson) return session.out.json(res);
+					if (opts.sessions) {
+						if (res.items.length === 0)
+							return session.out.note("no interactive sessions open; open one with: orrery open -w RUN");
+						return session.out.table(
+							["name", "session", "status", "path"],
+							res.items.map((w) => [w.name, w.session_type ?? "", w.session_status ?? "", w.session_uri ?? ""]),
+						);
+					}
 					if (res.items.length === 0)
 						return session.out.note("no workflows yet; run one with: orrery run examples/helloworld");
 					const headers = [

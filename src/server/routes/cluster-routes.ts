@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { AppError } from "../../common/index.js";
 import { apiVersion } from "../../contract/index.js";
+import { runName } from "../../scheduler/index.js";
 import { handle } from "../route-kit.js";
 import type { ServerContext } from "../server-context.js";
 import { runFor } from "./workflow-routes.js";
@@ -26,6 +27,12 @@ export function clusterRoutes(app: FastifyInstance, ctx: ServerContext): void {
 		const jobsRunning = jobs.running ?? 0;
 		const jobsPending = (jobs.created ?? 0) + (jobs.queued ?? 0);
 		const health = (busy: number) => (busy > 100 ? "warning" : "healthy");
+		const sessionRow = await ctx.db.kysely
+			.selectFrom("interactive_sessions")
+			.select((eb) => eb.fn.countAll().as("n"))
+			.where("status", "=", "running")
+			.executeTakeFirst();
+		const activeSessions = Number(sessionRow?.n ?? 0);
 		return {
 			workflow: {
 				queued: wf.queued ?? 0,
@@ -46,7 +53,7 @@ export function clusterRoutes(app: FastifyInstance, ctx: ServerContext): void {
 				sort: 2,
 				health: health(jobsPending),
 			},
-			session: { active: 0, sort: 3 },
+			session: { active: activeSessions, sort: 3 },
 		};
 	});
 
@@ -55,7 +62,7 @@ export function clusterRoutes(app: FastifyInstance, ctx: ServerContext): void {
 		reana_api_version: apiVersion.reana,
 		compute_backends: ctx.capabilities.backends,
 		workflow_engines: ctx.capabilities.engines,
-		interactive_sessions: false,
+		interactive_sessions: true,
 		secrets: true,
 		quotas: true,
 	}));
@@ -64,16 +71,19 @@ export function clusterRoutes(app: FastifyInstance, ctx: ServerContext): void {
 		throw new AppError("not_implemented", `${what} is not available on this Orrery server yet; ${instead}`);
 	};
 	// The run is looked up (and permission checked) first, so a wrong name is 404 and a foreign run 403, as for any route.
-	handle(app, "open_interactive_session", async ({ principal, params }) => {
-		await runFor(ctx, principal, params.workflow_id_or_name, "workflow.run");
-		return unavailable(
-			"opening interactive sessions",
-			"run notebooks locally on the workspace files (orrery download)",
-		)();
+	handle(app, "open_interactive_session", async ({ principal, params, body }) => {
+		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.run");
+		const { path, direct } = await ctx.interactive.open(wf, params.interactive_session_type, {
+			image: body?.image ?? null,
+		});
+		return { path, ...(ctx.config.embedded ? { jupyter_url: direct } : {}) };
 	});
 	handle(app, "close_interactive_session", async ({ principal, params }) => {
-		await runFor(ctx, principal, params.workflow_id_or_name, "workflow.run");
-		return unavailable("interactive sessions", "there is no session to close")();
+		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.run");
+		if (!(await ctx.interactive.close(wf))) {
+			throw new AppError("not_found", `workflow ${runName(wf)} has no open interactive session`);
+		}
+		return { message: "The interactive session has been closed" };
 	});
 	handle(app, "launch", unavailable("launching workflows from a URL", "clone the repository and use 'orrery run'"));
 	for (const op of [

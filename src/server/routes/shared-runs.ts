@@ -7,6 +7,7 @@ import {
 	findGroupByName,
 	findUserByEmail,
 	findUserById,
+	interactiveSessionsOf,
 	listSharesOfRun,
 	listSharesOfRuns,
 	targetKey,
@@ -15,6 +16,7 @@ import {
 	type WorkflowRow,
 } from "../../db/index.js";
 import { findRun } from "../../scheduler/index.js";
+import { sessionBase } from "../interactive/jupyter-process.js";
 import type { ServerContext } from "../server-context.js";
 import { listItem } from "../workflow-views.js";
 
@@ -98,10 +100,20 @@ export async function listingItems(
 		}
 	}
 	const shares = await listSharesOfRuns(ctx.db, runs);
+	const sessions = await interactiveSessionsOf(
+		ctx.db,
+		runs.map((r) => r.id),
+	);
 	const now = ctx.clock.now().getTime();
 	return Promise.all(
 		runs.map(async (wf) => {
-			const item = listItem(wf, owners.get(wf.owner_id) ?? principal.user, await sizeOf(wf));
+			const session = sessions.get(wf.id);
+			const item = {
+				...listItem(wf, owners.get(wf.owner_id) ?? principal.user, await sizeOf(wf)),
+				...(session?.status === "running"
+					? { session_type: session.type, session_uri: sessionBase(session.id), session_status: "running" }
+					: {}),
+			};
 			if (wf.owner_id !== principal.user.id) return item;
 			const live = (shares.get(wf.id) ?? []).filter((s) => s.expires_at === null || Date.parse(s.expires_at) > now);
 			return { ...item, shared_with: [...new Set(live.map(targetLabel))] };

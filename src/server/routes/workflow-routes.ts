@@ -76,6 +76,7 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
 			...(filter && "name" in filter
 				? { name: filter.name, ...(filter.run !== undefined ? { run: filter.run, minor: filter.minor ?? 0 } : {}) }
 				: {}),
+			...(query.type === "interactive" ? { withSession: true } : {}),
 		};
 		const { items, total } = shared
 			? await listAccessibleWorkflows(ctx.db, shared, listing)
@@ -228,7 +229,11 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
 						`workflow ${active.map(runName).join(", ")} is still ${active[0]?.status}; stop it first (orrery stop -w ${runName(active[0] as WorkflowListRow)})`,
 					);
 				}
-				for (const t of targets) await deleteRun(ctx.runs, t, { includeWorkspace: true });
+				for (const t of targets) {
+					// Its session (a Jupyter server on the workspace) goes with it.
+					await ctx.interactive.close(t);
+					await deleteRun(ctx.runs, t, { includeWorkspace: true });
+				}
 				return {
 					...submission(wf, `Workflow ${body?.all_runs ? `${wf.name} (all runs)` : runName(wf)} successfully deleted.`),
 					status: "deleted",

@@ -1,0 +1,162 @@
+import { spawn } from "node:child_process";
+import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { AppError } from "../../common/index.js";
+
+/** A Jupyter server started for a session: its process (a group of its own) and its port. */
+export interface JupyterProcess {
+	pid: number;
+	port: number;
+}
+
+/** Where a session answers, below the server's own address and on the Jupyter server itself. */
+export function sessionBase(sessionId: string): string {
+	return `/sessions/${sessionId}/`;
+}
+
+/** A port nobody listens on now, on the loopback interface. */
+async function freePort(): Promise<number> {
+	return new Promise((found, fail) => {
+		const probe = createServer();
+		probe.once("error", fail);
+		probe.listen(0, "127.0.0.1", () => {
+			const address = probe.address();
+			probe.close(() => (typeof address === "object" && address ? found(address.port) : fail(new Error("no port"))));
+		});
+	});
+}
+
+/** True when the process (group leader) is alive. */
+export function isAlive(pid: number): boolean {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch (error) {
+		return (error as NodeJS.ErrnoException).code === "EPERM";
+	}
+}
+
+/** True when the session's Jupyter server answers its API with the session's token. */
+export async function answers(port: number, sessionId: string, token: string): Promise<boolean> {
+	try {
+		const res = await fetch(`http://127.0.0.1:${port}${sessionBase(sessionId)}api/status`, {
+			headers: { authorization: `token ${token}` },
+			signal: AbortSignal.timeout(2000),
+		});
+		await res.body?.cancel();
+		return res.ok;
+	} catch {
+		return false;
+	}
+}
+
+/** What a session's Jupyter server needs. */
+export interface JupyterOptions {
+	/** The `jupyter` program (its `notebook` subcommand is run). */
+	command: string;
+	sessionId: string;
+	/** The folder it serves: the run's workspace. */
+	workspace: string;
+	token: string;
+	/** A folder of the session's own: Jupyter's runtime files and its log. */
+	folder: string;
+	/** How long it may take to answer (ms). */
+	timeoutMs: number;
+}
+
+/**
+ * Starts a Jupyter notebook server on the loopback interface, serving the workspace below the
+ * session's address, in a process group of its own (it outlives the server that started it, as jobs
+ * do); its token comes through the environment (not the command line, which other users can read).
+ * Resolves once it answers; a server that exits or does not answer in time is an error that quotes
+ * the end of its log.
+ */
+export async function startJupyter(options: JupyterOptions): Promise<JupyterProcess> {
+	mkdirSync(join(options.folder, "runtime"), { recursive: true, mode: 0o700 });
+	const logPath = join(options.folder, "jupyter.log");
+	const port = await freePort();
+	const log = openSync(logPath, "a", 0o600);
+	const args = [
+		"notebook",
+		"--no-browser",
+		"--ip=127.0.0.1",
+		`--port=${port}`,
+		"--NotebookApp.port_retries=0",
+		`--NotebookApp.base_url=${sessionBase(options.sessionId)}`,
+		`--notebook-dir=${options.workspace}`,
+		...(process.getuid?.() === 0 ? ["--allow-root"] : []),
+	];
+	let exited: string | undefined;
+	const child = (() => {
+		try {
+			return spawn(options.command, args, {
+				cwd: options.workspace,
+				detached: true,
+				stdio: ["ignore", log, log],
+				env: {
+					...process.env,
+					JUPYTER_TOKEN: options.token,
+					JUPYTER_RUNTIME_DIR: join(options.folder, "runtime"),
+				},
+			});
+		} finally {
+			closeSync(log);
+		}
+	})();
+	const started = new Promise<void>((ok, fail) => {
+		child.once("spawn", ok);
+		child.once("error", (error: NodeJS.ErrnoException) =>
+			fail(
+				new AppError(
+					"backend_unavailable",
+					error.code === "ENOENT"
+						? `interactive sessions need Jupyter on the server's host: '${options.command}' was not found (install it, e.g. apt-get install jupyter-notebook, or set ORRERY_JUPYTER_COMMAND)`
+						: `Jupyter could not be started: ${error.message}`,
+				),
+			),
+		);
+	});
+	child.once("exit", (code, signal) => {
+		exited = signal ? `signal ${signal}` : `exit code ${code}`;
+	});
+	child.unref();
+	await started;
+	const pid = child.pid as number;
+	const deadline = Date.now() + options.timeoutMs;
+	while (!(await answers(port, options.sessionId, options.token))) {
+		if (exited !== undefined || Date.now() > deadline) {
+			if (exited === undefined) stopJupyter(pid);
+			throw new AppError(
+				"backend_unavailable",
+				`Jupyter did not start (${exited ?? `no answer in ${Math.round(options.timeoutMs / 1000)} s`}): ${lastLines(logPath)}`,
+			);
+		}
+		await new Promise((r) => setTimeout(r, 150));
+	}
+	return { pid, port };
+}
+
+/** Stops a session's Jupyter server and everything it started (kernels): its whole process group. */
+export function stopJupyter(pid: number): void {
+	const signal = (name: NodeJS.Signals) => {
+		try {
+			process.kill(-pid, name);
+		} catch {
+			// already gone
+		}
+	};
+	signal("SIGTERM");
+	// Jupyter asks to confirm a first SIGINT, not SIGTERM; a group that does not end in 5 s is killed.
+	setTimeout(() => {
+		if (isAlive(pid)) signal("SIGKILL");
+	}, 5000).unref();
+}
+
+function lastLines(path: string): string {
+	try {
+		return readFileSync(path, "utf8").trim().split("\n").slice(-3).join(" | ").slice(-600) || "(no output)";
+	} catch {
+		return "(no log)";
+	}
+}

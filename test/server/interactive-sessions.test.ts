@@ -1,0 +1,243 @@
+// Interactive sessions against a real Jupyter notebook server (Debian's jupyter-notebook, which .ci/run
+// installs): opened through REANA's endpoints, reached through the server's proxy (HTTP and the kernel's
+// WebSocket), kept across a killed server, closed, and refused to whoever may not run the run.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { runsJupyterTests } from "../support/jupyter.js";
+import { orrery, type ServerProcess, startServerProcess } from "../support/processes.js";
+
+/** The processes whose command line names this session's address (its Jupyter server). */
+function jupyterProcesses(path: string): number[] {
+	const out = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" });
+	return out
+		.split("\n")
+		.filter((l) => l.includes(`--NotebookApp.base_url=${path}`))
+		.map((l) => Number(l.trim().split(/\s+/)[0]));
+}
+
+/** Runs `code` in a kernel of the session through the server's WebSocket proxy; its result as text. */
+async function execute(url: string, path: string, cookie: string, code: string): Promise<string> {
+	const kernel = await fetch(`${url}${path}api/kernels`, {
+		method: "POST",
+		headers: { cookie, "content-type": "application/json", origin: url },
+		body: JSON.stringify({ name: "python3" }),
+	});
+	expect(kernel.status).toBe(201);
+	const { id } = (await kernel.json()) as { id: string };
+	const ws = new WebSocket(`${url.replace("http", "ws")}${path}api/kernels/${id}/channels`, {
+		headers: { cookie, origin: url },
+	});
+	try {
+		return await new Promise<string>((done, fail) => {
+			const timer = setTimeout(() => fail(new Error("no result from the kernel in 30 s")), 30_000);
+			ws.on("unexpected-response", (_req, res) => fail(new Error(`WebSocket refused: ${res.statusCode}`)));
+			ws.on("error", fail);
+			ws.on("open", () =>
+				ws.send(
+					JSON.stringify({
+						header: { msg_id: "m1", username: "test", session: "s1", msg_type: "execute_request", version: "5.3" },
+						parent_header: {},
+						metadata: {},
+						content: { code, silent: false, store_history: false, user_expressions: {}, allow_stdin: false },
+						channel: "shell",
+					}),
+				),
+			);
+			ws.on("message", (data) => {
+				const m = JSON.parse(data.toString()) as { msg_type: string; content: { data?: Record<string, string> } };
+				if (m.msg_type === "execute_result") {
+					clearTimeout(timer);
+					done(m.content.data?.["text/plain"] ?? "");
+				}
+			});
+		});
+	} finally {
+		ws.close();
+	}
+}
+
+describe.skipIf(!runsJupyterTests)("interactive sessions (a real Jupyter; needs Debian's jupyter-notebook)", () => {
+	let home: string;
+	let server: ServerProcess;
+	let env: Record<string, string>;
+	let token: string;
+	let otherToken: string;
+	const opened = new Set<string>();
+
+	const api = async (method: string, path: string, body?: unknown, as = token) => {
+		const res = await fetch(`${server.url}${path}`, {
+			method,
+			headers: {
+				authorization: `Bearer ${as}`,
+				...(body === undefined
+					? {}
+					: { "content-type": typeof body === "string" ? "application/octet-stream" : "application/json" }),
+			},
+			...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+		});
+		return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+	};
+	/** Exchanges the link's token for the session's cookie, as a browser following the printed link does. */
+	const enter = async (path: string, as = token) => {
+		const res = await fetch(`${server.url}${path}?token=${encodeURIComponent(as)}`, { redirect: "manual" });
+		return { status: res.status, location: res.headers.get("location"), cookie: res.headers.get("set-cookie") };
+	};
+
+	beforeAll(async () => {
+		home = mkdtempSync(join(tmpdir(), "orrery-sessions-"));
+		env = { ORRERY_HOME: home };
+		const create = async (email: string) =>
+			JSON.parse((await orrery(["admin", "create-user", "--email", email, "--json"], env)).stdout).token as string;
+		token = await create("nb@example.org");
+		otherToken = await create("other@example.org");
+		server = await startServerProcess(env);
+		const created = await api("POST", "/api/workflows?workflow_name=nb", {
+			workflow: { type: "serial", specification: { steps: [{ commands: ["true"] }] } },
+		});
+		expect(created.status).toBe(201);
+		expect((await api("POST", "/api/workflows/nb/workspace?file_name=data/hello.txt", "hello\n")).status).toBe(200);
+	}, 60_000);
+
+	afterAll(async () => {
+		for (const path of opened) for (const pid of jupyterProcesses(path)) process.kill(pid, "SIGKILL");
+		await server?.kill();
+		rmSync(home, { recursive: true, force: true });
+	});
+
+	it("opens a Jupyter on the run's workspace, reached through the server with the link's token, kernels included", async () => {
+		const open = await api("POST", "/api/workflows/nb/open/jupyter", { image: null });
+		expect(open.status, JSON.stringify(open.body)).toBe(200);
+		const path = open.body.path as string;
+		opened.add(path);
+		expect(path).toMatch(/^\/sessions\/[0-9a-f-]{36}\/$/);
+		expect(open.body.jupyter_url).toBeUndefined();
+		// REANA's session listing: reana-client list --sessions.
+		const listed = await api("GET", "/api/workflows?type=interactive");
+		expect(listed.body.items).toEqual([
+			expect.objectContaining({ name: "nb.1", session_type: "jupyter", session_uri: path, session_status: "running" }),
+		]);
+		expect(((await api("GET", "/api/workflows?type=batch")).body.items as unknown[]).length).toBe(1);
+		// The link reana-client prints: the token is exchanged for a cookie of this session, and dropped from the address.
+		const entered = await enter(path);
+		expect(entered.status).toBe(302);
+		expect(entered.location).toBe(path);
+		const cookie = (entered.cookie as string).split(";")[0] as string;
+		expect(entered.cookie).toMatch(new RegExp(`Path=${path}; .*HttpOnly`));
+		const page = await fetch(`${server.url}${path}tree`, { headers: { cookie } });
+		expect(page.status).toBe(200);
+		expect(await page.text()).toMatch(/<title>Home Page - Select or create a notebook<\/title>/);
+		const file = await fetch(`${server.url}${path}api/contents/data/hello.txt?content=1`, { headers: { cookie } });
+		expect(((await file.json()) as { content: string }).content).toBe("hello\n");
+		// Orrery's own folder is hidden, as Jupyter hides dot folders.
+		const root = (await (await fetch(`${server.url}${path}api/contents`, { headers: { cookie } })).json()) as {
+			content: Array<{ name: string }>;
+		};
+		expect(root.content.map((c) => c.name)).toEqual(["data"]);
+		expect(await execute(server.url, path, cookie, "6 * 7")).toBe("42");
+		// Opening again answers the same session.
+		expect((await api("POST", "/api/workflows/nb/open/jupyter", {})).body.path).toBe(path);
+		expect(jupyterProcesses(path)).toHaveLength(1);
+	}, 120_000);
+
+	it("lets in only those who may run the run", async () => {
+		const path = (await api("POST", "/api/workflows/nb/open/jupyter", {})).body.path as string;
+		expect((await fetch(`${server.url}${path}api/contents`)).status).toBe(401);
+		expect(
+			(await fetch(`${server.url}${path}api/contents`, { headers: { cookie: `orrery_nb_x=forged` } })).status,
+		).toBe(401);
+		const forged = path.split("/")[2] as string;
+		const wrongCookie = await fetch(`${server.url}${path}api/contents`, {
+			headers: { cookie: `orrery_nb_${forged}=forged` },
+		});
+		expect(wrongCookie.status).toBe(401);
+		expect((await enter(path, "orr_not-a-token")).status).toBe(403);
+		// Another user: not their run.
+		const foreign = await enter(path, otherToken);
+		expect(foreign.status).toBe(403);
+		expect(foreign.cookie).toBeNull();
+		expect((await api("POST", "/api/workflows/nb/open/jupyter", {}, otherToken)).status).toBe(404);
+		expect((await api("POST", "/api/workflows/nb/close/", {}, otherToken)).status).toBe(404);
+		// An unknown address.
+		expect((await fetch(`${server.url}/sessions/00000000-0000-0000-0000-000000000000/tree`)).status).toBe(404);
+		// What cannot be opened.
+		const type = await api("POST", "/api/workflows/nb/open/jupiter", {});
+		expect(type).toEqual({
+			status: 404,
+			body: expect.objectContaining({
+				message: "Interactive session type jupiter not found, try with one of: [jupyter].",
+			}),
+		});
+		const image = await api("POST", "/api/workflows/nb/open/jupyter", { image: "docker.io/jupyter/scipy-notebook" });
+		expect(image.status).toBe(400);
+		expect(image.body.message).toMatch(/an image \(docker.io\/jupyter\/scipy-notebook\) cannot be chosen/);
+	}, 60_000);
+
+	it("outlives a killed server, then closes: its processes end and its address is gone", async () => {
+		const path = (await api("POST", "/api/workflows/nb/open/jupyter", {})).body.path as string;
+		const cookie = ((await enter(path)).cookie as string).split(";")[0] as string;
+		await server.kill("SIGKILL");
+		server = await startServerProcess(env, Number(new URL(server.url).port));
+		const after = await fetch(`${server.url}${path}api/contents/data/hello.txt?content=1`, { headers: { cookie } });
+		expect(after.status).toBe(200);
+		expect((await api("POST", "/api/workflows/nb/open/jupyter", {})).body.path).toBe(path);
+		const closed = await api("POST", "/api/workflows/nb/close/", {});
+		expect(closed).toEqual({ status: 200, body: { message: "The interactive session has been closed" } });
+		expect((await fetch(`${server.url}${path}api/contents`, { headers: { cookie } })).status).toBe(404);
+		for (let i = 0; i < 50 && jupyterProcesses(path).length > 0; i++) await new Promise((r) => setTimeout(r, 200));
+		expect(jupyterProcesses(path)).toEqual([]);
+		expect((await api("GET", "/api/workflows?type=interactive")).body.items).toEqual([]);
+		expect((await api("POST", "/api/workflows/nb/close/", {})).status).toBe(404);
+	}, 120_000);
+
+	it("orrery open, list --sessions and close; deleting a run closes its session", async () => {
+		const client = { ...env, ORRERY_SERVER_URL: server.url, ORRERY_ACCESS_TOKEN: token };
+		const open = await orrery(["open", "-w", "nb"], client);
+		expect(open.code, open.stderr).toBe(0);
+		const link = open.stdout.trim();
+		expect(link).toMatch(new RegExp(`^${server.url}/sessions/[0-9a-f-]{36}/\\?token=`));
+		const path = new URL(link).pathname;
+		opened.add(path);
+		expect((await fetch(link, { redirect: "manual" })).status).toBe(302);
+		const list = await orrery(["list", "--sessions"], client);
+		expect(list.stdout).toMatch(new RegExp(`nb\\.1\\s+jupyter\\s+running\\s+${path}`));
+		expect((await orrery(["close", "-w", "nb"], client)).stdout).toMatch(/closed/);
+		// Delete with a session open: it goes with the run.
+		const again = await orrery(["open", "-w", "nb", "--json"], client);
+		const second = JSON.parse(again.stdout) as { path: string; url: string };
+		opened.add(second.path);
+		expect(second.url).toContain(second.path);
+		expect((await api("PUT", "/api/workflows/nb/status?status=deleted", {})).status).toBe(200);
+		for (let i = 0; i < 50 && jupyterProcesses(second.path).length > 0; i++)
+			await new Promise((r) => setTimeout(r, 200));
+		expect(jupyterProcesses(second.path)).toEqual([]);
+	}, 120_000);
+
+	it("with the embedded server, orrery open prints the session's own address, which outlives the command", async () => {
+		const local = { ORRERY_HOME: mkdtempSync(join(tmpdir(), "orrery-sessions-embedded-")) };
+		try {
+			const run = await orrery(["run", "examples/helloworld"], local, { timeoutMs: 120_000 });
+			expect(run.code, run.stderr).toBe(0);
+			const open = await orrery(["open", "-w", "helloworld"], local);
+			expect(open.code, open.stderr).toBe(0);
+			const link = open.stdout.trim();
+			expect(link).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/sessions\/[0-9a-f-]{36}\/\?token=/);
+			opened.add(new URL(link).pathname);
+			const files = await fetch(`${link.replace("/?token=", "/api/contents/results?token=")}`);
+			expect(files.status).toBe(200);
+			expect(((await files.json()) as { content: Array<{ name: string }> }).content.map((c) => c.name)).toContain(
+				"greetings.txt",
+			);
+			const close = await orrery(["close", "-w", "helloworld"], local);
+			expect(close.code, close.stderr).toBe(0);
+			for (let i = 0; i < 50 && jupyterProcesses(new URL(link).pathname).length > 0; i++)
+				await new Promise((r) => setTimeout(r, 200));
+			expect(jupyterProcesses(new URL(link).pathname)).toEqual([]);
+		} finally {
+			rmSync(local.ORRERY_HOME, { recursive: true, force: true });
+		}
+	}, 180_000);
+});
