@@ -7,8 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { testDialects } from "../support/databases.js";
 import { runsJupyterTests } from "../support/jupyter.js";
 import { orrery, type ServerProcess, startServerProcess } from "../support/processes.js";
+import { startTestServer, type TestServer } from "../support/test-server.js";
 
 /** The processes whose command line names this session's address (its Jupyter server). */
 function jupyterProcesses(path: string): number[] {
@@ -240,4 +242,59 @@ describe.skipIf(!runsJupyterTests)("interactive sessions (a real Jupyter; needs 
 			rmSync(local.ORRERY_HOME, { recursive: true, force: true });
 		}
 	}, 180_000);
+});
+
+describe.skipIf(!runsJupyterTests).each(testDialects)("interactive sessions on %s (a real Jupyter)", (dialect) => {
+	let t: TestServer;
+	let owner: { id: string; token: string };
+	let runner: { id: string; token: string };
+	let reader: { id: string; token: string };
+	let path = "";
+
+	beforeAll(async () => {
+		t = await startTestServer(dialect);
+		owner = await t.user("owner@example.org");
+		runner = await t.user("runner@example.org");
+		reader = await t.user("reader@example.org");
+	}, 60_000);
+	afterAll(async () => {
+		if (path) for (const pid of jupyterProcesses(path)) process.kill(pid, "SIGKILL");
+		await t?.close();
+	});
+
+	it("lists the run among the sessions (also as a shared run), lets in a share with run rights only, and closes", async () => {
+		const call = async (method: string, url: string, token: string, body?: unknown) => {
+			const res = await t.call(method, url, { token, ...(body === undefined ? {} : { body }) });
+			return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+		};
+		const spec = { workflow: { type: "serial", specification: { steps: [{ commands: ["true"] }] } } };
+		expect((await call("POST", "/api/workflows?workflow_name=shared-nb", owner.token, spec)).status).toBe(201);
+		for (const [who, permission] of [
+			["runner@example.org", "run"],
+			["reader@example.org", "read"],
+		] as const) {
+			const share = await call("POST", "/api/workflows/shared-nb/share", owner.token, {
+				user_email_to_share_with: who,
+				permission,
+			});
+			expect(share.status, JSON.stringify(share.body)).toBeLessThan(300);
+		}
+		const open = await call("POST", "/api/workflows/shared-nb/open/jupyter", owner.token, {});
+		expect(open.status, JSON.stringify(open.body)).toBe(200);
+		path = open.body.path as string;
+		const sessions = await call("GET", "/api/workflows?type=interactive", owner.token);
+		expect(sessions.body.items).toEqual([expect.objectContaining({ name: "shared-nb.1", session_uri: path })]);
+		const asShared = await call("GET", "/api/workflows?type=interactive&shared=true", runner.token);
+		expect(asShared.body.items).toEqual([expect.objectContaining({ name: "shared-nb.1", session_uri: path })]);
+		expect((await call("GET", "/api/workflows?type=interactive", runner.token)).body.items).toEqual([]);
+		const enter = (token: string) =>
+			fetch(`${t.url}${path}?token=${encodeURIComponent(token)}`, { redirect: "manual" }).then((r) => r.status);
+		expect(await enter(runner.token)).toBe(302);
+		expect(await enter(reader.token)).toBe(403);
+		expect(await enter(owner.token)).toBe(302);
+		expect((await call("POST", "/api/workflows/shared-nb/close/", owner.token, {})).status).toBe(200);
+		expect((await call("GET", "/api/workflows?type=interactive", owner.token)).body.items).toEqual([]);
+		for (let i = 0; i < 50 && jupyterProcesses(path).length > 0; i++) await new Promise((r) => setTimeout(r, 200));
+		expect(jupyterProcesses(path)).toEqual([]);
+	}, 120_000);
 });
