@@ -49,6 +49,8 @@ export interface ServerConfig {
 	metrics?: boolean;
 	/** Staging of remote inputs and publishing of outputs (ORRERY_STAGING_*, ORRERY_S3_*). */
 	staging: StagingConfig;
+	/** ORRERY_SESSION_MAX_IDLE_DAYS: an interactive session unused this long closes itself (default 7; 0: never). */
+	sessionMaxIdleDays: number;
 	/** ORRERY_JUPYTER_COMMAND: the `jupyter` program interactive sessions run (default: `jupyter` on the PATH). */
 	jupyterCommand?: string;
 	/** How long a session's Jupyter may take to answer (ms; default 60 s). */
@@ -124,6 +126,7 @@ export function readServerConfig(env: Env = process.env): ServerConfig {
 		trustProxy: trustProxyOf(env.ORRERY_TRUST_PROXY),
 		staging: readStagingConfig(env),
 		...(env.ORRERY_JUPYTER_COMMAND ? { jupyterCommand: env.ORRERY_JUPYTER_COMMAND } : {}),
+		sessionMaxIdleDays: integer(env, "ORRERY_SESSION_MAX_IDLE_DAYS", 7, 0, 3650),
 		localMaxActiveJobs: env.ORRERY_LOCAL_MAX_ACTIVE_JOBS
 			? integer(env, "ORRERY_LOCAL_MAX_ACTIVE_JOBS", 1, 1, 10_000)
 			: undefined,

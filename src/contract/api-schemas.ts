@@ -42,6 +42,10 @@ export const InfoResponse = Type.Object({
 	supported_workflow_engines: TitledStrings,
 	orrery_version: TitledString,
 	container_runtime: TitledString,
+	maximum_interactive_session_inactivity_period: Type.Object({
+		title: Type.String(),
+		value: Type.Union([Type.String(), Type.Null()]),
+	}),
 });
 
 /** A run's progress, REANA's shape. */

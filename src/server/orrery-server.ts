@@ -31,11 +31,15 @@ export interface OrreryServerOptions {
 	 * wakes it; tests lengthen the sleep to show that no decision waits for it.
 	 */
 	schedulerIdleMs?: number;
+	/** How often sessions that ended by themselves are looked for (default a minute). */
+	sessionSweepMs?: number;
 }
 
 /** The whole server: database, backends, scheduler and HTTP app, with one lifecycle. */
 export class OrreryServer {
 	private url: string | undefined;
+	/** The minute's check for interactive sessions that ended by themselves. */
+	private sessionSweep: NodeJS.Timeout | undefined;
 
 	private constructor(
 		readonly ctx: ServerContext,
@@ -127,7 +131,13 @@ export class OrreryServer {
 		};
 		const app = await buildApp(ctx);
 		const server = new OrreryServer(ctx, app, backends);
-		if (options.runScheduler !== false) await interactive.recover();
+		if (options.runScheduler !== false) {
+			await interactive.recover();
+			server.sessionSweep = setInterval(() => {
+				interactive.sweep().catch((error: unknown) => logger.warn({ err: error }, "interactive session sweep failed"));
+			}, options.sessionSweepMs ?? 60_000);
+			server.sessionSweep.unref();
+		}
 		if (options.runScheduler !== false) scheduler.start();
 		return server;
 	}
@@ -160,6 +170,7 @@ export class OrreryServer {
 
 	/** Stops the scheduler (jobs keep running), the HTTP server, the backends and the database. */
 	async close(): Promise<void> {
+		clearInterval(this.sessionSweep);
 		await this.ctx.scheduler.stop();
 		await this.app.close();
 		for (const b of this.backends.values()) await b.close();

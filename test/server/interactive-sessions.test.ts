@@ -252,7 +252,7 @@ describe.skipIf(!runsJupyterTests).each(testDialects)("interactive sessions on %
 	let path = "";
 
 	beforeAll(async () => {
-		t = await startTestServer(dialect);
+		t = await startTestServer(dialect, { sessionSweepMs: 200, env: { ORRERY_SESSION_MAX_IDLE_DAYS: "2" } });
 		owner = await t.user("owner@example.org");
 		runner = await t.user("runner@example.org");
 		reader = await t.user("reader@example.org");
@@ -296,5 +296,36 @@ describe.skipIf(!runsJupyterTests).each(testDialects)("interactive sessions on %
 		expect((await call("GET", "/api/workflows?type=interactive", owner.token)).body.items).toEqual([]);
 		for (let i = 0; i < 50 && jupyterProcesses(path).length > 0; i++) await new Promise((r) => setTimeout(r, 200));
 		expect(jupyterProcesses(path)).toEqual([]);
+	}, 120_000);
+
+	it("ends itself when idle (Jupyter's own limits, from ORRERY_SESSION_MAX_IDLE_DAYS); one that ended leaves the listings", async () => {
+		const call = async (method: string, url: string, body?: unknown) => {
+			const res = await t.call(method, url, { token: owner.token, ...(body === undefined ? {} : { body }) });
+			return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+		};
+		const info = await call("GET", "/api/info");
+		expect(info.body.maximum_interactive_session_inactivity_period).toEqual({
+			title: "Maximum inactivity period in days before automatic closure of interactive sessions",
+			value: "2",
+		});
+		path = (await call("POST", "/api/workflows/shared-nb/open/jupyter", {})).body.path as string;
+		const args = execFileSync("ps", ["-o", "args=", "-p", String(jupyterProcesses(path)[0])], { encoding: "utf8" });
+		expect(args).toContain("--NotebookApp.shutdown_no_activity_timeout=172800");
+		expect(args).toContain("--MappingKernelManager.cull_idle_timeout=172800");
+		// Ended by itself (as after its idle limit, or Quit on its page): the next sweep marks it stopped.
+		for (const pid of jupyterProcesses(path)) process.kill(pid, "SIGTERM");
+		for (
+			let i = 0;
+			i < 50 && ((await call("GET", "/api/workflows?type=interactive")).body.items as unknown[]).length > 0;
+			i++
+		)
+			await new Promise((r) => setTimeout(r, 200));
+		expect((await call("GET", "/api/workflows?type=interactive")).body.items).toEqual([]);
+		expect((await fetch(`${t.url}${path}api/status`)).status).toBe(404);
+		// Opened again: a new session.
+		const again = (await call("POST", "/api/workflows/shared-nb/open/jupyter", {})).body.path as string;
+		expect(again).not.toBe(path);
+		path = again;
+		expect((await call("POST", "/api/workflows/shared-nb/close/", {})).status).toBe(200);
 	}, 120_000);
 });

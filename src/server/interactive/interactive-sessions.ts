@@ -117,6 +117,7 @@ export class InteractiveSessions {
 				token,
 				folder: this.folderOf(row.id),
 				timeoutMs: this.ctx.config.jupyterStartTimeoutMs ?? 60_000,
+				maxIdleSeconds: Math.round(this.ctx.config.sessionMaxIdleDays * 86_400),
 			});
 			await updateInteractiveSession(db, row.id, { status: "running", pid, port, updated_at: isoNow(clock) });
 			this.upstreams.set(row.id, { workflowId: wf.id, port, token });
@@ -149,6 +150,23 @@ export class InteractiveSessions {
 		const found = { workflowId: row.workflow_id, port: row.port, token: this.ctx.secretBox.open(row.token_sealed) };
 		this.upstreams.set(sessionId, found);
 		return found;
+	}
+
+	/**
+	 * Marks stopped the sessions whose Jupyter has ended by itself (idle too long, or quit from its own
+	 * page), so listings stop showing them; the server calls this every minute.
+	 */
+	async sweep(): Promise<void> {
+		for (const row of await liveInteractiveSessions(this.ctx.db)) {
+			if (row.status !== "running" || (row.pid !== null && isAlive(row.pid))) continue;
+			this.upstreams.delete(row.id);
+			await updateInteractiveSession(this.ctx.db, row.id, {
+				status: "stopped",
+				message: "its Jupyter server ended (idle too long, or quit from its page)",
+				updated_at: isoNow(this.ctx.clock),
+			});
+			await rm(this.folderOf(row.id), { recursive: true, force: true });
+		}
 	}
 
 	/**

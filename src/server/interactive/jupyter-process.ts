@@ -63,6 +63,8 @@ export interface JupyterOptions {
 	folder: string;
 	/** How long it may take to answer (ms). */
 	timeoutMs: number;
+	/** Unused this long (no request, no kernel busy), it ends itself: idle kernels are culled, then the server stops. 0: never. */
+	maxIdleSeconds: number;
 }
 
 /**
@@ -85,6 +87,13 @@ export async function startJupyter(options: JupyterOptions): Promise<JupyterProc
 		"--NotebookApp.port_retries=0",
 		`--NotebookApp.base_url=${sessionBase(options.sessionId)}`,
 		`--notebook-dir=${options.workspace}`,
+		...(options.maxIdleSeconds > 0
+			? [
+					`--NotebookApp.shutdown_no_activity_timeout=${options.maxIdleSeconds}`,
+					`--MappingKernelManager.cull_idle_timeout=${options.maxIdleSeconds}`,
+					`--MappingKernelManager.cull_interval=${Math.min(3600, options.maxIdleSeconds)}`,
+				]
+			: []),
 		...(process.getuid?.() === 0 ? ["--allow-root"] : []),
 	];
 	let exited: string | undefined;

@@ -56,6 +56,10 @@ export function accountRoutes(app: FastifyInstance, ctx: ServerContext): void {
 			supported_workflow_engines: { title: "List of supported workflow engines", value: engines },
 			orrery_version: { title: "Orrery version", value: apiVersion.orrery },
 			container_runtime: { title: "Container runtime of the local backend", value: containerRuntime ?? "none" },
+			maximum_interactive_session_inactivity_period: {
+				title: "Maximum inactivity period in days before automatic closure of interactive sessions",
+				value: ctx.config.sessionMaxIdleDays > 0 ? String(ctx.config.sessionMaxIdleDays) : null,
+			},
 		};
 	});
 }
