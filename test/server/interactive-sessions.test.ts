@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { testDialects } from "../support/databases.js";
-import { runsJupyterTests } from "../support/jupyter.js";
+import { endSessionsUnder, runsJupyterTests } from "../support/jupyter.js";
 import { orrery, type ServerProcess, startServerProcess } from "../support/processes.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
@@ -107,6 +107,7 @@ describe.skipIf(!runsJupyterTests)("interactive sessions (a real Jupyter; needs 
 	afterAll(async () => {
 		for (const path of opened) for (const pid of jupyterProcesses(path)) process.kill(pid, "SIGKILL");
 		await server?.kill();
+		endSessionsUnder(home);
 		rmSync(home, { recursive: true, force: true });
 	});
 
@@ -239,6 +240,7 @@ describe.skipIf(!runsJupyterTests)("interactive sessions (a real Jupyter; needs 
 				await new Promise((r) => setTimeout(r, 200));
 			expect(jupyterProcesses(new URL(link).pathname)).toEqual([]);
 		} finally {
+			endSessionsUnder(local.ORRERY_HOME);
 			rmSync(local.ORRERY_HOME, { recursive: true, force: true });
 		}
 	}, 180_000);
@@ -260,6 +262,7 @@ describe.skipIf(!runsJupyterTests).each(testDialects)("interactive sessions on %
 	afterAll(async () => {
 		if (path) for (const pid of jupyterProcesses(path)) process.kill(pid, "SIGKILL");
 		await t?.close();
+		if (t) endSessionsUnder(t.home);
 	});
 
 	it("lists the run among the sessions (also as a shared run), lets in a share with run rights only, and closes", async () => {

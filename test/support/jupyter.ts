@@ -15,3 +15,20 @@ export function hasJupyter(): boolean {
 
 /** Whether the interactive session tests run here: always in CI (where a missing Jupyter fails them). */
 export const runsJupyterTests = hasJupyter() || process.env.CI === "true";
+
+/**
+ * Ends the Jupyter servers of sessions on workspaces under `dir` (a test server's home): sessions
+ * outlive their server by design, so a test that stops its server, or fails before closing a session,
+ * ends them here.
+ */
+export function endSessionsUnder(dir: string): void {
+	const out = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" });
+	for (const line of out.split("\n")) {
+		if (!line.includes("--NotebookApp.base_url=/sessions/") || !line.includes(`--notebook-dir=${dir}`)) continue;
+		try {
+			process.kill(-Number(line.trim().split(/\s+/)[0]), "SIGKILL");
+		} catch {
+			// gone meanwhile
+		}
+	}
+}

@@ -5,6 +5,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { endSessionsUnder } from "../support/jupyter.js";
 
 const run = promisify(execFile);
 
@@ -105,6 +106,7 @@ export async function startOrrery(
 			await exited;
 			clearTimeout(timer);
 		}
+		endSessionsUnder(home);
 		rmSync(home, { recursive: true, force: true });
 	};
 	try {
