@@ -1,3 +1,4 @@
+import { type RawBuilder, sql } from "kysely";
 import type { Db } from "./connection.js";
 import type { InteractiveSessionTable } from "./schema.js";
 
@@ -66,4 +67,9 @@ export async function liveInteractiveSessions(db: Db): Promise<InteractiveSessio
 		.selectAll()
 		.where("status", "in", ["starting", "running"])
 		.execute();
+}
+
+/** A condition on a listing of runs: the run (its id column, `workflows.id` or an alias's) has a session running. */
+export function hasRunningSession(idColumn: string): RawBuilder<boolean> {
+	return sql<boolean>`exists (select 1 from interactive_sessions i where i.workflow_id = ${sql.ref(idColumn)} and i.status = 'running')`;
 }

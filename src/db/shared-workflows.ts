@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { Db } from "./connection.js";
+import { hasRunningSession } from "./interactive-sessions.js";
 import type { WorkflowQuery, WorkflowRow } from "./workflows.js";
 
 /** Which runs a user may see in a listing: their own, those shared with them (directly or through a group), or both. */
@@ -64,16 +65,7 @@ export async function listAccessibleWorkflows(
 	if (q.id) base = base.where("w.id", "=", q.id);
 	if (q.name) base = base.where("w.name", "=", q.name);
 	if (q.run !== undefined) base = base.where("w.run_number", "=", q.run).where("w.run_minor", "=", q.minor ?? 0);
-	if (q.withSession)
-		base = base.where((eb) =>
-			eb.exists(
-				eb
-					.selectFrom("interactive_sessions as i")
-					.select("i.id")
-					.whereRef("i.workflow_id", "=", "w.id")
-					.where("i.status", "=", "running"),
-			),
-		);
+	if (q.withSession) base = base.where(hasRunningSession("w.id"));
 	const dir = q.sort ?? "desc";
 	const [items, count] = await Promise.all([
 		base

@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import type { Db } from "./connection.js";
 import { isUniqueViolation } from "./connection.js";
+import { hasRunningSession } from "./interactive-sessions.js";
 import type { WorkflowStatus, WorkflowTable } from "./schema.js";
 
 /** A stored workflow run. */
@@ -125,16 +126,7 @@ export async function listWorkflows(db: Db, q: WorkflowQuery): Promise<{ items: 
 	if (q.id) base = base.where("id", "=", q.id);
 	if (q.name) base = base.where("name", "=", q.name);
 	if (q.run !== undefined) base = base.where("run_number", "=", q.run).where("run_minor", "=", q.minor ?? 0);
-	if (q.withSession)
-		base = base.where((eb) =>
-			eb.exists(
-				eb
-					.selectFrom("interactive_sessions as i")
-					.select("i.id")
-					.whereRef("i.workflow_id", "=", "workflows.id")
-					.where("i.status", "=", "running"),
-			),
-		);
+	if (q.withSession) base = base.where(hasRunningSession("workflows.id"));
 	const dir = q.sort ?? "desc";
 	const [items, count] = await Promise.all([
 		base

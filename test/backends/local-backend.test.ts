@@ -459,6 +459,21 @@ describe("local backend: the launcher's queue", () => {
 		}
 	});
 
+	/**
+	 * Once the first of three jobs has ended (and `settleMs` more), the other two have not started; the
+	 * next server's backend polls them (the queued ones are handed to its launcher) and runs each once.
+	 */
+	const expectQueueTakenOver = async (dir: string, dirs: string[], next: LocalBackend, settleMs: number) => {
+		await until(() => existsSync(join(dirs[0] as string, "exit-code")));
+		await new Promise((r) => setTimeout(r, settleMs));
+		expect(existsSync(join(dirs[1] as string, "pid"))).toBe(false);
+		expect(existsSync(join(dirs[2] as string, "pid"))).toBe(false);
+		const seen = await next.poll(dirs);
+		expect(dirs.map((d) => seen.get(d)?.state)).toEqual(["exited", "queued", "queued"]);
+		await until(() => dirs.every((d) => existsSync(join(d, "exit-code"))));
+		expect(readFileSync(join(dir, "ran"), "utf8").trim().split("\n")).toEqual(["job0", "job1", "job2"]);
+	};
+
 	it("stops starting jobs when closed: the queued ones wait for the next server's backend, which starts each once", async () => {
 		const dir = mkdtempSync(join(tmpdir(), "orrery-local-close-"));
 		const first = await LocalBackend.create({ containerRuntime: "none", maxActiveJobs: 1 });
@@ -467,15 +482,7 @@ describe("local backend: the launcher's queue", () => {
 			const dirs = await submitRecorders(first, dir, 3, 0.3);
 			await until(() => existsSync(join(dirs[0] as string, "pid")));
 			await first.close(); // the server stops: the running job goes on, the queued ones are not started
-			await until(() => existsSync(join(dirs[0] as string, "exit-code")));
-			await new Promise((r) => setTimeout(r, 400));
-			expect(existsSync(join(dirs[1] as string, "pid"))).toBe(false);
-			expect(existsSync(join(dirs[2] as string, "pid"))).toBe(false);
-			// The next server polls its active jobs: the queued ones are handed to its launcher.
-			const seen = await next.poll(dirs);
-			expect(dirs.map((d) => seen.get(d)?.state)).toEqual(["exited", "queued", "queued"]);
-			await until(() => dirs.every((d) => existsSync(join(d, "exit-code"))));
-			expect(readFileSync(join(dir, "ran"), "utf8").trim().split("\n")).toEqual(["job0", "job1", "job2"]);
+			await expectQueueTakenOver(dir, dirs, next, 400);
 		} finally {
 			await first.close();
 			await next.close();
@@ -510,16 +517,8 @@ describe("local backend: the launcher's queue", () => {
 				server.once("exit", (code) => fail(new Error(`the server process exited (${code})`)));
 			});
 			await until(() => existsSync(join(dirs[0] as string, "pid")));
-			server.kill("SIGKILL");
-			await until(() => existsSync(join(dirs[0] as string, "exit-code")));
-			await new Promise((r) => setTimeout(r, 600));
-			// Its launcher outlives it but starts nothing more.
-			expect(existsSync(join(dirs[1] as string, "pid"))).toBe(false);
-			expect(existsSync(join(dirs[2] as string, "pid"))).toBe(false);
-			const seen = await next.poll(dirs);
-			expect(dirs.map((d) => seen.get(d)?.state)).toEqual(["exited", "queued", "queued"]);
-			await until(() => dirs.every((d) => existsSync(join(d, "exit-code"))));
-			expect(readFileSync(join(dir, "ran"), "utf8").trim().split("\n")).toEqual(["job0", "job1", "job2"]);
+			server.kill("SIGKILL"); // its launcher outlives it but starts nothing more
+			await expectQueueTakenOver(dir, dirs, next, 600);
 		} finally {
 			server.kill("SIGKILL");
 			await next.close();
