@@ -49,10 +49,17 @@ export interface ServerConfig {
 	metrics?: boolean;
 	/** Staging of remote inputs and publishing of outputs (ORRERY_STAGING_*, ORRERY_S3_*). */
 	staging: StagingConfig;
+	/**
+	 * ORRERY_INTERACTIVE_SESSIONS: who may open interactive sessions (Jupyter on the server's host, as the
+	 * server's user): `on` (anyone who may run the run; the default), `admins`, or `off`.
+	 */
+	interactiveSessions: "on" | "admins" | "off";
 	/** ORRERY_SESSION_MAX_IDLE_DAYS: an interactive session unused this long closes itself (default 7; 0: never). */
 	sessionMaxIdleDays: number;
 	/** ORRERY_JUPYTER_COMMAND: the `jupyter` program interactive sessions run (default: `jupyter` on the PATH). */
 	jupyterCommand?: string;
+	/** How long a check that a session's user may still enter is trusted (ms; default 30 s; tests shorten it). */
+	sessionAccessRecheckMs?: number;
 	/** How long a session's Jupyter may take to answer (ms; default 60 s). */
 	jupyterStartTimeoutMs?: number;
 	/** The server of one CLI command (`orrery run` without a server): sessions are reached directly, not through it. */
@@ -127,6 +134,7 @@ export function readServerConfig(env: Env = process.env): ServerConfig {
 		staging: readStagingConfig(env),
 		...(env.ORRERY_JUPYTER_COMMAND ? { jupyterCommand: env.ORRERY_JUPYTER_COMMAND } : {}),
 		sessionMaxIdleDays: integer(env, "ORRERY_SESSION_MAX_IDLE_DAYS", 7, 0, 3650),
+		interactiveSessions: sessionsSetting(env.ORRERY_INTERACTIVE_SESSIONS),
 		localMaxActiveJobs: env.ORRERY_LOCAL_MAX_ACTIVE_JOBS
 			? integer(env, "ORRERY_LOCAL_MAX_ACTIVE_JOBS", 1, 1, 10_000)
 			: undefined,
@@ -156,6 +164,12 @@ function trustProxyOf(value: string | undefined): boolean | string | undefined {
 	if (!value) return undefined;
 	if (value === "true" || value === "false") return value === "true";
 	return value;
+}
+
+function sessionsSetting(value: string | undefined): ServerConfig["interactiveSessions"] {
+	if (value === undefined || value === "") return "on";
+	if (value === "on" || value === "admins" || value === "off") return value;
+	throw configError("ORRERY_INTERACTIVE_SESSIONS", value, "use on, admins or off");
 }
 
 function configError(name: string, value: string, hint: string): AppError {

@@ -20,30 +20,36 @@ export async function findInteractiveSessionById(db: Db, id: string): Promise<In
 }
 
 /**
- * Records a new session of a run, replacing one that has ended. False when the run has a session that
- * is starting or running (another request opened it first).
+ * Records a new session of a run, replacing one that has ended, in one statement (two servers opening
+ * the same run at once: one wins). False when the run has a session that is starting or running.
  */
 export async function claimInteractiveSession(db: Db, row: InteractiveSessionRow): Promise<boolean> {
-	return db.kysely.transaction().execute(async (trx) => {
-		const existing = await trx
-			.selectFrom("interactive_sessions")
-			.select("status")
-			.where("workflow_id", "=", row.workflow_id)
-			.executeTakeFirst();
-		if (existing && (existing.status === "starting" || existing.status === "running")) return false;
-		if (existing) await trx.deleteFrom("interactive_sessions").where("workflow_id", "=", row.workflow_id).execute();
-		await trx.insertInto("interactive_sessions").values(row).execute();
-		return true;
-	});
+	const { workflow_id: _, ...rest } = row;
+	const claimed = await db.kysely
+		.insertInto("interactive_sessions")
+		.values(row)
+		.onConflict((oc) =>
+			oc
+				.column("workflow_id")
+				.doUpdateSet(rest)
+				.where("interactive_sessions.status", "not in", ["starting", "running"]),
+		)
+		.returning("id")
+		.executeTakeFirst();
+	return claimed?.id === row.id;
 }
 
-/** Changes a session's state. */
+/** Changes a session's state, when it is in one of `from` (all states when absent); false when it was not. */
 export async function updateInteractiveSession(
 	db: Db,
 	id: string,
 	patch: Partial<Pick<InteractiveSessionRow, "status" | "port" | "pid" | "message" | "updated_at">>,
-): Promise<void> {
-	await db.kysely.updateTable("interactive_sessions").set(patch).where("id", "=", id).execute();
+	from?: ReadonlyArray<InteractiveSessionRow["status"]>,
+): Promise<boolean> {
+	let q = db.kysely.updateTable("interactive_sessions").set(patch).where("id", "=", id);
+	if (from) q = q.where("status", "in", from);
+	const result = await q.executeTakeFirst();
+	return Number(result.numUpdatedRows) > 0;
 }
 
 /** The sessions of these runs, by run id. */
@@ -60,12 +66,21 @@ export async function interactiveSessionsOf(
 	return new Map(rows.map((r) => [r.workflow_id, r]));
 }
 
-/** Sessions a server process may have left starting or running. */
-export async function liveInteractiveSessions(db: Db): Promise<InteractiveSessionRow[]> {
+/**
+ * The sessions of one host that may have processes: starting or running, or stopped (closed from
+ * another host) with their process not yet stopped.
+ */
+export async function liveInteractiveSessions(db: Db, host: string): Promise<InteractiveSessionRow[]> {
 	return db.kysely
 		.selectFrom("interactive_sessions")
 		.selectAll()
-		.where("status", "in", ["starting", "running"])
+		.where("host", "=", host)
+		.where((eb) =>
+			eb.or([
+				eb("status", "in", ["starting", "running"]),
+				eb.and([eb("status", "=", "stopped"), eb("pid", "is not", null)]),
+			]),
+		)
 		.execute();
 }
 

@@ -198,6 +198,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
 					.addColumn("id", "text", (c) => c.notNull().unique())
 					.addColumn("type", "text", (c) => c.notNull())
 					.addColumn("status", "text", (c) => c.notNull())
+					.addColumn("host", "text", (c) => c.notNull())
 					.addColumn("port", "integer")
 					.addColumn("pid", "integer")
 					.addColumn("token_sealed", "text", (c) => c.notNull())

@@ -159,6 +159,8 @@ export interface InteractiveSessionTable {
 	id: string;
 	type: string;
 	status: "starting" | "running" | "stopped" | "failed";
+	/** The host its process runs on (a session is reached, checked and stopped from there only). */
+	host: string;
 	port: number | null;
 	pid: number | null;
 	token_sealed: string;

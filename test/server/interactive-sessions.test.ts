@@ -12,13 +12,18 @@ import { endSessionsUnder, runsJupyterTests } from "../support/jupyter.js";
 import { orrery, type ServerProcess, startServerProcess } from "../support/processes.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
-/** The processes whose command line names this session's address (its Jupyter server). */
-function jupyterProcesses(path: string): number[] {
+/** The processes whose command line names `text`. */
+function processesNaming(text: string): number[] {
 	const out = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" });
 	return out
 		.split("\n")
-		.filter((l) => l.includes(`--NotebookApp.base_url=${path}`))
+		.filter((l) => l.includes(text) && !l.includes(" ps -eo"))
 		.map((l) => Number(l.trim().split(/\s+/)[0]));
+}
+
+/** The processes whose command line names this session's address (its Jupyter server). */
+function jupyterProcesses(path: string): number[] {
+	return processesNaming(`--NotebookApp.base_url=${path}`);
 }
 
 /** Runs `code` in a kernel of the session through the server's WebSocket proxy; its result as text. */
@@ -141,6 +146,8 @@ describe.skipIf(!runsJupyterTests)("interactive sessions (a real Jupyter; needs 
 		};
 		expect(root.content.map((c) => c.name)).toEqual(["data"]);
 		expect(await execute(server.url, path, cookie, "6 * 7")).toBe("42");
+		// The kernel runs in a session of its own, named by its connection file in the session's folder.
+		expect(processesNaming(join(home, "sessions", path.split("/")[2] as string, "runtime", "kernel-"))).toHaveLength(1);
 		// Opening again answers the same session.
 		expect((await api("POST", "/api/workflows/nb/open/jupyter", {})).body.path).toBe(path);
 		expect(jupyterProcesses(path)).toHaveLength(1);
@@ -192,6 +199,10 @@ describe.skipIf(!runsJupyterTests)("interactive sessions (a real Jupyter; needs 
 		expect((await fetch(`${server.url}${path}api/contents`, { headers: { cookie } })).status).toBe(404);
 		for (let i = 0; i < 50 && jupyterProcesses(path).length > 0; i++) await new Promise((r) => setTimeout(r, 200));
 		expect(jupyterProcesses(path)).toEqual([]);
+		// The kernel the first test started (a session of its own) ended with it.
+		const kernels = () => processesNaming(join(home, "sessions", path.split("/")[2] as string, "runtime", "kernel-"));
+		for (let i = 0; i < 50 && kernels().length > 0; i++) await new Promise((r) => setTimeout(r, 200));
+		expect(kernels()).toEqual([]);
 		expect((await api("GET", "/api/workflows?type=interactive")).body.items).toEqual([]);
 		expect((await api("POST", "/api/workflows/nb/close/", {})).status).toBe(404);
 	}, 120_000);
@@ -255,6 +266,7 @@ describe.skipIf(!runsJupyterTests).each(testDialects)("interactive sessions on %
 
 	beforeAll(async () => {
 		t = await startTestServer(dialect, { sessionSweepMs: 200, env: { ORRERY_SESSION_MAX_IDLE_DAYS: "2" } });
+		t.config.sessionAccessRecheckMs = 0;
 		owner = await t.user("owner@example.org");
 		runner = await t.user("runner@example.org");
 		reader = await t.user("reader@example.org");
@@ -295,6 +307,28 @@ describe.skipIf(!runsJupyterTests).each(testDialects)("interactive sessions on %
 		expect(await enter(runner.token)).toBe(302);
 		expect(await enter(reader.token)).toBe(403);
 		expect(await enter(owner.token)).toBe(302);
+		// The runner's cookie lets them in until the share is withdrawn, then no more.
+		const entered = await fetch(`${t.url}${path}?token=${encodeURIComponent(runner.token)}`, { redirect: "manual" });
+		const cookie = (entered.headers.get("set-cookie") as string).split(";")[0] as string;
+		expect((await fetch(`${t.url}${path}api/contents`, { headers: { cookie } })).status).toBe(200);
+		// A change or a WebSocket with the cookie, from another site: refused.
+		const crossSite = await fetch(`${t.url}${path}api/contents/x.ipynb`, {
+			method: "PUT",
+			headers: { cookie, origin: "http://evil.example", "content-type": "application/json" },
+			body: JSON.stringify({ type: "notebook" }),
+		});
+		expect(crossSite.status).toBe(403);
+		const unshare = await t.call(
+			"POST",
+			"/api/workflows/shared-nb/unshare?user_email_to_unshare_with=runner@example.org",
+			{
+				token: owner.token,
+			},
+		);
+		expect(unshare.status).toBe(200);
+		const revoked = await fetch(`${t.url}${path}api/contents`, { headers: { cookie } });
+		expect(revoked.status).toBe(403);
+		expect(revoked.headers.get("set-cookie")).toMatch(/Max-Age=0/);
 		expect((await call("POST", "/api/workflows/shared-nb/close/", owner.token, {})).status).toBe(200);
 		expect((await call("GET", "/api/workflows?type=interactive", owner.token)).body.items).toEqual([]);
 		for (let i = 0; i < 50 && jupyterProcesses(path).length > 0; i++) await new Promise((r) => setTimeout(r, 200));
@@ -331,4 +365,31 @@ describe.skipIf(!runsJupyterTests).each(testDialects)("interactive sessions on %
 		path = again;
 		expect((await call("POST", "/api/workflows/shared-nb/close/", {})).status).toBe(200);
 	}, 120_000);
+});
+
+describe("interactive sessions turned off, or left to administrators (ORRERY_INTERACTIVE_SESSIONS)", () => {
+	it("answers 501 when off, 403 to a user when for administrators only, and says so in /api/config", async () => {
+		for (const [setting, status] of [
+			["off", 501],
+			["admins", 403],
+		] as const) {
+			const s = await startTestServer("sqlite", { env: { ORRERY_INTERACTIVE_SESSIONS: setting } });
+			try {
+				const user = await s.user("someone@example.org");
+				const spec = { workflow: { type: "serial", specification: { steps: [{ commands: ["true"] }] } } };
+				expect(
+					(await s.call("POST", "/api/workflows?workflow_name=nb", { token: user.token, body: spec })).status,
+				).toBe(201);
+				const open = await s.call("POST", "/api/workflows/nb/open/jupyter", { token: user.token, body: {} });
+				expect(open.status).toBe(status);
+				expect(((await open.json()) as { message: string }).message).toMatch(
+					setting === "off" ? /turned off on this server/ : /only administrators/,
+				);
+				const config = (await (await s.call("GET", "/api/config")).json()) as { interactive_sessions: boolean };
+				expect(config.interactive_sessions).toBe(setting !== "off");
+			} finally {
+				await s.close();
+			}
+		}
+	});
 });

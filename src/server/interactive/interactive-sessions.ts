@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { AppError, isoNow, newId } from "../../common/index.js";
 import {
@@ -12,11 +13,10 @@ import {
 	type WorkflowRow,
 } from "../../db/index.js";
 import type { ServerContext } from "../server-context.js";
+import { answers, isAlive, sessionBase, startJupyter, stopJupyter } from "./jupyter-process.js";
 
 /** What the sessions need of the server. */
 export type InteractiveSessionDeps = Pick<ServerContext, "db" | "clock" | "secretBox" | "config" | "logger">;
-
-import { answers, isAlive, sessionBase, startJupyter, stopJupyter } from "./jupyter-process.js";
 
 /** The kinds of interactive session a run can open. */
 export const interactiveSessionTypes = ["jupyter"] as const;
@@ -25,8 +25,15 @@ export const interactiveSessionTypes = ["jupyter"] as const;
 export interface SessionUpstream {
 	workflowId: string;
 	port: number;
+	pid: number;
 	token: string;
 }
+
+/** The host this server runs on: a session's process is reached, checked and stopped from its own host only. */
+const thisHost = hostname();
+
+/** A session left `starting` this long by another server process is taken for abandoned. */
+const startingGraceMs = 2 * 60_000;
 
 /**
  * Interactive sessions: a Jupyter server per run on the server's host, serving the run's workspace,
@@ -46,6 +53,12 @@ export class InteractiveSessions {
 
 	private folderOf(id: string): string {
 		return join(this.ctx.config.home, "sessions", id);
+	}
+
+	/** True when the session's process is there (on another host: as far as the database says). */
+	private isLive(row: InteractiveSessionRow): boolean {
+		if (row.host !== thisHost) return true;
+		return row.pid !== null && isAlive(row.pid);
 	}
 
 	/**
@@ -70,20 +83,32 @@ export class InteractiveSessions {
 			);
 		}
 		if (wf.status === "deleted") throw new AppError("conflict", "the run is deleted: its workspace is gone");
-		const existing = await findInteractiveSession(this.ctx.db, wf.id);
-		let row: InteractiveSessionRow;
-		if (existing?.status === "running" && existing.pid !== null && isAlive(existing.pid)) row = existing;
-		else {
-			let pending = this.opening.get(wf.id);
-			if (!pending) {
-				pending = this.start(wf, type).finally(() => this.opening.delete(wf.id));
-				this.opening.set(wf.id, pending);
+		let row = await findInteractiveSession(this.ctx.db, wf.id);
+		if (row?.status === "running" && this.isLive(row)) {
+			// as it is
+		} else if (row?.status === "starting" && !this.opening.has(wf.id)) {
+			// Another server process is opening it; one that gave up long ago left it behind.
+			if (Date.now() - Date.parse(row.updated_at) < startingGraceMs) {
+				throw new AppError("conflict", "the session is being opened by another request; try again in a moment");
 			}
-			row = await pending;
+			await this.markStopped(row, "abandoned while it started");
+			row = await this.startOnce(wf, type);
+		} else {
+			row = await this.startOnce(wf, type);
 		}
 		const path = sessionBase(row.id);
 		const token = this.ctx.secretBox.open(row.token_sealed);
 		return { path, direct: `http://127.0.0.1:${row.port}${path}?token=${encodeURIComponent(token)}` };
+	}
+
+	/** Starts the run's session, once for concurrent requests of this process. */
+	private startOnce(wf: WorkflowRow, type: string): Promise<InteractiveSessionRow> {
+		let pending = this.opening.get(wf.id);
+		if (!pending) {
+			pending = this.start(wf, type).finally(() => this.opening.delete(wf.id));
+			this.opening.set(wf.id, pending);
+		}
+		return pending;
 	}
 
 	private async start(wf: WorkflowRow, type: string): Promise<InteractiveSessionRow> {
@@ -95,6 +120,7 @@ export class InteractiveSessions {
 			id: newId(),
 			type,
 			status: "starting",
+			host: thisHost,
 			port: null,
 			pid: null,
 			token_sealed: secretBox.seal(token),
@@ -103,91 +129,150 @@ export class InteractiveSessions {
 			updated_at: now,
 		};
 		if (!(await claimInteractiveSession(db, row))) {
-			// Another server process is opening it (or its record says running while its process is gone).
-			const other = (await findInteractiveSession(db, wf.id)) as InteractiveSessionRow;
-			if (other.pid !== null && isAlive(other.pid)) return other;
-			await updateInteractiveSession(db, other.id, { status: "stopped", updated_at: isoNow(clock) });
-			return this.start(wf, type);
+			throw new AppError("conflict", "the session is being opened by another request; try again in a moment");
 		}
+		const folder = this.folderOf(row.id);
+		let pid: number | undefined;
 		try {
-			const { pid, port } = await startJupyter({
+			const started = await startJupyter({
 				command: this.command,
 				sessionId: row.id,
 				workspace: wf.workspace_path,
 				token,
-				folder: this.folderOf(row.id),
+				folder,
 				timeoutMs: this.ctx.config.jupyterStartTimeoutMs ?? 60_000,
 				maxIdleSeconds: Math.round(this.ctx.config.sessionMaxIdleDays * 86_400),
+				// Recorded at once: a server killed before Jupyter answers leaves a process the next one can stop.
+				onSpawn: (p) => {
+					pid = p;
+					void updateInteractiveSession(db, row.id, { pid: p }, ["starting"]).catch(() => undefined);
+				},
 			});
-			await updateInteractiveSession(db, row.id, { status: "running", pid, port, updated_at: isoNow(clock) });
-			this.upstreams.set(row.id, { workflowId: wf.id, port, token });
-			this.ctx.logger.info({ workflow: wf.id, session: row.id, port }, "interactive session opened");
-			return { ...row, status: "running", pid, port };
+			const isRunning = await updateInteractiveSession(
+				db,
+				row.id,
+				{ status: "running", pid: started.pid, port: started.port, updated_at: isoNow(clock) },
+				["starting"],
+			);
+			if (!isRunning) {
+				// Closed (or its run deleted) while it started.
+				await stopJupyter({ pid: started.pid, port: started.port, id: row.id, token, folder });
+				throw new AppError("conflict", "the session was closed while it started");
+			}
+			this.upstreams.set(row.id, { workflowId: wf.id, port: started.port, pid: started.pid, token });
+			this.ctx.logger.info({ workflow: wf.id, session: row.id, port: started.port }, "interactive session opened");
+			return { ...row, status: "running", pid: started.pid, port: started.port };
 		} catch (error) {
 			const message = error instanceof Error ? error.message : String(error);
-			await updateInteractiveSession(db, row.id, { status: "failed", message, updated_at: isoNow(clock) });
+			const isFailed = await updateInteractiveSession(
+				db,
+				row.id,
+				{ status: "failed", message, pid: null, updated_at: isoNow(clock) },
+				["starting"],
+			);
+			if (isFailed && pid !== undefined && isAlive(pid))
+				await stopJupyter({ pid, port: null, id: row.id, token, folder });
 			throw error;
 		}
 	}
 
-	/** Closes the run's session (its process group ends); false when it had none open. */
+	/**
+	 * Closes the run's session; false when it had none open. Its process is stopped here when it runs
+	 * on this host, else by its own host's next sweep.
+	 */
 	async close(wf: Pick<WorkflowRow, "id">): Promise<boolean> {
 		const row = await findInteractiveSession(this.ctx.db, wf.id);
 		if (!row || (row.status !== "running" && row.status !== "starting")) return false;
-		if (row.pid !== null) stopJupyter(row.pid);
+		const isClosed = await updateInteractiveSession(
+			this.ctx.db,
+			row.id,
+			{ status: "stopped", message: "closed", updated_at: isoNow(this.ctx.clock) },
+			["running", "starting"],
+		);
+		if (!isClosed) return false;
 		this.upstreams.delete(row.id);
-		await updateInteractiveSession(this.ctx.db, row.id, { status: "stopped", updated_at: isoNow(this.ctx.clock) });
-		await rm(this.folderOf(row.id), { recursive: true, force: true });
+		if (row.host === thisHost) await this.end(row);
 		return true;
 	}
 
-	/** Where a running session answers; undefined for an unknown, stopped or vanished one. */
-	async upstream(sessionId: string): Promise<SessionUpstream | undefined> {
+	/** Stops a session's processes on this host and forgets its pid and folder. */
+	private async end(row: InteractiveSessionRow): Promise<void> {
+		const folder = this.folderOf(row.id);
+		if (row.pid !== null) {
+			const token = this.ctx.secretBox.open(row.token_sealed);
+			await stopJupyter({ pid: row.pid, port: row.port, id: row.id, token, folder });
+			await updateInteractiveSession(this.ctx.db, row.id, { pid: null });
+		}
+		// The kernels' connection files go once they are stopped.
+		setTimeout(() => void rm(folder, { recursive: true, force: true }).catch(() => undefined), 11_000).unref();
+	}
+
+	private async markStopped(row: InteractiveSessionRow, message: string): Promise<void> {
+		this.upstreams.delete(row.id);
+		await updateInteractiveSession(this.ctx.db, row.id, {
+			status: "stopped",
+			message,
+			updated_at: isoNow(this.ctx.clock),
+		});
+		if (row.host === thisHost) await this.end(row);
+	}
+
+	/**
+	 * Where a running session answers; `elsewhere` when it runs on another host (reach it through a
+	 * server there); undefined for an unknown, stopped or vanished one.
+	 */
+	async upstream(sessionId: string): Promise<SessionUpstream | { elsewhere: string } | undefined> {
 		const known = this.upstreams.get(sessionId);
-		if (known) return known;
+		if (known) {
+			if (isAlive(known.pid)) return known;
+			this.upstreams.delete(sessionId);
+		}
 		const row = await findInteractiveSessionById(this.ctx.db, sessionId);
-		if (row?.status !== "running" || row.port === null || row.pid === null || !isAlive(row.pid)) return undefined;
-		const found = { workflowId: row.workflow_id, port: row.port, token: this.ctx.secretBox.open(row.token_sealed) };
+		if (row?.status !== "running" || row.port === null || row.pid === null) return undefined;
+		if (row.host !== thisHost) return { elsewhere: row.host };
+		if (!isAlive(row.pid)) return undefined;
+		const found = {
+			workflowId: row.workflow_id,
+			port: row.port,
+			pid: row.pid,
+			token: this.ctx.secretBox.open(row.token_sealed),
+		};
 		this.upstreams.set(sessionId, found);
 		return found;
 	}
 
 	/**
-	 * Marks stopped the sessions whose Jupyter has ended by itself (idle too long, or quit from its own
-	 * page), so listings stop showing them; the server calls this every minute.
+	 * Looks at this host's sessions: those whose Jupyter ended by itself (idle too long, or quit from its
+	 * page) are marked stopped, and those closed from another host are stopped here. The server calls
+	 * this every minute.
 	 */
 	async sweep(): Promise<void> {
-		for (const row of await liveInteractiveSessions(this.ctx.db)) {
-			if (row.status !== "running" || (row.pid !== null && isAlive(row.pid))) continue;
-			this.upstreams.delete(row.id);
-			await updateInteractiveSession(this.ctx.db, row.id, {
-				status: "stopped",
-				message: "its Jupyter server ended (idle too long, or quit from its page)",
-				updated_at: isoNow(this.ctx.clock),
-			});
-			await rm(this.folderOf(row.id), { recursive: true, force: true });
+		for (const row of await liveInteractiveSessions(this.ctx.db, thisHost)) {
+			if (row.status === "running" && (row.pid === null || !isAlive(row.pid))) {
+				await this.markStopped(row, "its Jupyter server ended (idle too long, or quit from its page)");
+			} else if (row.status === "stopped" && row.pid !== null) {
+				await this.end(row);
+			}
 		}
 	}
 
 	/**
-	 * At a server's start: the sessions an earlier process left are kept when their Jupyter still
-	 * answers, and marked stopped otherwise (the process died with the machine, or was killed).
+	 * At a server's start: this host's sessions an earlier process left are kept when their Jupyter
+	 * still answers, and marked stopped (their processes stopped) otherwise.
 	 */
 	async recover(): Promise<void> {
-		for (const row of await liveInteractiveSessions(this.ctx.db)) {
+		for (const row of await liveInteractiveSessions(this.ctx.db, thisHost)) {
+			if (row.status === "stopped") {
+				if (row.pid !== null) await this.end(row);
+				continue;
+			}
 			const token = this.ctx.secretBox.open(row.token_sealed);
-			const alive =
+			const isAnswering =
 				row.pid !== null && row.port !== null && isAlive(row.pid) && (await answers(row.port, row.id, token));
-			if (alive && row.status === "running") continue;
+			if (isAnswering && row.status === "running") continue;
 			// A session left starting may be another server process's, still opening: only an old one is given up.
-			const age = Date.now() - Date.parse(row.updated_at);
-			if (row.status === "starting" && age < 5 * 60_000) continue;
-			if (row.pid !== null && isAlive(row.pid)) stopJupyter(row.pid);
-			await updateInteractiveSession(this.ctx.db, row.id, {
-				status: "stopped",
-				message: "its Jupyter server was gone when the server started",
-				updated_at: isoNow(this.ctx.clock),
-			});
+			if (row.status === "starting" && Date.now() - Date.parse(row.updated_at) < startingGraceMs) continue;
+			await this.markStopped(row, "its Jupyter server was gone when the server started");
 		}
 	}
 }

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -65,6 +65,18 @@ export interface JupyterOptions {
 	timeoutMs: number;
 	/** Unused this long (no request, no kernel busy), it ends itself: idle kernels are culled, then the server stops. 0: never. */
 	maxIdleSeconds: number;
+	/** Called with the process id as soon as it exists (before it answers), so that it can be stopped. */
+	onSpawn?: (pid: number) => void;
+}
+
+/**
+ * The environment a session's Jupyter (and its kernels) gets: the user-facing basics only, never the
+ * server's settings and credentials (database URL, keys, provider secrets).
+ */
+export function sessionEnvironment(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+	const kept =
+		/^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LANGUAGE|LC_[A-Z]+|TZ|TMPDIR|TERM|PYTHONPATH|JUPYTER_(CONFIG_DIR|DATA_DIR|PATH))$/;
+	return Object.fromEntries(Object.entries(base).filter(([k]) => kept.test(k)));
 }
 
 /**
@@ -104,7 +116,7 @@ export async function startJupyter(options: JupyterOptions): Promise<JupyterProc
 				detached: true,
 				stdio: ["ignore", log, log],
 				env: {
-					...process.env,
+					...sessionEnvironment(),
 					JUPYTER_TOKEN: options.token,
 					JUPYTER_RUNTIME_DIR: join(options.folder, "runtime"),
 				},
@@ -132,10 +144,17 @@ export async function startJupyter(options: JupyterOptions): Promise<JupyterProc
 	child.unref();
 	await started;
 	const pid = child.pid as number;
+	options.onSpawn?.(pid);
 	const deadline = Date.now() + options.timeoutMs;
 	while (!(await answers(port, options.sessionId, options.token))) {
 		if (exited !== undefined || Date.now() > deadline) {
-			if (exited === undefined) stopJupyter(pid);
+			if (exited === undefined) {
+				try {
+					process.kill(-pid, "SIGKILL");
+				} catch {
+					// gone meanwhile
+				}
+			}
 			throw new AppError(
 				"backend_unavailable",
 				`Jupyter did not start (${exited ?? `no answer in ${Math.round(options.timeoutMs / 1000)} s`}): ${lastLines(logPath)}`,
@@ -146,20 +165,68 @@ export async function startJupyter(options: JupyterOptions): Promise<JupyterProc
 	return { pid, port };
 }
 
-/** Stops a session's Jupyter server and everything it started (kernels): its whole process group. */
-export function stopJupyter(pid: number): void {
+/**
+ * Stops a session's Jupyter server and its kernels: the kernels are shut down through Jupyter's API
+ * first (each runs in a session of its own, out of reach of a signal to Jupyter's group), then the
+ * group is sent SIGTERM, and SIGKILL after 10 s; kernel processes still there (their command line
+ * names a connection file in the session's folder) are killed too.
+ */
+export async function stopJupyter(session: {
+	pid: number;
+	port: number | null;
+	id: string;
+	token: string;
+	folder: string;
+}): Promise<void> {
+	if (session.port !== null) {
+		const base = `http://127.0.0.1:${session.port}${sessionBase(session.id)}api/kernels`;
+		const headers = { authorization: `token ${session.token}` };
+		try {
+			const kernels = (await (await fetch(base, { headers, signal: AbortSignal.timeout(2000) })).json()) as Array<{
+				id: string;
+			}>;
+			await Promise.all(
+				kernels.map((k) =>
+					fetch(`${base}/${k.id}`, { method: "DELETE", headers, signal: AbortSignal.timeout(5000) }).catch(
+						() => undefined,
+					),
+				),
+			);
+		} catch {
+			// not answering: the signals below
+		}
+	}
 	const signal = (name: NodeJS.Signals) => {
 		try {
-			process.kill(-pid, name);
+			process.kill(-session.pid, name);
 		} catch {
 			// already gone
 		}
 	};
 	signal("SIGTERM");
-	// Jupyter asks to confirm a first SIGINT, not SIGTERM; a group that does not end in 5 s is killed.
+	killKernels(session.folder, "SIGTERM");
 	setTimeout(() => {
-		if (isAlive(pid)) signal("SIGKILL");
-	}, 5000).unref();
+		if (isAlive(session.pid)) signal("SIGKILL");
+		killKernels(session.folder, "SIGKILL");
+	}, 10_000).unref();
+}
+
+/** Signals the kernel processes of a session, found by the connection files in its folder. */
+function killKernels(folder: string, name: NodeJS.Signals): void {
+	let out = "";
+	try {
+		out = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" });
+	} catch {
+		return;
+	}
+	for (const line of out.split("\n")) {
+		if (!line.includes(`${join(folder, "runtime")}/kernel-`)) continue;
+		try {
+			process.kill(Number(line.trim().split(/\s+/)[0]), name);
+		} catch {
+			// gone meanwhile
+		}
+	}
 }
 
 function lastLines(path: string): string {

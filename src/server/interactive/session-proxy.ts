@@ -1,11 +1,13 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import httpProxy from "@fastify/http-proxy";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { type Principal, tokenScopes } from "../../auth/index.js";
 import { isAppError } from "../../common/index.js";
+import { findUserById, listGroupIdsOfUser } from "../../db/index.js";
 import { credentialOf, principalFor } from "../auth-hook.js";
 import { findAccessibleRun } from "../routes/shared-runs.js";
 import type { ServerContext } from "../server-context.js";
-import { cookieOf, sessionCookie, setCookie } from "../session-cookies.js";
+import { clearCookie, cookieOf, isSameOrigin, sessionCookie, setCookie } from "../session-cookies.js";
 import type { SessionUpstream } from "./interactive-sessions.js";
 import { sessionBase } from "./jupyter-process.js";
 
@@ -20,16 +22,35 @@ function cookieName(sessionId: string): string {
 	return `orrery_nb_${sessionId}`;
 }
 
-/** The cookie's value: derived from the session's own token, so it outlives a server restart and dies with the session. */
-function cookieValue(upstream: SessionUpstream): string {
-	return createHmac("sha256", upstream.token).update("orrery interactive session cookie").digest("base64url");
+/** How long the cookie lets its user in, and how long an access check of it is trusted. */
+const cookieSeconds = 7 * 24 * 3600;
+
+/**
+ * The cookie's value: who entered and until when, signed with the session's own token (so it dies
+ * with the session and outlives a server restart). Whether that user may still run the run is
+ * checked again (at most every 30 s), so a withdrawn share or a deleted account ends access.
+ */
+function signedCookie(upstream: SessionUpstream, sessionId: string, userId: string, expires: number): string {
+	return `${userId}.${expires}.${mac(upstream, sessionId, userId, expires)}`;
 }
 
-function sameSecret(a: string, b: string): boolean {
-	const x = Buffer.from(a);
-	const y = Buffer.from(b);
-	return x.length === y.length && timingSafeEqual(x, y);
+function mac(upstream: SessionUpstream, sessionId: string, userId: string, expires: number): string {
+	return createHmac("sha256", upstream.token).update(`${sessionId}.${userId}.${expires}`).digest("base64url");
 }
+
+/** The user a session cookie names, when its signature holds and it has not expired. */
+function cookieUser(value: string | undefined, upstream: SessionUpstream, sessionId: string): string | undefined {
+	const m = /^([0-9a-f-]{36})\.(\d+)\.([A-Za-z0-9_-]+)$/.exec(value ?? "");
+	if (!m) return undefined;
+	const [, userId, expiresText, given] = m as unknown as [string, string, string, string];
+	const expires = Number(expiresText);
+	if (expires * 1000 < Date.now()) return undefined;
+	const expected = Buffer.from(mac(upstream, sessionId, userId, expires));
+	const actual = Buffer.from(given);
+	return expected.length === actual.length && timingSafeEqual(expected, actual) ? userId : undefined;
+}
+
+const unsafeMethods = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 /**
  * Serves each run's interactive session at `/sessions/<id>/…`: HTTP and WebSockets (the kernels'
@@ -38,55 +59,106 @@ function sameSecret(a: string, b: string): boolean {
  * for running it (its owner, or a share that allows it), known by the `token` of the link that
  * `reana-client open` and `orrery open` print (an Orrery access token), by a Bearer token, or by the
  * web UI's session cookie. The link's token is exchanged at once for a cookie of this session alone,
- * and the browser is sent on to the same address without it.
+ * and the browser is sent on to the same address without it. Requests a browser could be made to send
+ * by another site (a cookie, and a change or a WebSocket) must come from this server's own pages.
  */
 export async function sessionProxy(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+	const checked = new Map<string, number>();
+	/** Whether this user may still run the session's run (checked at most every 30 s). */
+	const mayEnter = async (sessionId: string, upstream: SessionUpstream, userId: string): Promise<boolean> => {
+		const key = `${sessionId}:${userId}`;
+		if (Date.now() - (checked.get(key) ?? 0) < (ctx.config.sessionAccessRecheckMs ?? 30_000)) return true;
+		const user = await findUserById(ctx.db, userId);
+		if (!user) return false;
+		const principal: Principal = {
+			user,
+			scopes: tokenScopes,
+			tokenId: null,
+			sessionId: null,
+			groupIds: await listGroupIdsOfUser(ctx.db, user.id),
+			via: "session",
+		};
+		try {
+			await findAccessibleRun(ctx, principal, upstream.workflowId, "workflow.run");
+		} catch (error) {
+			if (isAppError(error)) return false;
+			throw error;
+		}
+		checked.set(key, Date.now());
+		return true;
+	};
+	const refuse = (reply: FastifyReply, status: number, message: string) => reply.code(status).send({ message });
+
 	const enter = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
 		const id = /^\/sessions\/([0-9a-f-]{36})(?:\/|$|\?)/.exec(request.url)?.[1];
-		const upstream = id ? await ctx.interactive.upstream(id) : undefined;
-		if (!id || !upstream) {
-			await reply
-				.code(404)
-				.send({ message: "no interactive session is open at this address; open one with 'orrery open -w RUN'" });
+		const found = id && ctx.config.interactiveSessions !== "off" ? await ctx.interactive.upstream(id) : undefined;
+		if (!id || !found) {
+			await refuse(reply, 404, "no interactive session is open at this address; open one with 'orrery open -w RUN'");
 			return;
 		}
+		if ("elsewhere" in found) {
+			await refuse(reply, 503, `this session runs on ${found.elsewhere}; reach it through the Orrery server there`);
+			return;
+		}
+		const upstream = found;
 		const url = new URL(request.url, "http://orrery.invalid");
 		const linkToken = url.searchParams.get("token");
-		const known = cookieOf(request, cookieName(id));
-		if (!linkToken && known && sameSecret(known, cookieValue(upstream))) {
+		const isCrossSiteRisk =
+			(unsafeMethods.has(request.method) || request.headers.upgrade !== undefined) &&
+			!isSameOrigin(request, ctx.config.publicUrl);
+		const cookie = cookieOf(request, cookieName(id));
+		const cookieUserId = linkToken ? undefined : cookieUser(cookie, upstream, id);
+		if (cookieUserId) {
+			if (isCrossSiteRisk) {
+				await refuse(reply, 403, "a request with the session's cookie came from another site");
+				return;
+			}
+			if (!(await mayEnter(id, upstream, cookieUserId))) {
+				clearCookie(reply, cookieName(id), sessionBase(id), isSecure);
+				await refuse(reply, 403, "you may no longer use this session: the run is not open to you for running it");
+				return;
+			}
 			request.sessionUpstream = upstream;
 			return;
 		}
-		const credential =
-			linkToken ?? credentialOf(request.query, request.headers.authorization) ?? cookieOf(request, sessionCookie);
+		const explicit = linkToken ?? credentialOf(request.query, request.headers.authorization);
+		const webLogin = explicit ? undefined : cookieOf(request, sessionCookie);
+		const credential = explicit ?? webLogin;
 		if (!credential) {
-			await reply.code(401).send({
-				message: "open this session through its link (printed by 'orrery open' or 'reana-client open')",
-			});
+			await refuse(reply, 401, "open this session through its link (printed by 'orrery open' or 'reana-client open')");
 			return;
 		}
+		if (webLogin && isCrossSiteRisk) {
+			await refuse(reply, 403, "a request with the login cookie came from another site");
+			return;
+		}
+		let userId: string;
 		try {
 			const principal = await principalFor(ctx, credential);
 			await findAccessibleRun(ctx, principal, upstream.workflowId, "workflow.run");
+			userId = principal.user.id;
 		} catch (error) {
 			if (!isAppError(error)) throw error;
-			const status = error.code === "not_found" ? 403 : (errorStatus[error.code] ?? 403);
-			await reply.code(status).send({ message: error.message });
+			await refuse(reply, errorStatus[error.code] ?? 403, error.message);
 			return;
 		}
-		const isSecure = ctx.config.publicUrl?.startsWith("https:") === true;
-		setCookie(reply, cookieName(id), cookieValue(upstream), {
+		checked.set(`${id}:${userId}`, Date.now());
+		const expires = Math.floor(Date.now() / 1000) + cookieSeconds;
+		setCookie(reply, cookieName(id), signedCookie(upstream, id, userId, expires), {
 			path: sessionBase(id),
-			maxAgeSeconds: 7 * 24 * 3600,
+			maxAgeSeconds: cookieSeconds,
 			isSecure,
 		});
-		if (linkToken && (request.method === "GET" || request.method === "HEAD") && !request.raw.headers.upgrade) {
+		if (linkToken && (request.method === "GET" || request.method === "HEAD") && !request.headers.upgrade) {
+			// On, without the token, and only within the session's own address.
 			url.searchParams.delete("token");
-			await reply.redirect(`${url.pathname}${url.search}`, 302);
+			const target = url.pathname.startsWith(sessionBase(id)) ? `${url.pathname}${url.search}` : sessionBase(id);
+			await reply.redirect(target, 302);
 			return;
 		}
 		request.sessionUpstream = upstream;
 	};
+	const isSecure = ctx.config.publicUrl?.startsWith("https:") === true;
 	// `rewriteRequestHeaders` for WebSockets is documented by @fastify/http-proxy but missing from its types.
 	const wsClientOptions: { followRedirects: boolean; rewriteRequestHeaders: WsHeaders } = {
 		followRedirects: false,
@@ -118,7 +190,12 @@ export async function sessionProxy(app: FastifyInstance, ctx: ServerContext): Pr
 	});
 }
 
-const errorStatus: Partial<Record<string, number>> = { unauthenticated: 401, forbidden: 403, rate_limited: 429 };
+const errorStatus: Partial<Record<string, number>> = {
+	unauthenticated: 401,
+	forbidden: 403,
+	not_found: 403,
+	rate_limited: 429,
+};
 
 /** The request's cookies but Orrery's own (its web session, the sessions' cookies): Jupyter gets only its own. */
 function jupyterCookies(header: string | undefined): { cookie?: string } {

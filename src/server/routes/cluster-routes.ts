@@ -62,7 +62,7 @@ export function clusterRoutes(app: FastifyInstance, ctx: ServerContext): void {
 		reana_api_version: apiVersion.reana,
 		compute_backends: ctx.capabilities.backends,
 		workflow_engines: ctx.capabilities.engines,
-		interactive_sessions: true,
+		interactive_sessions: ctx.config.interactiveSessions !== "off",
 		secrets: true,
 		quotas: true,
 	}));
@@ -73,6 +73,16 @@ export function clusterRoutes(app: FastifyInstance, ctx: ServerContext): void {
 	// The run is looked up (and permission checked) first, so a wrong name is 404 and a foreign run 403, as for any route.
 	handle(app, "open_interactive_session", async ({ principal, params, body }) => {
 		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.run");
+		const setting = ctx.config.interactiveSessions;
+		if (setting === "off") {
+			throw new AppError(
+				"not_implemented",
+				"interactive sessions are turned off on this server (ORRERY_INTERACTIVE_SESSIONS=off); download the files and work on them locally (orrery download)",
+			);
+		}
+		if (setting === "admins" && principal?.user.role !== "admin") {
+			throw new AppError("forbidden", "on this server only administrators may open interactive sessions");
+		}
 		const { path, direct } = await ctx.interactive.open(wf, params.interactive_session_type, {
 			image: body?.image ?? null,
 		});
