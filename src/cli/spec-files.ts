@@ -75,6 +75,10 @@ export async function inputFiles(
 		const { cwlSpecFiles } = await import("./cwl-files.js");
 		for (const f of await cwlSpecFiles(specFile, spec, parameters)) await (f.isDirectory ? addDir : addFile)(f.path);
 	} else if (wf.type !== "serial" && wf.file) await addFile(wf.file);
+	// Snakemake's config file, in REANA's older spelling (the newer, workflow.parameters.file, follows).
+	const legacyConfig = spec.inputs?.parameters?.input;
+	if (wf.type === "snakemake" && typeof legacyConfig === "string" && /\.(ya?ml|json)$/i.test(legacyConfig))
+		await addFile(legacyConfig);
 	for (const f of wf.files ?? []) await addFile(f);
 	for (const d of wf.directories ?? []) await addDir(d);
 	if (wf.parameters?.file) await addFile(wf.parameters.file);

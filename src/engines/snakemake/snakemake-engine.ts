@@ -1,0 +1,183 @@
+import { posix } from "node:path";
+import { isAppError } from "../../common/index.js";
+import type { ReanaSpecification } from "../../contract/index.js";
+import { cwlParameterFile, type Parameters, type Problem, parseCwlText } from "../../spec/index.js";
+import type {
+	EngineStep,
+	JobRequest,
+	JobView,
+	RunState,
+	ValidationInput,
+	WorkflowEngine,
+	WorkspaceView,
+} from "../workflow-engine.js";
+import { planSnakemake, type SnakemakeJob } from "./snakemake-plan.js";
+
+/** A run's plan, kept while it runs: Snakemake plans every job forced, so a new plan is the same one. */
+const plans = new Map<string, Promise<SnakemakeJob[]>>();
+
+/**
+ * Snakemake workflows (`workflow.type: snakemake`): Snakemake itself (the host's) reads the Snakefile
+ * and its config and plans the DAG; each job of a rule is one Orrery job, on any backend, in the
+ * rule's `container:` image when it names one, started once the jobs whose outputs it reads have
+ * finished. The config is the file `workflow.parameters.file` or `inputs.parameters.input` names, the
+ * other parameters over it (as `--config`).
+ */
+export const snakemakeEngine: WorkflowEngine = {
+	type: "snakemake",
+
+	async validate(input: ValidationInput): Promise<Problem[]> {
+		try {
+			const jobs = await plan(input.spec, input.parameters, input.workspace);
+			const python = jobs.filter((j) => !j.isShell && j.output.length > 0).map((j) => j.rule);
+			if (python.length > 0) {
+				return [
+					problem(
+						input.spec,
+						`rule ${[...new Set(python)].join(", ")} runs Python (run:, script:, notebook: or wrapper:), which Orrery does not run yet`,
+						"write the step as a shell: command (e.g. shell: 'python3 scripts/x.py {input} {output}')",
+					),
+				];
+			}
+			return [];
+		} catch (error) {
+			if (!isAppError(error)) throw error;
+			const line = (error.details as { line?: number } | undefined)?.line;
+			const file = input.spec.workflow.file ?? "Snakefile";
+			const message = error.message.startsWith(`${file}`)
+				? error.message.slice(file.length).replace(/^(?::\d+)?: /, "")
+				: error.message;
+			return [{ ...problem(input.spec, message, ""), ...(line === undefined ? {} : { line }) }];
+		}
+	},
+
+	/** Parameters given at start (`-p`) may set any top-level value of the config, and those the specification declares. */
+	async parameterNames(input: ValidationInput): Promise<string[]> {
+		const file = cwlParameterFile(input.spec, input.parameters);
+		const names = Object.keys(file?.rest ?? input.parameters);
+		if (file === undefined || !(await input.workspace.exists(file.path))) return names;
+		try {
+			const config = parseCwlText(await input.workspace.readText(file.path), file.path);
+			if (config && typeof config === "object" && !Array.isArray(config)) names.push(...Object.keys(config));
+		} catch {
+			// validate says what is wrong with it
+		}
+		return names;
+	},
+
+	async next(run: RunState): Promise<EngineStep> {
+		let jobs: SnakemakeJob[];
+		try {
+			let pending = plans.get(run.workflowId);
+			if (!pending) {
+				pending = plan(run.spec, run.parameters, run.workspace);
+				plans.set(run.workflowId, pending);
+			}
+			jobs = await pending;
+		} catch (error) {
+			plans.delete(run.workflowId);
+			if (isAppError(error)) return { kind: "failed", reason: error.message };
+			throw error;
+		}
+		const work = jobs.filter((j) => j.shell !== null);
+		const total = work.length;
+		const latest = latestByKey(run.jobs);
+		const byId = new Map(jobs.map((j) => [j.jobid, j]));
+		const isDone = (j: SnakemakeJob): boolean =>
+			j.shell === null
+				? j.deps.every((d) => isDone(byId.get(d) as SnakemakeJob))
+				: latest.get(keyOf(j))?.status === "finished";
+		const submit: JobRequest[] = [];
+		let isActive = false;
+		let failure: string | undefined;
+		for (const j of work) {
+			const job = latest.get(keyOf(j));
+			if (job) {
+				if (job.status === "failed" || job.status === "stopped") failure ??= failureReason(j, job);
+				else if (job.status !== "finished") isActive = true;
+				continue;
+			}
+			if (j.deps.every((d) => isDone(byId.get(d) as SnakemakeJob))) submit.push(toRequest(j));
+		}
+		if (failure !== undefined) {
+			// What runs goes on to its end; nothing new starts.
+			if (isActive) return { kind: "wait", total };
+			plans.delete(run.workflowId);
+			return { kind: "failed", reason: failure, total };
+		}
+		if (submit.length > 0) return { kind: "submit", jobs: submit, total };
+		if (isActive) return { kind: "wait", total };
+		plans.delete(run.workflowId);
+		return { kind: "done", total };
+	},
+};
+
+async function plan(
+	spec: ReanaSpecification,
+	parameters: Parameters,
+	workspace: WorkspaceView,
+): Promise<SnakemakeJob[]> {
+	const snakefile = spec.workflow.file ?? "Snakefile";
+	const file = cwlParameterFile(spec, parameters);
+	const configFiles: string[] = [];
+	let config: Record<string, unknown> = { ...parameters };
+	if (file !== undefined) {
+		// reana-client sends the config file's values as the parameters: without the file, they are the config.
+		if (await workspace.exists(file.path)) configFiles.push(posix.normalize(file.path));
+		config = file.rest;
+	}
+	return planSnakemake({ snakefile: posix.normalize(snakefile), workdir: workspace.path, configFiles, config });
+}
+
+/** The same job always has the same key: its rule and its outputs. */
+function keyOf(j: SnakemakeJob): string {
+	return `${j.rule}:${j.output.join(" ")}`;
+}
+
+function labelOf(j: SnakemakeJob): string {
+	const w = Object.entries(j.wildcards);
+	return w.length === 0 ? j.rule : `${j.rule} (${w.map(([k, v]) => `${k}=${v}`).join(", ")})`;
+}
+
+function shQuote(s: string): string {
+	return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function toRequest(j: SnakemakeJob): JobRequest {
+	// As Snakemake runs a shell command: bash in strict mode, in the working directory, the folders of its
+	// outputs and logs made first.
+	const folders = [...new Set([...j.output, ...j.log].map((f) => posix.dirname(f)).filter((d) => d !== "."))];
+	const script = `${folders.length > 0 ? `mkdir -p ${folders.map(shQuote).join(" ")}\n` : ""}${j.shell ?? ""}`;
+	const request: JobRequest = {
+		key: keyOf(j),
+		stepName: labelOf(j),
+		command: `bash -euo pipefail -c ${shQuote(script)}`,
+		resources: {
+			...(j.threads > 1 ? { cpus: j.threads } : {}),
+			...(j.memMb !== null ? { memoryMiB: Math.ceil((j.memMb * 1e6) / 1048576) } : {}),
+			...(j.runtimeMinutes !== null ? { timeLimitSeconds: Math.ceil(j.runtimeMinutes * 60) } : {}),
+		},
+		backendOptions: {},
+	};
+	if (j.container) request.image = j.container.replace(/^docker:\/\//, "");
+	return request;
+}
+
+function latestByKey(jobs: readonly JobView[]): Map<string, JobView> {
+	const out = new Map<string, JobView>();
+	for (const j of jobs) {
+		const prev = out.get(j.key);
+		if (!prev || j.attempt > prev.attempt) out.set(j.key, j);
+	}
+	return out;
+}
+
+function failureReason(j: SnakemakeJob, job: JobView): string {
+	if (job.status === "stopped") return `rule ${labelOf(j)} was stopped`;
+	const code = job.exitCode === null ? "" : ` with exit code ${job.exitCode}`;
+	return `rule ${labelOf(j)} failed${code}${job.message ? `: ${job.message}` : ""}`;
+}
+
+function problem(spec: ReanaSpecification, message: string, hint: string): Problem {
+	return { severity: "error", file: spec.workflow.file ?? "Snakefile", path: "", message, hint };
+}
