@@ -1,7 +1,7 @@
 // Snakemake workflows (workflow.type: snakemake) planned by a real Snakemake (Debian's `snakemake`, which
 // .ci/run installs) and run job by job through Orrery's scheduler and local backend.
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -74,7 +74,7 @@ describe.skipIf(!hasSnakemake() && process.env.CI !== "true")(
 			expect(brightStars(8)).not.toBe(brightStars(12));
 		}, 240_000);
 
-		it("refuses a Snakefile that does not load, with its line; a rule that runs Python; an unknown parameter", async () => {
+		it("refuses a Snakefile that does not load, with its line, and an unknown parameter", async () => {
 			const folder = join(work, "bad");
 			cpSync(example, folder, { recursive: true });
 			writeFileSync(
@@ -84,18 +84,45 @@ describe.skipIf(!hasSnakemake() && process.env.CI !== "true")(
 			const syntax = await orrery(["run", folder], env());
 			expect(syntax.code).toBe(65);
 			expect(syntax.stderr).toMatch(/workflow\/Snakefile:5:1: SyntaxError: Colon expected after keyword output/);
-			writeFileSync(
-				join(folder, "workflow/Snakefile"),
-				'rule all:\n    input: "x.txt"\n\nrule x:\n    output: "x.txt"\n    run:\n        open(output[0], "w").write("x")\n',
-			);
-			const python = await orrery(["run", folder], env());
-			expect(python.code).toBe(65);
-			expect(python.stderr).toMatch(
-				/rule x runs Python \(run:, script:, notebook: or wrapper:\), which Orrery does not run yet/,
-			);
 			const unknown = await orrery(["run", example, "-p", "min_mag=3"], env());
 			expect(unknown.stderr).toMatch(/unknown input parameter min_mag; the workflow declares .*max_mag/);
 		}, 120_000);
+
+		it("runs rules that run Python in Snakemake (run:, script:) through Snakemake itself, config and -p included", async () => {
+			const folder = join(work, "python");
+			cpSync(example, folder, { recursive: true });
+			mkdirSync(join(folder, "scripts"));
+			writeFileSync(
+				join(folder, "scripts/lines.py"),
+				'with open(snakemake.output[0], "w") as f:\n    f.write(str(len(open(snakemake.input[0]).read().splitlines())) + "\\n")\n',
+			);
+			writeFileSync(
+				join(folder, "workflow/Snakefile"),
+				[
+					"rule all:",
+					'    input: "x.txt", "n.txt"',
+					"rule x:",
+					'    output: "x.txt"',
+					'    params: m=config["max_mag"], chunks=config["chunks"]',
+					"    run:",
+					'        open(output[0], "w").write(f"mag {params.m}\\n" + "\\n".join(params.chunks) + "\\n")',
+					"rule n:",
+					'    input: "x.txt"',
+					'    output: "n.txt"',
+					'    script: "../scripts/lines.py"',
+					"",
+				].join("\n"),
+			);
+			writeFileSync(
+				join(folder, "reana.yaml"),
+				readFileSync(join(example, "reana.yaml"), "utf8").replace("    - data\n", "    - data\n    - scripts\n"),
+			);
+			const r = await orrery(["run", folder, "-p", "max_mag=9"], env(), { timeoutMs: 120_000 });
+			expect(r.code, r.stderr + r.stdout).toBe(0);
+			const workspace = /workspace: (\S+)/.exec(r.stdout)?.[1] as string;
+			expect(readFileSync(join(workspace, "x.txt"), "utf8")).toBe("mag 9\nchunk-1\nchunk-2\nchunk-3\nchunk-4\n");
+			expect(readFileSync(join(workspace, "n.txt"), "utf8")).toBe("5\n");
+		}, 180_000);
 
 		it("fails the run at a failing job, and never starts what depends on it", async () => {
 			const folder = join(work, "failing");

@@ -14,7 +14,15 @@ import type {
 import { planSnakemake, type SnakemakeJob } from "./snakemake-plan.js";
 
 /** A run's plan, kept while it runs: Snakemake plans every job forced, so a new plan is the same one. */
-const plans = new Map<string, Promise<SnakemakeJob[]>>();
+const plans = new Map<string, Promise<Plan>>();
+
+/** A run's DAG, and how its jobs call Snakemake (rules that run Python in Snakemake's own process). */
+interface Plan {
+	jobs: SnakemakeJob[];
+	snakefile: string;
+	configFiles: string[];
+	config: Record<string, unknown>;
+}
 
 /**
  * Snakemake workflows (`workflow.type: snakemake`): Snakemake itself (the host's) reads the Snakefile
@@ -28,17 +36,7 @@ export const snakemakeEngine: WorkflowEngine = {
 
 	async validate(input: ValidationInput): Promise<Problem[]> {
 		try {
-			const jobs = await plan(input.spec, input.parameters, input.workspace);
-			const python = jobs.filter((j) => !j.isShell && j.output.length > 0).map((j) => j.rule);
-			if (python.length > 0) {
-				return [
-					problem(
-						input.spec,
-						`rule ${[...new Set(python)].join(", ")} runs Python (run:, script:, notebook: or wrapper:), which Orrery does not run yet`,
-						"write the step as a shell: command (e.g. shell: 'python3 scripts/x.py {input} {output}')",
-					),
-				];
-			}
+			await plan(input.spec, input.parameters, input.workspace);
 			return [];
 		} catch (error) {
 			if (!isAppError(error)) throw error;
@@ -66,25 +64,26 @@ export const snakemakeEngine: WorkflowEngine = {
 	},
 
 	async next(run: RunState): Promise<EngineStep> {
-		let jobs: SnakemakeJob[];
+		let current: Plan;
 		try {
 			let pending = plans.get(run.workflowId);
 			if (!pending) {
 				pending = plan(run.spec, run.parameters, run.workspace);
 				plans.set(run.workflowId, pending);
 			}
-			jobs = await pending;
+			current = await pending;
 		} catch (error) {
 			plans.delete(run.workflowId);
 			if (isAppError(error)) return { kind: "failed", reason: error.message };
 			throw error;
 		}
-		const work = jobs.filter((j) => j.shell !== null);
+		const jobs = current.jobs;
+		const work = jobs.filter(isWork);
 		const total = work.length;
 		const latest = latestByKey(run.jobs);
 		const byId = new Map(jobs.map((j) => [j.jobid, j]));
 		const isDone = (j: SnakemakeJob): boolean =>
-			j.shell === null
+			!isWork(j)
 				? j.deps.every((d) => isDone(byId.get(d) as SnakemakeJob))
 				: latest.get(keyOf(j))?.status === "finished";
 		const submit: JobRequest[] = [];
@@ -97,7 +96,7 @@ export const snakemakeEngine: WorkflowEngine = {
 				else if (job.status !== "finished") isActive = true;
 				continue;
 			}
-			if (j.deps.every((d) => isDone(byId.get(d) as SnakemakeJob))) submit.push(toRequest(j));
+			if (j.deps.every((d) => isDone(byId.get(d) as SnakemakeJob))) submit.push(toRequest(j, current));
 		}
 		if (failure !== undefined) {
 			// What runs goes on to its end; nothing new starts.
@@ -112,11 +111,7 @@ export const snakemakeEngine: WorkflowEngine = {
 	},
 };
 
-async function plan(
-	spec: ReanaSpecification,
-	parameters: Parameters,
-	workspace: WorkspaceView,
-): Promise<SnakemakeJob[]> {
+async function plan(spec: ReanaSpecification, parameters: Parameters, workspace: WorkspaceView): Promise<Plan> {
 	const snakefile = spec.workflow.file ?? "Snakefile";
 	const file = cwlParameterFile(spec, parameters);
 	const configFiles: string[] = [];
@@ -126,7 +121,45 @@ async function plan(
 		if (await workspace.exists(file.path)) configFiles.push(posix.normalize(file.path));
 		config = file.rest;
 	}
-	return planSnakemake({ snakefile: posix.normalize(snakefile), workdir: workspace.path, configFiles, config });
+	const normalised = posix.normalize(snakefile);
+	const jobs = await planSnakemake({ snakefile: normalised, workdir: workspace.path, configFiles, config });
+	return { jobs, snakefile: normalised, configFiles, config };
+}
+
+/** A job to run: a shell command, or a rule with outputs that runs Python; `all`-like rules only gather. */
+function isWork(j: SnakemakeJob): boolean {
+	return j.isShell || j.output.length > 0;
+}
+
+/**
+ * The command of a rule that runs Python in Snakemake's own process (`run:`, `script:`, `notebook:`,
+ * `wrapper:`): Snakemake itself runs that one job (its outputs forced, no other rule allowed), so it
+ * must be installed where the job runs (the server's host for the local backend, or the rule's image).
+ */
+function snakemakeCommand(j: SnakemakeJob, p: Plan): string {
+	const config = Object.entries(p.config).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
+	return [
+		"snakemake",
+		"--snakefile",
+		p.snakefile,
+		"--directory",
+		".",
+		...p.configFiles.flatMap((f) => ["--configfile", f]),
+		...(config.length > 0 ? ["--config", ...config] : []),
+		"--cores",
+		String(j.threads),
+		"--nolock",
+		"--force",
+		"--notemp",
+		"--quiet",
+		"--nocolor",
+		"--allowed-rules",
+		j.rule,
+		"--",
+		...j.output,
+	]
+		.map(shQuote)
+		.join(" ");
 }
 
 /** The same job always has the same key: its rule and its outputs. */
@@ -143,11 +176,12 @@ function shQuote(s: string): string {
 	return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-function toRequest(j: SnakemakeJob): JobRequest {
+function toRequest(j: SnakemakeJob, p: Plan): JobRequest {
 	// As Snakemake runs a shell command: bash in strict mode, in the working directory, the folders of its
 	// outputs and logs made first.
 	const folders = [...new Set([...j.output, ...j.log].map((f) => posix.dirname(f)).filter((d) => d !== "."))];
-	const script = `${folders.length > 0 ? `mkdir -p ${folders.map(shQuote).join(" ")}\n` : ""}${j.shell ?? ""}`;
+	const work = j.isShell ? (j.shell ?? "") : snakemakeCommand(j, p);
+	const script = `${folders.length > 0 ? `mkdir -p ${folders.map(shQuote).join(" ")}\n` : ""}${work}`;
 	const request: JobRequest = {
 		key: keyOf(j),
 		stepName: labelOf(j),
