@@ -124,6 +124,46 @@ describe.skipIf(!hasSnakemake() && process.env.CI !== "true")(
 			expect(readFileSync(join(workspace, "n.txt"), "utf8")).toBe("5\n");
 		}, 180_000);
 
+		it("does what Snakemake does around a job: touch(), the reana.yaml config over the Snakefile's configfile:, params read from inputs; refuses checkpoints", async () => {
+			const folder = join(work, "around");
+			cpSync(example, folder, { recursive: true });
+			writeFileSync(join(folder, "workflow/default.yaml"), "max_mag: 1.0\nlabel: default\n");
+			writeFileSync(
+				join(folder, "workflow/Snakefile"),
+				[
+					'configfile: "workflow/default.yaml"',
+					"rule all:",
+					'    input: "done.flag", "label.txt", "copy.txt"',
+					"rule flag:",
+					'    output: touch("done.flag")',
+					'    shell: "true"',
+					"rule label:",
+					'    output: "label.txt"',
+					'    shell: "echo {config[max_mag]} > {output}"',
+					"rule copy:",
+					'    input: "label.txt"',
+					'    output: "copy.txt"',
+					"    params: text=lambda wildcards, input: open(input[0]).read().strip()",
+					'    shell: "echo copied {params.text} > {output}"',
+					"",
+				].join("\n"),
+			);
+			const r = await orrery(["run", folder], env(), { timeoutMs: 120_000 });
+			expect(r.code, r.stderr + r.stdout).toBe(0);
+			const workspace = /workspace: (\S+)/.exec(r.stdout)?.[1] as string;
+			expect(readFileSync(join(workspace, "done.flag"), "utf8")).toBe("");
+			// workflow/config.yaml (reana.yaml's) says 12.0, the Snakefile's own configfile 1.0.
+			expect(readFileSync(join(workspace, "label.txt"), "utf8")).toBe("12.0\n");
+			expect(readFileSync(join(workspace, "copy.txt"), "utf8")).toBe("copied 12.0\n");
+			writeFileSync(
+				join(folder, "workflow/Snakefile"),
+				'checkpoint split:\n    output: directory("parts")\n    shell: "mkdir -p parts"\nrule all:\n    input: "parts"\n',
+			);
+			const checkpoint = await orrery(["run", folder], env());
+			expect(checkpoint.code).toBe(65);
+			expect(checkpoint.stderr).toMatch(/checkpoint rules \(split\) are not supported/);
+		}, 180_000);
+
 		it("fails the run at a failing job, and never starts what depends on it", async () => {
 			const folder = join(work, "failing");
 			cpSync(example, folder, { recursive: true });

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import { isAppError } from "../../common/index.js";
 import type { ReanaSpecification } from "../../contract/index.js";
@@ -20,7 +21,7 @@ const plans = new Map<string, Promise<Plan>>();
 interface Plan {
 	jobs: SnakemakeJob[];
 	snakefile: string;
-	configFiles: string[];
+	/** The whole config: the files' values and those given over them. */
 	config: Record<string, unknown>;
 }
 
@@ -40,6 +41,8 @@ export const snakemakeEngine: WorkflowEngine = {
 			return [];
 		} catch (error) {
 			if (!isAppError(error)) throw error;
+			// Remote inputs are staged after the start, before the first job: the plan is made then.
+			if ((input.spec.inputs?.remote?.length ?? 0) > 0 && /MissingInputException/.test(error.message)) return [];
 			const line = (error.details as { line?: number } | undefined)?.line;
 			const file = input.spec.workflow.file ?? "Snakefile";
 			const message = error.message.startsWith(`${file}`)
@@ -122,8 +125,8 @@ async function plan(spec: ReanaSpecification, parameters: Parameters, workspace:
 		config = file.rest;
 	}
 	const normalised = posix.normalize(snakefile);
-	const jobs = await planSnakemake({ snakefile: normalised, workdir: workspace.path, configFiles, config });
-	return { jobs, snakefile: normalised, configFiles, config };
+	const planned = await planSnakemake({ snakefile: normalised, workdir: workspace.path, configFiles, config });
+	return { jobs: planned.jobs, snakefile: normalised, config: planned.config };
 }
 
 /** A job to run: a shell command, or a rule with outputs that runs Python; `all`-like rules only gather. */
@@ -137,15 +140,14 @@ function isWork(j: SnakemakeJob): boolean {
  * must be installed where the job runs (the server's host for the local backend, or the rule's image).
  */
 function snakemakeCommand(j: SnakemakeJob, p: Plan): string {
-	const config = Object.entries(p.config).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
-	return [
+	// The whole config as JSON in a file of the job's own (--config would turn values into text).
+	const config = JSON.stringify(p.config);
+	const args = [
 		"snakemake",
 		"--snakefile",
 		p.snakefile,
 		"--directory",
 		".",
-		...p.configFiles.flatMap((f) => ["--configfile", f]),
-		...(config.length > 0 ? ["--config", ...config] : []),
 		"--cores",
 		String(j.threads),
 		"--nolock",
@@ -155,16 +157,23 @@ function snakemakeCommand(j: SnakemakeJob, p: Plan): string {
 		"--nocolor",
 		"--allowed-rules",
 		j.rule,
-		"--",
-		...j.output,
 	]
 		.map(shQuote)
 		.join(" ");
+	return [
+		'config=$(mktemp "${TMPDIR:-/tmp}/orrery-snakemake-config.XXXXXX")',
+		"trap 'rm -f \"$config\"' EXIT",
+		`cat > "$config" <<'ORRERY_SNAKEMAKE_CONFIG'\n${config}\nORRERY_SNAKEMAKE_CONFIG`,
+		`${args} --configfile "$config" -- ${j.output.map(shQuote).join(" ")}`,
+	].join("\n");
 }
 
 /** The same job always has the same key: its rule and its outputs. */
 function keyOf(j: SnakemakeJob): string {
-	return `${j.rule}:${j.output.join(" ")}`;
+	const outputs = j.output.join(" ");
+	return outputs.length <= 200
+		? `${j.rule}:${outputs}`
+		: `${j.rule}:#${createHash("sha256").update(outputs).digest("hex").slice(0, 32)}`;
 }
 
 function labelOf(j: SnakemakeJob): string {
@@ -177,11 +186,23 @@ function shQuote(s: string): string {
 }
 
 function toRequest(j: SnakemakeJob, p: Plan): JobRequest {
-	// As Snakemake runs a shell command: bash in strict mode, in the working directory, the folders of its
-	// outputs and logs made first.
+	// As Snakemake runs a job: bash in strict mode, in the working directory; outputs left by an earlier
+	// attempt removed and the folders of its outputs and logs made first; touch() outputs touched after;
+	// every output checked to exist at the end.
+	const inWorkspace = (f: string) =>
+		!posix.isAbsolute(f) && !posix.normalize(f).startsWith("..") && posix.normalize(f) !== ".";
 	const folders = [...new Set([...j.output, ...j.log].map((f) => posix.dirname(f)).filter((d) => d !== "."))];
-	const work = j.isShell ? (j.shell ?? "") : snakemakeCommand(j, p);
-	const script = `${folders.length > 0 ? `mkdir -p ${folders.map(shQuote).join(" ")}\n` : ""}${work}`;
+	const stale = j.output.filter(inWorkspace);
+	const lines = [
+		...(stale.length > 0 && j.isShell ? [`rm -rf -- ${stale.map(shQuote).join(" ")}`] : []),
+		...(folders.length > 0 ? [`mkdir -p -- ${folders.map(shQuote).join(" ")}`] : []),
+		j.isShell ? (j.shell ?? "") : snakemakeCommand(j, p),
+		...(j.touch.length > 0 && j.isShell ? [`touch -- ${j.touch.map(shQuote).join(" ")}`] : []),
+		...j.output.map(
+			(f) => `test -e ${shQuote(f)} || { echo ${shQuote(`rule ${j.rule}: missing output ${f}`)} >&2; exit 1; }`,
+		),
+	];
+	const script = lines.join("\n");
 	const request: JobRequest = {
 		key: keyOf(j),
 		stepName: labelOf(j),

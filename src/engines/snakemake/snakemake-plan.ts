@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { AppError } from "../../common/index.js";
 
 /** One job of a Snakemake workflow's DAG, as Snakemake itself plans it. */
@@ -7,6 +8,8 @@ export interface SnakemakeJob {
 	rule: string;
 	input: string[];
 	output: string[];
+	/** Outputs marked touch(): made (or their times set) once the job's command has run. */
+	touch: string[];
 	log: string[];
 	/** The jobs (ids) whose outputs this one reads. */
 	deps: number[];
@@ -33,17 +36,25 @@ import json, os, sys
 from snakemake.workflow import Workflow
 from snakemake.dag import DAG
 from snakemake.persistence import Persistence
-snakefile, workdir, config_json = sys.argv[1], sys.argv[2], sys.argv[3]
-configfiles = sys.argv[4:]
+from snakemake.io import is_flagged
+snakefile, workdir, config_json, cores = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+configfiles = sys.argv[5:]
 os.chdir(workdir)
-wf = Workflow(snakefile=snakefile, overwrite_configfiles=configfiles, overwrite_config=json.loads(config_json), cores=1024, nodes=1024)
 import yaml
+# The config files, then the values given over them, win over the Snakefile's own configfile: (as --configfile and --config do).
+config = {}
 for c in configfiles:
     with open(c) as f:
-        wf.config.update(yaml.safe_load(f) or {})
-wf.config.update(json.loads(config_json))
+        config.update(yaml.safe_load(f) or {})
+config.update(json.loads(config_json))
+wf = Workflow(snakefile=snakefile, overwrite_configfiles=configfiles, overwrite_config=config, cores=cores, nodes=cores)
+wf.config.update(config)
 wf.include(snakefile, overwrite_default_target=True)
 wf.check()
+checkpoints = [r.name for r in wf.rules if r.is_checkpoint]
+if checkpoints:
+    print("ORRERY-REFUSE checkpoint rules (" + ", ".join(checkpoints) + ") are not supported: the DAG they change while it runs is planned once")
+    sys.exit(0)
 target = wf.get_rule(wf.default_target) if wf.default_target else list(wf.rules)[0]
 dag = DAG(wf, list(wf.rules), dryrun=True, targetfiles=set(), targetrules={target}, forceall=True, ignore_incomplete=True)
 wf.persistence = Persistence(nolock=True, dag=dag, warn_only=True)
@@ -55,22 +66,25 @@ def num(v):
 jobs = []
 for job in dag.jobs:
     is_shell = job.rule.shellcmd is not None
+    shell = job.shellcmd if is_shell else None
     jobs.append({
         "jobid": dag.jobid(job),
         "rule": job.rule.name,
         "input": [str(f) for f in job.input],
         "output": [str(f) for f in job.output],
+        "touch": [str(f) for f in job.output if is_flagged(f, "touch")],
         "log": [str(f) for f in job.log],
         "deps": sorted(dag.jobid(d) for d in dag.dependencies[job]),
-        "shell": job.shellcmd if is_shell else None,
-        "isShell": is_shell,
+        "shell": shell,
+        # A value only known once the inputs exist (a params function reading them) is filled in at run time, by Snakemake.
+        "isShell": is_shell and "<TBD>" not in (shell or ""),
         "container": job.container_img_url,
         "threads": job.threads,
         "memMb": num(job.resources.get("mem_mb")),
         "runtimeMinutes": num(job.resources.get("runtime")),
         "wildcards": {k: str(v) for k, v in job.wildcards_dict.items()},
     })
-print("ORRERY-PLAN " + json.dumps(jobs))
+print("ORRERY-PLAN " + json.dumps({"jobs": jobs, "config": config}))
 `;
 
 let python: Promise<string | undefined> | undefined;
@@ -107,7 +121,7 @@ export async function planSnakemake(options: {
 	configFiles: string[];
 	config: Record<string, unknown>;
 	timeoutMs?: number;
-}): Promise<SnakemakeJob[]> {
+}): Promise<{ jobs: SnakemakeJob[]; config: Record<string, unknown> }> {
 	const python = await snakemakePython();
 	if (!python) {
 		throw new AppError(
@@ -115,25 +129,62 @@ export async function planSnakemake(options: {
 			"snakemake workflows need Snakemake on the server's host: install it (e.g. apt-get install snakemake) or set ORRERY_SNAKEMAKE_PYTHON",
 		);
 	}
+	const timeoutMs = options.timeoutMs ?? 120_000;
+	const cores = Number(process.env.ORRERY_SNAKEMAKE_CORES) || availableParallelism();
 	const { stdout, stderr, error } = await new Promise<{ stdout: string; stderr: string; error: Error | null }>(
 		(done) => {
-			execFile(
-				python,
-				["-c", planScript, options.snakefile, options.workdir, JSON.stringify(options.config), ...options.configFiles],
-				{ timeout: options.timeoutMs ?? 120_000, maxBuffer: 256 * 1024 * 1024, cwd: options.workdir },
-				(err, out, errText) => done({ stdout: out, stderr: errText, error: err }),
-			);
+			try {
+				execFile(
+					python,
+					[
+						"-c",
+						planScript,
+						options.snakefile,
+						options.workdir,
+						JSON.stringify(options.config),
+						String(cores),
+						...options.configFiles,
+					],
+					// The Snakefile is the user's Python: it gets the basics of an environment, not the server's settings.
+					{ timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024, cwd: options.workdir, env: planEnvironment() },
+					(err, out, errText) => done({ stdout: out, stderr: errText, error: err }),
+				);
+			} catch (err) {
+				done({ stdout: "", stderr: "", error: err as Error });
+			}
 		},
 	);
+	const refused = stdout.split("\n").find((l) => l.startsWith("ORRERY-REFUSE "));
+	if (refused)
+		throw new AppError("validation_failed", `${options.snakefile}: ${refused.slice("ORRERY-REFUSE ".length)}`);
 	const line = stdout.split("\n").find((l) => l.startsWith("ORRERY-PLAN "));
-	if (!error && line) return JSON.parse(line.slice("ORRERY-PLAN ".length)) as SnakemakeJob[];
-	if ((error as NodeJS.ErrnoException | null)?.code === "ENOENT") {
+	if (!error && line)
+		return JSON.parse(line.slice("ORRERY-PLAN ".length)) as { jobs: SnakemakeJob[]; config: Record<string, unknown> };
+	const code = (error as (NodeJS.ErrnoException & { killed?: boolean }) | null)?.code;
+	if (code === "ENOENT") {
 		throw new AppError(
 			"backend_unavailable",
 			`snakemake workflows need Snakemake on the server's host: ${python} was not found (install Snakemake, e.g. apt-get install snakemake, or set ORRERY_SNAKEMAKE_PYTHON)`,
 		);
 	}
-	throw planError(stderr || (error?.message ?? "no plan"), options.snakefile);
+	if ((error as { killed?: boolean } | null)?.killed) {
+		throw new AppError(
+			"validation_failed",
+			`${options.snakefile}: Snakemake did not plan the workflow within ${Math.round(timeoutMs / 1000)} s`,
+		);
+	}
+	if (!stderr)
+		throw new AppError(
+			"validation_failed",
+			`${options.snakefile}: Snakemake could not plan the workflow (${error?.message.split("\n")[0] ?? "no answer"})`,
+		);
+	throw planError(stderr, options.snakefile);
+}
+
+/** What the planning Python gets of the server's environment: the basics, never its settings and credentials. */
+function planEnvironment(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+	const kept = /^(PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|LC_[A-Z]+|TZ|TMPDIR|PYTHONPATH)$/;
+	return Object.fromEntries(Object.entries(base).filter(([k]) => kept.test(k)));
 }
 
 /** Snakemake's error, shortened to what a user needs: the exception's message and the Snakefile's line. */
