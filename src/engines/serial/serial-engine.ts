@@ -8,6 +8,7 @@ import {
 	stepLabel,
 	substituteParameters,
 } from "../../spec/index.js";
+import { latestByKey } from "../latest-jobs.js";
 import type { EngineStep, JobRequest, JobView, RunState, StepResources, WorkflowEngine } from "../workflow-engine.js";
 
 type Step = ReturnType<typeof serialSteps>[number];
@@ -76,15 +77,6 @@ export function plannedUnits(
 		});
 	}
 	return units;
-}
-
-function latestByKey(jobs: readonly JobView[]): Map<string, JobView> {
-	const out = new Map<string, JobView>();
-	for (const j of jobs) {
-		const prev = out.get(j.key);
-		if (!prev || j.attempt > prev.attempt) out.set(j.key, j);
-	}
-	return out;
 }
 
 function toRequest(unit: Unit): JobRequest {

@@ -3,6 +3,8 @@ import { posix } from "node:path";
 import { isAppError } from "../../common/index.js";
 import type { ReanaSpecification } from "../../contract/index.js";
 import { cwlParameterFile, type Parameters, type Problem, parseCwlText } from "../../spec/index.js";
+import { shQuote } from "../cwl/job-script.js";
+import { latestByKey } from "../latest-jobs.js";
 import type {
 	EngineStep,
 	JobRequest,
@@ -181,10 +183,6 @@ function labelOf(j: SnakemakeJob): string {
 	return w.length === 0 ? j.rule : `${j.rule} (${w.map(([k, v]) => `${k}=${v}`).join(", ")})`;
 }
 
-function shQuote(s: string): string {
-	return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 function toRequest(j: SnakemakeJob, p: Plan): JobRequest {
 	// As Snakemake runs a job: bash in strict mode, in the working directory; outputs left by an earlier
 	// attempt removed and the folders of its outputs and logs made first; touch() outputs touched after;
@@ -216,15 +214,6 @@ function toRequest(j: SnakemakeJob, p: Plan): JobRequest {
 	};
 	if (j.container) request.image = j.container.replace(/^docker:\/\//, "");
 	return request;
-}
-
-function latestByKey(jobs: readonly JobView[]): Map<string, JobView> {
-	const out = new Map<string, JobView>();
-	for (const j of jobs) {
-		const prev = out.get(j.key);
-		if (!prev || j.attempt > prev.attempt) out.set(j.key, j);
-	}
-	return out;
 }
 
 function failureReason(j: SnakemakeJob, job: JobView): string {
