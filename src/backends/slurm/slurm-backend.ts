@@ -1,4 +1,4 @@
-import { writeFile } from "node:fs/promises";
+import { stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AppError } from "../../common/index.js";
 import { CommandRunner, isOnPath } from "../command-runner.js";
@@ -33,6 +33,9 @@ import { SshStaging } from "./ssh-staging.js";
  * after Orrery's job id; one squeue call observes all jobs, sacct fills in jobs squeue has forgotten,
  * and the job folder supplies the command's own exit code.
  */
+/** The file a job folder gets when Orrery asks Slurm to cancel the job. */
+const cancelRequested = "cancel-requested";
+
 export class SlurmBackend implements ComputeBackend {
 	readonly name = "slurm";
 	readonly capabilities: BackendCapabilities;
@@ -226,6 +229,17 @@ export class SlurmBackend implements ComputeBackend {
 				out.set(j.ref, (record && observeSlurmJob(record, j.folder, facts)) || vanishedObservation(j.folder));
 			}
 		}
+		// Slurm signals every process of a cancelled job at once: a command whose children die first may
+		// see them end and exit 0 before its own signal arrives. A job Orrery cancelled never reads as a success.
+		await Promise.all(
+			jobs.map(async (j) => {
+				const obs = out.get(j.ref);
+				if (obs?.state !== "exited" || obs.exitCode !== 0) return;
+				if (await stat(join(j.jobDir, cancelRequested)).catch(() => undefined)) {
+					out.set(j.ref, { ...obs, exitCode: 143, reason: "stopped: Orrery cancelled the job on Slurm" });
+				}
+			}),
+		);
 		return out;
 	}
 
@@ -239,10 +253,14 @@ export class SlurmBackend implements ComputeBackend {
 		for (const ws of workspaces) await this.staging.stageOut(ws);
 	}
 
-	/** Cancels a job; cancels requested in the same moment go out as one scancel. */
-	cancel(ref: string): Promise<void> {
+	/**
+	 * Cancels a job; cancels requested in the same moment go out as one scancel. The job folder records
+	 * the request first (see `poll`).
+	 */
+	async cancel(ref: string): Promise<void> {
 		const p = parseSlurmRef(ref);
-		if (!p) return Promise.resolve();
+		if (!p) return;
+		await writeFile(join(p.jobDir, cancelRequested), "").catch(() => undefined);
 		this.pendingCancels.push(p.id);
 		this.cancelFlush ??= new Promise<void>((resolve, reject) => {
 			setImmediate(() => {
