@@ -8,18 +8,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { testDialects } from "../support/databases.js";
-import { endSessionsUnder, runsJupyterTests } from "../support/jupyter.js";
+import { endSessionsUnder, processesNaming, runsJupyterTests } from "../support/jupyter.js";
 import { orrery, type ServerProcess, startServerProcess } from "../support/processes.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
-
-/** The processes whose command line names `text`. */
-function processesNaming(text: string): number[] {
-	const out = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" });
-	return out
-		.split("\n")
-		.filter((l) => l.includes(text) && !l.includes(" ps -eo"))
-		.map((l) => Number(l.trim().split(/\s+/)[0]));
-}
 
 /** The processes whose command line names this session's address (its Jupyter server). */
 function jupyterProcesses(path: string): number[] {
