@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { access, constants } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { AppError } from "../common/index.js";
-import { shQuote } from "./job-folder.js";
+import { jobEnvironment, shQuote } from "./job-folder.js";
 
 /** How to reach a cluster's login node over SSH (key-based, never a password prompt). */
 export interface SshTarget {
@@ -48,13 +48,21 @@ export class CommandRunner {
 	}
 
 	/** Runs a command and returns its output; only failing to start it (or a timeout) throws. */
-	run(command: readonly string[], options: { input?: string; signal?: AbortSignal } = {}): Promise<CommandResult> {
+	run(
+		command: readonly string[],
+		options: {
+			input?: string;
+			signal?: AbortSignal;
+			/** The command passes its environment on to the jobs it starts (sbatch): it gets the jobs' (`jobEnvironment`). */
+			startsJobs?: boolean;
+		} = {},
+	): Promise<CommandResult> {
 		const [bin, ...args] = this.argv(command);
 		this.commandsIssued++;
 		const timeoutMs = this.config.timeoutMs ?? 60_000;
 		return new Promise((resolve, reject) => {
 			const child = spawn(bin as string, args, {
-				env: { ...process.env, ...this.config.env },
+				env: { ...(options.startsJobs ? jobEnvironment(process.env) : process.env), ...this.config.env },
 				stdio: ["pipe", "pipe", "pipe"],
 				...(options.signal ? { signal: options.signal } : {}),
 			});

@@ -14,6 +14,7 @@ export {
 	inlineFs,
 	type JobFolderFs,
 	type JobSecretValues,
+	jobEnvironment,
 	jobFiles,
 	readJobFolder,
 	readTail,

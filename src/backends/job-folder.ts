@@ -200,7 +200,35 @@ function isEnvName(name: string): boolean {
 }
 
 /**
- * The environment a starter gives the jobs it starts, announcing the names it holds in
+ * What ORRERY_JOB_ENV_DROP holds when unset: names that commonly carry credentials. `*` matches any
+ * run of characters; names are compared without regard to case.
+ */
+export const defaultJobEnvDrop =
+	"*SECRET* *PASSWORD* *PASSWD* *TOKEN* *CREDENTIAL* *_KEY *_KEY_ID AWS_* PGPASSFILE SSH_AUTH_SOCK KUBECONFIG";
+
+/**
+ * The server's environment as its jobs inherit it (on the host, and through `sbatch`): without
+ * Orrery's own settings (every `ORRERY_*` name: the database URL, the secrets' key, the OIDC client
+ * secret…), without the CLI's `REANA_ACCESS_TOKEN`, and without the names ORRERY_JOB_ENV_DROP lists
+ * (space- or comma-separated patterns; default `defaultJobEnvDrop`; empty: none). A user's own
+ * credentials reach a job from their secrets, never from the server.
+ */
+export function jobEnvironment(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+	const patterns = (base.ORRERY_JOB_ENV_DROP ?? defaultJobEnvDrop)
+		.split(/[\s,]+/)
+		.filter((p) => p !== "")
+		.map((p) => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`, "i"));
+	const env: NodeJS.ProcessEnv = {};
+	for (const [name, value] of Object.entries(base)) {
+		if (name.startsWith("ORRERY_") || name === "REANA_ACCESS_TOKEN") continue;
+		if (patterns.some((p) => p.test(name))) continue;
+		env[name] = value;
+	}
+	return env;
+}
+
+/**
+ * The environment a starter gives the jobs it starts (see `jobEnvironment`), announcing the names it holds in
  * `ORRERY_ENV_NAMES` (space-separated, PATH left out), so that a job can clear them with builtins
  * alone. Nothing is announced when a name could not be unset exactly (not an identifier, or one of
  * the `orrery_` names the clean-up itself uses): the job then lists its environment itself.
@@ -209,8 +237,7 @@ export function inheritedEnvironment(base: NodeJS.ProcessEnv = process.env): {
 	env: NodeJS.ProcessEnv;
 	names: string | undefined;
 } {
-	const env = { ...base };
-	delete env.ORRERY_ENV_NAMES;
+	const env = jobEnvironment(base);
 	const keys = Object.keys(env).filter((k) => k !== "PATH");
 	if (keys.some((k) => !isEnvName(k) || k.startsWith("orrery_"))) return { env, names: undefined };
 	const names = keys.sort().join(" ");

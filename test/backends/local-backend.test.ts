@@ -17,6 +17,7 @@ import {
 	inheritedEnvironment,
 	inlineFs,
 	type JobFolderFs,
+	jobEnvironment,
 	LocalBackend,
 	writeJobScripts,
 } from "../../src/backends/index.js";
@@ -144,6 +145,100 @@ describe("local backend: the environment its jobs inherit, announced", () => {
 			expect(readFileSync(join(dir, "exported"), "utf8")).toBe("GREETING\n");
 		} finally {
 			Object.assign(process.env, saved);
+			await backend.close();
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+});
+
+describe("local backend: the server's settings and credentials stay out of its jobs", () => {
+	it("drops every ORRERY_ name, the CLI's token and the ORRERY_JOB_ENV_DROP patterns (default: credential names)", () => {
+		const base = {
+			PATH: "/bin",
+			HOME: "/home/a",
+			LANG: "C.UTF-8",
+			ORRERY_SECRET_KEY: "k",
+			ORRERY_DATABASE_URL: "postgres://u:p@db/x",
+			REANA_ACCESS_TOKEN: "t",
+			REANA_SERVER_URL: "https://reana.example",
+			AWS_SECRET_ACCESS_KEY: "s",
+			github_token: "g",
+			PGPASSWORD: "p",
+			SSH_AUTH_SOCK: "/tmp/agent",
+			API_KEY: "a",
+			KEYBOARD: "us",
+		};
+		expect(jobEnvironment(base)).toEqual({
+			PATH: "/bin",
+			HOME: "/home/a",
+			LANG: "C.UTF-8",
+			REANA_SERVER_URL: "https://reana.example",
+			KEYBOARD: "us",
+		});
+		// A list of its own replaces the default one; an empty one keeps all but Orrery's own settings.
+		expect(jobEnvironment({ ...base, ORRERY_JOB_ENV_DROP: "lang, *_URL" })).toEqual({
+			PATH: "/bin",
+			HOME: "/home/a",
+			AWS_SECRET_ACCESS_KEY: "s",
+			github_token: "g",
+			PGPASSWORD: "p",
+			SSH_AUTH_SOCK: "/tmp/agent",
+			API_KEY: "a",
+			KEYBOARD: "us",
+		});
+		expect(Object.keys(jobEnvironment({ ...base, ORRERY_JOB_ENV_DROP: "" })).sort()).toEqual([
+			"API_KEY",
+			"AWS_SECRET_ACCESS_KEY",
+			"HOME",
+			"KEYBOARD",
+			"LANG",
+			"PATH",
+			"PGPASSWORD",
+			"REANA_SERVER_URL",
+			"SSH_AUTH_SOCK",
+			"github_token",
+		]);
+		// A pattern's other characters are literal: `.` is no wildcard.
+		expect(jobEnvironment({ A_B: "1", AxB: "2", ORRERY_JOB_ENV_DROP: "A.B" })).toEqual({ A_B: "1", AxB: "2" });
+	});
+
+	it("a real job sees the server's PATH and harmless variables, not its secret key or cloud credentials", async () => {
+		const added = {
+			ORRERY_SECRET_KEY: "server-secret-key",
+			AWS_SECRET_ACCESS_KEY: "operator-cloud-key",
+			REANA_ACCESS_TOKEN: "cli-token",
+			ORRERY_TEST_HARMLESS_SETTING: "x",
+			SURVEY_RELEASE: "gaia-dr3",
+		};
+		const saved = Object.fromEntries(Object.keys(added).map((k) => [k, process.env[k]]));
+		Object.assign(process.env, added);
+		const backend = await LocalBackend.create({ containerRuntime: "none" });
+		const dir = mkdtempSync(join(tmpdir(), "orrery-local-env-drop-"));
+		try {
+			const jobDir = join(dir, "job");
+			mkdirSync(jobDir);
+			await backend.submit({
+				id: "job",
+				jobDir,
+				workspace: dir,
+				workdir: dir,
+				command: "env > seen",
+				env: {},
+				resources: {},
+				options: {},
+			});
+			for (let i = 0; i < 250 && !existsSync(join(jobDir, "exit-code")); i++)
+				await new Promise((r) => setTimeout(r, 20));
+			const seen = readFileSync(join(dir, "seen"), "utf8");
+			expect(seen).toContain("SURVEY_RELEASE=gaia-dr3\n");
+			expect(seen).toContain(`PATH=${process.env.PATH}\n`);
+			for (const value of ["server-secret-key", "operator-cloud-key", "cli-token"]) expect(seen).not.toContain(value);
+			expect(seen).not.toMatch(/^ORRERY_(SECRET_KEY|TEST_HARMLESS_SETTING)=/m);
+		} finally {
+			for (const [k, v] of Object.entries(saved)) {
+				if (v === undefined) delete process.env[k];
+				else process.env[k] = v;
+			}
 			await backend.close();
 			rmSync(dir, { recursive: true, force: true });
 		}

@@ -101,6 +101,27 @@ describe("slurm backend specifics (live, one-node Slurm)", () => {
 		expect(readFileSync(join(j.jobDir, "stdout"), "utf8")).toBe("s3cret\nPEM");
 	});
 
+	it("submits with the jobs' environment: the server's settings and credentials do not reach the job through sbatch", async () => {
+		const added = { ORRERY_SECRET_KEY: "server-secret-key", AWS_SECRET_ACCESS_KEY: "operator-key", SURVEY: "gaia-dr3" };
+		const saved = Object.fromEntries(Object.keys(added).map((k) => [k, process.env[k]]));
+		Object.assign(process.env, added);
+		try {
+			const b = await SlurmBackend.create(liveSlurmConfig);
+			const j = job("env");
+			const { ref } = await b.submit(j);
+			expect(await until(b, ref, ended)).toMatchObject({ state: "exited", exitCode: 0 });
+			const seen = readFileSync(join(j.jobDir, "stdout"), "utf8");
+			expect(seen).toContain("SURVEY=gaia-dr3\n");
+			expect(seen).not.toContain("server-secret-key");
+			expect(seen).not.toContain("operator-key");
+		} finally {
+			for (const [k, v] of Object.entries(saved)) {
+				if (v === undefined) delete process.env[k];
+				else process.env[k] = v;
+			}
+		}
+	});
+
 	it("refuses a GPU request the cluster cannot satisfy as the user's error (validation_failed)", async () => {
 		const b = await SlurmBackend.create(liveSlurmConfig);
 		await expect(b.submit(job("true", {}, { gpus: 1 }))).rejects.toMatchObject({ code: "validation_failed" });

@@ -29,7 +29,7 @@ export class SlurmCli implements SlurmTransport {
 	constructor(private readonly runner: CommandRunner) {}
 
 	async submit(script: string, spec: SlurmJobSpec, array?: { indexes: string; output: string }): Promise<string> {
-		const result = await this.runner.run(sbatchArgs(spec, array), { input: script });
+		const result = await this.runner.run(sbatchArgs(spec, array), { input: script, startsJobs: true });
 		if (result.exitCode !== 0) throw submitError(result);
 		const id = result.stdout.trim().split(";")[0]?.trim() ?? "";
 		if (!/^\d+$/.test(id)) {
