@@ -10,6 +10,7 @@ import {
 	loadCwl,
 	parseCwlText,
 	processReferences,
+	typedTextValues,
 	uriToPath,
 	withoutFragment,
 } from "../spec/index.js";
@@ -111,9 +112,22 @@ export async function cwlSpecFiles(
 		display,
 		...(inline === undefined ? {} : { inline }),
 	});
-	// The input object, as the engine reads it (engines/cwl/run-loader.ts).
+	// The input object, as the engine reads it (engines/cwl/run-loader.ts): values given as text typed
+	// by their input (`-p reads=data/r.fq` names a File to upload); a value the type refuses is left to
+	// the server to report.
 	const given = { ...(spec.inputs?.parameters ?? {}), ...parameters };
-	let inputObject: unknown = given;
+	const typed = (values: Record<string, unknown>) => {
+		try {
+			return typedTextValues(cwl.loaded.process.inputs, values, {
+				labelOf: (name) => name,
+				locate: (path) => pathToFileURL(resolve(base, path)).href,
+				fail: (message) => new Error(message),
+			});
+		} catch {
+			return values;
+		}
+	};
+	let inputObject: unknown = typed(given);
 	let inputBase = pathToFileURL(`${base}/`).href;
 	const extra: string[] = [];
 	const parameterFile = cwlParameterFile(spec, given);
@@ -122,7 +136,8 @@ export async function cwlSpecFiles(
 		const text = await readFile(path, "utf8").catch(() => undefined);
 		if (text !== undefined) {
 			const values = parseCwlText(text, parameterFile.path);
-			inputObject = typeof values === "object" && values !== null ? { ...values, ...parameterFile.rest } : values;
+			inputObject =
+				typeof values === "object" && values !== null ? { ...values, ...typed(parameterFile.rest) } : values;
 			inputBase = pathToFileURL(path).href;
 			extra.push(path);
 		}

@@ -53,6 +53,7 @@ export async function publishOutputs(
 			try {
 				const result = await publishFiles(session, row.url, files, {
 					signal,
+					owner: wf.id,
 					endpoint: JSON.parse(row.options),
 					onBytes: (n) => {
 						p.bytes_done += n;
@@ -66,7 +67,11 @@ export async function publishOutputs(
 						void meter.write().catch(() => undefined);
 					},
 				});
-				const message = `${result.uploaded} uploaded (${mib(result.bytes)}), ${result.skipped} unchanged; manifest ${result.manifestUrl}`;
+				const leftovers =
+					result.removed > 0
+						? `; ${result.removed} temporary object${result.removed === 1 ? "" : "s"} of an interrupted attempt removed`
+						: "";
+				const message = `${result.uploaded} uploaded (${mib(result.bytes)}), ${result.skipped} unchanged; manifest ${result.manifestUrl}${leftovers}`;
 				await updateTransfers(deps.db, wf.id, "out", [row.seq], {
 					status: "done",
 					bytes: result.bytes,

@@ -168,6 +168,30 @@ $graph:
 		expect(await readFile(join(workspace, copy), "utf8")).toBe("packed\n");
 	});
 
+	test("uploads a file named only by -p (typed by its input: a File path, relative to the folder)", async () => {
+		const byParameter = join(dirname(folder), "by-parameter");
+		await writeTree(byParameter, {
+			"reana.yaml": "workflow:\n  type: cwl\n  file: cat.cwl\n",
+			"cat.cwl": `cwlVersion: v1.2
+class: CommandLineTool
+baseCommand: cat
+inputs: {f: {type: File, inputBinding: {}}, label: {type: string, default: x}}
+stdout: copy.txt
+outputs: {copy: stdout}
+`,
+			"data/y.txt": "named by -p\n",
+			"data/z.txt": "not named\n",
+		});
+		const r = await orrery(["run", byParameter, "-p", "f=data/y.txt", "-p", "label=data/z.txt"], env());
+		expect(r.code, r.stderr + r.stdout).toBe(0);
+		// cat.cwl and data/y.txt; data/z.txt is the text of a string input, not a file to upload.
+		expect(r.stderr).toMatch(/uploaded 2 files/);
+		const workspace = /workspace: (\S+)/.exec(r.stdout)?.[1] as string;
+		expect(existsSync(join(workspace, "data/z.txt"))).toBe(false);
+		const copy = (await filesUnder(workspace, "cwl-work")).find((f) => f.endsWith("/out/copy.txt")) as string;
+		expect(await readFile(join(workspace, copy), "utf8")).toBe("named by -p\n");
+	});
+
 	test("refuses a workflow that reads a document outside the analysis folder, before creating a run", async () => {
 		const outside = join(dirname(folder), "shared.cwl");
 		await writeFile(outside, analysis["tools/count.cwl"] as string);

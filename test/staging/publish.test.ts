@@ -89,6 +89,50 @@ describe("publishing outputs and WebDAV staging", () => {
 		expect(published?.message).toMatch(/0 uploaded \(0\.0 MiB\), 2 unchanged/);
 	});
 
+	it("removes what an interrupted publication of the same run left behind, not another run's temporary objects", async () => {
+		const target = `${prefix}-leftovers`;
+		const created = await t.call("POST", "/api/workflows?workflow_name=leftovers", {
+			token,
+			body: {
+				outputs: { directories: ["results"], publish: [{ url: `s3://${s3.bucket}/${target}/` }] },
+				workflow: steps([make]),
+			},
+		});
+		expect(created.status, await created.clone().text()).toBe(201);
+		const id = ((await created.json()) as { workflow_id: string }).workflow_id;
+		const own = `${target}/results/a.txt.orrery-partial-${id.replace(/-/g, "").slice(0, 12)}-0badc0de`;
+		const foreign = `${target}/results/a.txt.orrery-partial-0123456789ab-cafebabe`;
+		await s3.put(own, "half of a killed upload");
+		await s3.put(foreign, "another run's upload in progress");
+		const started = await t.call("POST", "/api/workflows/leftovers/start", { token, body: {} });
+		expect(started.status, await started.clone().text()).toBe(200);
+		const status = (await waitForStatus(t, token, "leftovers")) as { status: string; message: string };
+		expect(status.status, status.message).toBe("finished");
+		const listed = await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${target}/` }));
+		expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual([
+			`${target}/SHA256SUMS`,
+			`${target}/results/a.txt`,
+			foreign,
+			`${target}/results/sub/b.txt`,
+		]);
+		const published = (await events("leftovers")).find((e) => e.type === "outputs_published");
+		expect(published?.message).toMatch(/1 temporary object of an interrupted attempt removed/);
+
+		// Staging the folder in takes the published files, not the temporary object still there.
+		const staged = await runTo("stage-published", {
+			inputs: { remote: [{ url: `s3://${s3.bucket}/${target}/results/`, path: "in" }] },
+			workflow: steps(["find in -type f | sort > found.txt"]),
+		});
+		expect(staged.status, staged.message).toBe("finished");
+		const workspace = (
+			(await (await t.call("GET", "/api/workflows/stage-published/status", { token })).json()) as {
+				workspace_path?: string;
+			}
+		).workspace_path;
+		expect(workspace, "status reports the workspace").toBeTruthy();
+		expect(readFileSync(join(workspace as string, "found.txt"), "utf8")).toBe("in/a.txt\nin/sub/b.txt\n");
+	});
+
 	it("stages a file and a folder from WebDAV with a bearer token and publishes to WebDAV", async () => {
 		const status = await runTo("dav", {
 			inputs: {

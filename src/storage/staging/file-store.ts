@@ -45,6 +45,10 @@ export class FileStore implements RemoteStore {
 		throw new AppError("validation_failed", `outputs cannot be published to ${url}; use s3:// or a WebDAV URL`);
 	}
 
+	async remove(url: string): Promise<void> {
+		return this.put(url);
+	}
+
 	async readText(): Promise<string | undefined> {
 		return undefined;
 	}

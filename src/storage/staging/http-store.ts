@@ -3,7 +3,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { Readable } from "node:stream";
 import { AppError, newId } from "../../common/index.js";
 import type { AddressGuard } from "./address-guard.js";
-import type { RemoteBody, RemoteEntry, RemoteStore } from "./remote-store.js";
+import { partialName, type RemoteBody, type RemoteEntry, type RemoteStore } from "./remote-store.js";
 import type { RemoteLocation } from "./remote-url.js";
 import { bearerSecretName, bearerTokenFor, type StagingSecrets } from "./staging-credentials.js";
 import { parseMultistatus, propfindBody } from "./webdav-listing.js";
@@ -87,11 +87,18 @@ export class HttpStore implements RemoteStore {
 		};
 	}
 
-	async put(url: string, body: () => Readable, size: number, _sha256: string, signal: AbortSignal): Promise<void> {
+	async put(
+		url: string,
+		body: () => Readable,
+		size: number,
+		_sha256: string,
+		signal: AbortSignal,
+		owner?: string,
+	): Promise<void> {
 		await this.makeFolders(url, signal);
 		const u = new URL(url);
 		const name = u.pathname.split("/").pop() ?? "file";
-		const temp = new URL(`.${name}.orrery-partial-${newId().slice(0, 8)}`, u).href;
+		const temp = new URL(partialName(`.${name}`, owner, newId()), u).href;
 		(
 			await this.send(temp, url, "write", {
 				method: "PUT",
@@ -114,6 +121,10 @@ export class HttpStore implements RemoteStore {
 			);
 			throw error;
 		}
+	}
+
+	async remove(url: string, signal: AbortSignal): Promise<void> {
+		(await this.send(url, url, "write", { method: "DELETE", signal }, [404])).resume();
 	}
 
 	async readText(url: string, signal: AbortSignal): Promise<string | undefined> {

@@ -4,7 +4,8 @@ import { Transform } from "node:stream";
 import { AppError } from "../../common/index.js";
 import { isGlob, listFiles, walkFiles } from "../workspace-files.js";
 import { normaliseUserPath, resolveInWorkspace } from "../workspace-path.js";
-import { childUrl, parseRemoteUrl } from "./remote-url.js";
+import { isPartialName, type RemoteStore } from "./remote-store.js";
+import { childUrl, parseRemoteUrl, type RemoteLocation } from "./remote-url.js";
 import { textBody } from "./s3-store.js";
 import { sha256File } from "./stage-in.js";
 import type { EndpointOptions } from "./staging-credentials.js";
@@ -51,6 +52,11 @@ export interface PublishOptions {
 	/** Told after each file, uploaded or found already there. */
 	onFile?: (file: PublishFile, isSkipped: boolean) => void;
 	onBytes?: (n: number) => void;
+	/**
+	 * Who publishes (a run's id): it names the temporary objects, and once the set is complete the
+	 * ones an earlier, interrupted publication of the same owner left below the target are removed.
+	 */
+	owner?: string;
 }
 
 /**
@@ -63,7 +69,7 @@ export async function publishFiles(
 	targetUrl: string,
 	files: readonly PublishFile[],
 	options: PublishOptions,
-): Promise<{ uploaded: number; skipped: number; bytes: number; manifestUrl: string }> {
+): Promise<{ uploaded: number; skipped: number; bytes: number; manifestUrl: string; removed: number }> {
 	const folder = targetUrl.endsWith("/") ? targetUrl : `${targetUrl}/`;
 	const loc = parseRemoteUrl(folder);
 	const store = await session.storeFor(loc, options.endpoint);
@@ -105,6 +111,7 @@ export async function publishFiles(
 						file.size,
 						sha,
 						options.signal,
+						options.owner,
 					),
 				retry,
 			);
@@ -119,10 +126,31 @@ export async function publishFiles(
 		.map(([name, sha]) => `${sha}  ${name}\n`)
 		.join("");
 	await withRetries(
-		() => store.put(manifestUrl, textBody(manifest), Buffer.byteLength(manifest), "", options.signal),
+		() => store.put(manifestUrl, textBody(manifest), Buffer.byteLength(manifest), "", options.signal, options.owner),
 		retry,
 	);
-	return { uploaded, skipped, bytes, manifestUrl };
+	const removed = options.owner === undefined ? 0 : await removeLeftovers(store, loc, options.owner, options.signal);
+	return { uploaded, skipped, bytes, manifestUrl, removed };
+}
+
+/**
+ * Removes the temporary objects an owner's interrupted publication left below a folder (a server
+ * killed between an upload and its rename). Only that owner's: another run may be writing its own.
+ * Best effort: the outputs are published whatever happens here.
+ */
+async function removeLeftovers(
+	store: RemoteStore,
+	loc: RemoteLocation,
+	owner: string,
+	signal: AbortSignal,
+): Promise<number> {
+	try {
+		const leftovers = (await store.list(loc, signal)).filter((e) => isPartialName(e.relative, owner));
+		for (const e of leftovers) await store.remove(e.url, signal);
+		return leftovers.length;
+	} catch {
+		return 0;
+	}
 }
 
 /** Reads a `sha256sum` manifest into name → checksum. */

@@ -32,10 +32,44 @@ export interface RemoteStore {
 	open(url: string, signal: AbortSignal): Promise<RemoteBody>;
 	/** What a remote object is, or undefined when it does not exist. */
 	stat(url: string, signal: AbortSignal): Promise<RemoteEntry | undefined>;
-	/** Writes an object so that readers see it complete or not at all (a temporary name, then a rename or copy). */
-	put(url: string, body: () => Readable, size: number, sha256: string, signal: AbortSignal): Promise<void>;
+	/**
+	 * Writes an object so that readers see it complete or not at all (a temporary name, `partialName`,
+	 * then a rename or copy). `owner` goes into the temporary name, so the owner's later publication
+	 * can remove what a killed one left behind (`isPartialName`).
+	 */
+	put(
+		url: string,
+		body: () => Readable,
+		size: number,
+		sha256: string,
+		signal: AbortSignal,
+		owner?: string,
+	): Promise<void>;
+	/** Deletes an object; one that is not there is no error. */
+	remove(url: string, signal: AbortSignal): Promise<void>;
 	/** Reads a small object (a manifest) as text; undefined when it does not exist. */
 	readText(url: string, signal: AbortSignal): Promise<string | undefined>;
 	/** Releases connections. */
 	close(): void;
+}
+
+const partialPattern = /\.orrery-partial-(?:([0-9a-f]{12})-)?[0-9a-f]{8}$/;
+
+/**
+ * The temporary name an object is written under before it takes its own: `<name>.orrery-partial-
+ * [<owner>-]<random>`, the owner being the first 12 hex digits of a run's id.
+ */
+export function partialName(name: string, owner: string | undefined, random: string): string {
+	return `${name}.orrery-partial-${owner ? `${ownerTag(owner)}-` : ""}${random.replace(/-/g, "").slice(0, 8)}`;
+}
+
+/** Whether a listed name is a temporary object (of `owner` only, when given). */
+export function isPartialName(name: string, owner?: string): boolean {
+	const m = partialPattern.exec(name);
+	if (!m) return false;
+	return owner === undefined || m[1] === ownerTag(owner);
+}
+
+function ownerTag(owner: string): string {
+	return owner.replace(/-/g, "").toLowerCase().slice(0, 12);
 }

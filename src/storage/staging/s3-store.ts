@@ -4,7 +4,7 @@ import { Readable } from "node:stream";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { AppError, newId } from "../../common/index.js";
 import type { AddressGuard } from "./address-guard.js";
-import type { RemoteBody, RemoteEntry, RemoteStore } from "./remote-store.js";
+import { partialName, type RemoteBody, type RemoteEntry, type RemoteStore } from "./remote-store.js";
 import { childUrl, type RemoteLocation } from "./remote-url.js";
 import type { S3Credentials, S3Endpoint } from "./staging-credentials.js";
 import { s3SecretNames } from "./staging-credentials.js";
@@ -131,12 +131,19 @@ export class S3Store implements RemoteStore {
 		}
 	}
 
-	async put(url: string, body: () => Readable, size: number, sha256: string, signal: AbortSignal): Promise<void> {
+	async put(
+		url: string,
+		body: () => Readable,
+		size: number,
+		sha256: string,
+		signal: AbortSignal,
+		owner?: string,
+	): Promise<void> {
 		const [m, storage] = await loadSdk();
 		const { bucket, key } = split(url);
 		const client = await this.s3();
 		const direct = size > copyLimit;
-		const temp = direct ? key : `${key}.orrery-partial-${newId().slice(0, 8)}`;
+		const temp = direct ? key : partialName(key, owner, newId());
 		const upload = new storage.Upload({
 			client,
 			params: { Bucket: bucket, Key: temp, Body: body(), ContentLength: size, Metadata: { sha256 } },
@@ -166,6 +173,17 @@ export class S3Store implements RemoteStore {
 		} finally {
 			await client.send(new m.DeleteObjectCommand({ Bucket: bucket, Key: temp })).catch(() => undefined);
 		}
+	}
+
+	async remove(url: string, signal: AbortSignal): Promise<void> {
+		const [m] = await loadSdk();
+		const { bucket, key } = split(url);
+		const client = await this.s3();
+		await this.send(
+			() => client.send(new m.DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal }),
+			url,
+			"write",
+		);
 	}
 
 	async readText(url: string, signal: AbortSignal): Promise<string | undefined> {

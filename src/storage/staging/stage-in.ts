@@ -5,6 +5,7 @@ import { basename, dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { AppError } from "../../common/index.js";
 import { normaliseUserPath, resolveInWorkspace } from "../workspace-path.js";
+import { isPartialName } from "./remote-store.js";
 import { parseRemoteUrl } from "./remote-url.js";
 import type { EndpointOptions } from "./staging-credentials.js";
 import type { StagingSession } from "./staging-session.js";
@@ -50,7 +51,8 @@ export async function expandRemoteInput(
 	const loc = parseRemoteUrl(request.url);
 	const store = await session.storeFor(loc, request.options);
 	const base = normaliseUserPath(request.path);
-	const entries = await store.list(loc, signal);
+	// Below a folder, another publisher's temporary objects are not part of it.
+	const entries = (await store.list(loc, signal)).filter((e) => !e.relative || !isPartialName(e.relative));
 	return entries.map((e) => ({
 		url: e.url,
 		path: e.relative ? `${base}/${normaliseUserPath(e.relative)}` : base,
