@@ -67,6 +67,11 @@ export interface RunState {
 	options: Record<string, unknown>;
 	jobs: readonly JobView[];
 	workspace: WorkspaceView;
+	/**
+	 * Asks the scheduler for another decision soon. An engine whose decision waits on work of its own
+	 * (a plan being made) answers `wait` at once, so other runs go on, and calls this when it is done.
+	 */
+	wake?: () => void;
 }
 
 /** An engine's decision. */

@@ -234,7 +234,7 @@ export class Scheduler {
 		const engine = this.deps.engines.get(wf.type as WorkflowType);
 		if (!engine) throw new AppError("validation_failed", `no engine for workflow type '${wf.type}' in this server`);
 		const isCollected = engine.collect !== undefined;
-		let state = runState(wf, jobs, this.views.of(wf.id, jobs, isCollected));
+		let state = { ...runState(wf, jobs, this.views.of(wf.id, jobs, isCollected)), wake: () => this.wake() };
 		// The engine decides from the outputs just collected, not a tick later (a run whose last job
 		// ended would otherwise wait for the next wake-up or the idle timer to be declared finished).
 		if (await this.collectEnded(engine, state, jobs))

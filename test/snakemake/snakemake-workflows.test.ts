@@ -230,6 +230,45 @@ describe.skipIf(!hasSnakemake() && process.env.CI !== "true")(
 			rmSync(home, { recursive: true, force: true });
 		});
 
+		it("plans a slow Snakefile without holding up other runs, then runs it", async () => {
+			// Reading this Snakefile takes 4 s (at the start's check, and again when the scheduler plans it).
+			const snakefile = [
+				"import time",
+				"time.sleep(4)",
+				"rule all:",
+				'    input: "done.txt"',
+				"rule make:",
+				'    output: "done.txt"',
+				'    shell: "echo planned > {output}"',
+				"",
+			].join("\n");
+			const slow = String(
+				(
+					await call("POST", "/api/workflows?workflow_name=smk-slow", {
+						workflow: { type: "snakemake", file: "Snakefile" },
+					})
+				).workflow_name,
+			);
+			await call("POST", `/api/workflows/${slow}/workspace?file_name=Snakefile`, snakefile);
+			await call("POST", `/api/workflows/${slow}/start`, {});
+			const quick = String(
+				(
+					await call("POST", "/api/workflows?workflow_name=quick", {
+						workflow: { type: "serial", specification: { steps: [{ name: "hello", commands: ["echo hi"] }] } },
+					})
+				).workflow_name,
+			);
+			await call("POST", `/api/workflows/${quick}/start`, {});
+			const quickStatus = await settle(quick);
+			expect(quickStatus.status).toBe("finished");
+			// The quick run ended while the slow one was still being planned: no job of it yet.
+			const slowJobs = (await call("GET", `/api/workflows/${slow}/jobs`)) as { items: unknown[] };
+			expect(slowJobs.items).toHaveLength(0);
+			const slowStatus = await settle(slow);
+			expect(slowStatus.status, String(slowStatus.message ?? "")).toBe("finished");
+			expect(readFileSync(join(slowStatus.workspace_path as string, "done.txt"), "utf8")).toBe("planned\n");
+		}, 120_000);
+
 		it("runs a workflow whose config comes as the parameters, in the rule's image, each job once across a killed server", async () => {
 			const snakefile = [
 				"rule all:",

@@ -16,8 +16,11 @@ import type {
 } from "../workflow-engine.js";
 import { planSnakemake, type SnakemakeJob } from "./snakemake-plan.js";
 
-/** A run's plan, kept while it runs: Snakemake plans every job forced, so a new plan is the same one. */
-const plans = new Map<string, Promise<Plan>>();
+/**
+ * A run's plan, kept while it runs: Snakemake plans every job forced, so a new plan is the same one.
+ * `settled` once the planning ended, well or not.
+ */
+const plans = new Map<string, { plan: Promise<Plan>; settled: boolean }>();
 
 /** A run's DAG, and how its jobs call Snakemake (rules that run Python in Snakemake's own process). */
 interface Plan {
@@ -73,10 +76,27 @@ export const snakemakeEngine: WorkflowEngine = {
 		try {
 			let pending = plans.get(run.workflowId);
 			if (!pending) {
-				pending = plan(run.spec, run.parameters, run.workspace);
-				plans.set(run.workflowId, pending);
+				const entry = { plan: plan(run.spec, run.parameters, run.workspace), settled: false };
+				plans.set(run.workflowId, entry);
+				pending = entry;
+				// Planning runs Snakemake (a second or more): the scheduler goes on with other runs meanwhile.
+				if (run.wake) {
+					const wake = run.wake;
+					entry.plan.then(
+						() => {
+							entry.settled = true;
+							wake();
+						},
+						() => {
+							entry.settled = true;
+							wake();
+						},
+					);
+					return { kind: "wait" };
+				}
 			}
-			current = await pending;
+			if (!pending.settled && run.wake) return { kind: "wait" };
+			current = await pending.plan;
 		} catch (error) {
 			plans.delete(run.workflowId);
 			if (isAppError(error)) return { kind: "failed", reason: error.message };
