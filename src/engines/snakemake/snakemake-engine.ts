@@ -21,6 +21,11 @@ import { planSnakemake, type SnakemakeJob } from "./snakemake-plan.js";
  * `settled` once the planning ended, well or not.
  */
 const plans = new Map<string, { plan: Promise<Plan>; settled: boolean }>();
+/**
+ * Plans kept at most (the least recently used go first, and are made again if their run goes on): a
+ * stopped or deleted run is never asked again, and its plan would otherwise stay for good.
+ */
+const keptPlans = 50;
 
 /** A run's DAG, and how its jobs call Snakemake (rules that run Python in Snakemake's own process). */
 interface Plan {
@@ -75,9 +80,13 @@ export const snakemakeEngine: WorkflowEngine = {
 		let current: Plan;
 		try {
 			let pending = plans.get(run.workflowId);
-			if (!pending) {
+			if (pending) {
+				plans.delete(run.workflowId);
+				plans.set(run.workflowId, pending);
+			} else {
 				const entry = { plan: plan(run.spec, run.parameters, run.workspace), settled: false };
 				plans.set(run.workflowId, entry);
+				while (plans.size > keptPlans) plans.delete(plans.keys().next().value as string);
 				pending = entry;
 				// Planning runs Snakemake (a second or more): the scheduler goes on with other runs meanwhile.
 				if (run.wake) {
