@@ -36,6 +36,23 @@ describe("orrery CLI with the embedded server (no set-up)", () => {
 		expect(logs.stdout).toMatch(/image docker\.io\/library\/python:3\.12-slim \(not used\)/);
 	});
 
+	it("takes the folder after -p pairs (orrery run -p a=1 b=2 FOLDER), and says where a .cwl document goes", async () => {
+		const h = home();
+		const r = await orrery(["run", "-p", "sleeptime=0", "outputfile=results/hi.txt", "examples/helloworld"], {
+			ORRERY_HOME: h,
+		});
+		expect(r.code, r.stderr).toBe(0);
+		const workspace = /workspace:\s+(\S+)/.exec(r.stdout)?.[1] as string;
+		expect(readFileSync(join(workspace, "results/hi.txt"), "utf8")).toMatch(/^Hello Jane Doe!\n/);
+		const cwl = await orrery(["run", "-p", "max_mag=8", "examples/cwl-star-chunks/workflow/main.cwl"], {
+			ORRERY_HOME: h,
+		});
+		expect(cwl.code).toBe(64);
+		expect(cwl.stderr).toMatch(
+			/a \.cwl document comes first, its parameters after it: orrery run \S+main\.cwl -p key=value/,
+		);
+	});
+
 	it("exits 1 with the step, exit code and log tail when a step fails", async () => {
 		const h = home();
 		const dir = mkdtempSync(join(tmpdir(), "orrery-failing-"));

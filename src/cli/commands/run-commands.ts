@@ -26,10 +26,11 @@ export function registerRunCommands(program: Command, action: Action): void {
 		action(
 			async (
 				session: Session,
-				path: string,
+				given: string,
 				_inputs: string | undefined,
 				opts: { name?: string; parameter?: string[]; option?: string[]; follow: boolean },
 			) => {
+				const path = folderAfterOptions(given, run.args, opts);
 				if (path.startsWith("-"))
 					throw new AppError("validation_failed", `unknown option '${path}'`, { details: { usage: true } });
 				if (/\.cwl(#.*)?$/.test(path))
@@ -138,4 +139,34 @@ export function registerRunCommands(program: Command, action: Action): void {
 				}
 			}),
 		);
+}
+
+/**
+ * The analysis folder of `orrery run -p a=1 FOLDER`: -p and -o take several pairs each (`-p a=1 b=2`),
+ * so the folder after them arrives as one more of their values. When no folder came as an argument
+ * and the last value of the last such option is no key=value pair, it is the folder. A .cwl
+ * document's inputs follow it, so its place stays first (`orrery run wf.cwl -p …`).
+ */
+function folderAfterOptions(
+	given: string,
+	args: readonly string[],
+	opts: { parameter?: string[]; option?: string[] },
+): string {
+	if (args.length > 0) return given;
+	for (const [flag, values] of [
+		["-p", opts.parameter],
+		["-o", opts.option],
+	] as const) {
+		const last = values?.[values.length - 1];
+		if (last === undefined || last.includes("=")) continue;
+		if (/\.cwl(#.*)?$/.test(last))
+			throw new AppError(
+				"validation_failed",
+				`${flag} ${last}: a .cwl document comes first, its parameters after it: orrery run ${last} ${flag} key=value`,
+				{ details: { usage: true } },
+			);
+		values?.pop();
+		return last;
+	}
+	return given;
 }
