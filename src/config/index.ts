@@ -125,7 +125,7 @@ export function readServerConfig(env: Env = process.env): ServerConfig {
 		instanceId: env.ORRERY_INSTANCE_ID || `${hostname()}:${process.pid}`,
 		defaultBackend,
 		maxUploadBytes: integer(env, "ORRERY_MAX_UPLOAD_BYTES", 1024 ** 4, 1, Number.MAX_SAFE_INTEGER),
-		publicUrl: env.ORRERY_PUBLIC_URL || undefined,
+		publicUrl: publicUrlOf(env.ORRERY_PUBLIC_URL),
 		oidc: readOidcConfig(env),
 		identity: readIdentityConfig(env),
 		secretKey: env.ORRERY_SECRET_KEY || undefined,
@@ -158,6 +158,30 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
 	if (!Number.isInteger(n) || n < min || n > max)
 		throw configError(name, raw, `use a whole number from ${min} to ${max}`);
 	return n;
+}
+
+/** ORRERY_PUBLIC_URL: an http(s) origin; the API, the web UI and sessions live at the root of it. */
+function publicUrlOf(value: string | undefined): string | undefined {
+	if (!value) return undefined;
+	let url: URL;
+	try {
+		url = new URL(value);
+	} catch {
+		throw configError(
+			"ORRERY_PUBLIC_URL",
+			value,
+			"use the address users reach the server at, e.g. https://orrery.example.org",
+		);
+	}
+	if (url.protocol !== "https:" && url.protocol !== "http:")
+		throw configError("ORRERY_PUBLIC_URL", value, "use an http:// or https:// address");
+	if (url.pathname !== "/" || url.search || url.hash)
+		throw configError(
+			"ORRERY_PUBLIC_URL",
+			value,
+			`the server is served at the root of its host; use ${url.origin} (a reverse proxy may not move it under a path)`,
+		);
+	return url.origin;
 }
 
 function trustProxyOf(value: string | undefined): boolean | string | undefined {
