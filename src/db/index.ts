@@ -74,7 +74,14 @@ export {
 	workflowStatuses,
 } from "./schema.js";
 export { deleteSecretRows, listSecretRows, type SecretRow, upsertSecretRows } from "./secrets.js";
-export { findSessionByHash, insertSession, revokeSession, type SessionRow, touchSession } from "./sessions.js";
+export {
+	findSessionByHash,
+	findSessionById,
+	insertSession,
+	revokeSession,
+	type SessionRow,
+	touchSession,
+} from "./sessions.js";
 export { type AccessibleWorkflowQuery, listAccessibleWorkflows } from "./shared-workflows.js";
 export {
 	deleteShare,

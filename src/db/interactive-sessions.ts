@@ -21,7 +21,8 @@ export async function findInteractiveSessionById(db: Db, id: string): Promise<In
 
 /**
  * Records a new session of a run, replacing one that has ended, in one statement (two servers opening
- * the same run at once: one wins). False when the run has a session that is starting or running.
+ * the same run at once: one wins). False when the run has a session that is starting or running, or
+ * one closed whose process its host has not stopped yet (the row is how that host finds it).
  */
 export async function claimInteractiveSession(db: Db, row: InteractiveSessionRow): Promise<boolean> {
 	const { workflow_id: _, ...rest } = row;
@@ -32,7 +33,10 @@ export async function claimInteractiveSession(db: Db, row: InteractiveSessionRow
 			oc
 				.column("workflow_id")
 				.doUpdateSet(rest)
-				.where("interactive_sessions.status", "not in", ["starting", "running"]),
+				.where("interactive_sessions.status", "not in", ["starting", "running"])
+				.where((eb) =>
+					eb.or([eb("interactive_sessions.status", "!=", "stopped"), eb("interactive_sessions.pid", "is", null)]),
+				),
 		)
 		.returning("id")
 		.executeTakeFirst();

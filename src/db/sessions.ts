@@ -49,3 +49,8 @@ export async function revokeSession(db: Db, id: string, at: string): Promise<boo
 		.executeTakeFirst();
 	return Number(res.numUpdatedRows) > 0;
 }
+
+/** A web session by its id (expired and revoked included: the caller decides). */
+export async function findSessionById(db: Db, id: string): Promise<SessionRow | undefined> {
+	return db.kysely.selectFrom("sessions").selectAll().where("id", "=", id).executeTakeFirst();
+}

@@ -1,12 +1,14 @@
 // Interactive sessions against a real Jupyter notebook server (Debian's jupyter-notebook, which .ci/run
 // installs): opened through REANA's endpoints, reached through the server's proxy (HTTP and the kernel's
 // WebSocket), kept across a killed server, closed, and refused to whoever may not run the run.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { issueToken } from "../../src/auth/index.js";
+import { systemClock } from "../../src/common/index.js";
 import { testDialects } from "../support/databases.js";
 import { endSessionsUnder, processesNaming, runsJupyterTests } from "../support/jupyter.js";
 import { orrery, type ServerProcess, startServerProcess } from "../support/processes.js";
@@ -357,6 +359,187 @@ describe.skipIf(!runsJupyterTests).each(testDialects)("interactive sessions on %
 		expect((await call("POST", "/api/workflows/shared-nb/close/", {})).status).toBe(200);
 	}, 120_000);
 });
+
+describe.skipIf(!runsJupyterTests)(
+	"interactive sessions: credentials, failures and what they leave (a real Jupyter)",
+	() => {
+		let t: TestServer;
+		let owner: { id: string; token: string };
+		const opened = new Set<string>();
+		const spec = { workflow: { type: "serial", specification: { steps: [{ commands: ["true"] }] } } };
+		const call = async (method: string, url: string, token: string, body?: unknown) => {
+			const res = await t.call(method, url, { token, ...(body === undefined ? {} : { body }) });
+			return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+		};
+		const open = async (run: string, token = owner.token) => {
+			const r = await call("POST", `/api/workflows/${run}/open/jupyter`, token, {});
+			if (r.status === 200) opened.add(r.body.path as string);
+			return r;
+		};
+		const enter = (path: string, token: string) =>
+			fetch(`${t.url}${path}?token=${encodeURIComponent(token)}`, { redirect: "manual" });
+		const cookieOf = (res: Response) => (res.headers.get("set-cookie") as string).split(";")[0] as string;
+
+		beforeAll(async () => {
+			// No sweep during these tests: what is checked happens at the request itself.
+			t = await startTestServer("sqlite", { sessionSweepMs: 3_600_000 });
+			t.config.sessionAccessRecheckMs = 0;
+			owner = await t.user("owner@example.org");
+			for (const run of ["creds", "dead", "gone", "racing"])
+				expect((await call("POST", `/api/workflows?workflow_name=${run}`, owner.token, spec)).status).toBe(201);
+		}, 60_000);
+		afterAll(async () => {
+			for (const path of opened) for (const pid of jupyterProcesses(path)) process.kill(pid, "SIGKILL");
+			await t?.close();
+			if (t) endSessionsUnder(t.home);
+		});
+
+		it("a cookie lasts no longer than the token it was given for; the token never reaches Jupyter; only administrators enter when sessions are theirs", async () => {
+			const path = (await open("creds")).body.path as string;
+			// A token that ends in 4 s: the cookie ends with it, and is refused once it has.
+			const brief = await issueBriefToken(t, owner.id, 4);
+			const entered = await enter(path, brief);
+			expect(entered.status).toBe(302);
+			const maxAge = Number(/Max-Age=(\d+)/.exec(entered.headers.get("set-cookie") as string)?.[1]);
+			expect(maxAge).toBeGreaterThan(0);
+			expect(maxAge).toBeLessThanOrEqual(4);
+			const cookie = cookieOf(entered);
+			expect((await fetch(`${t.url}${path}api/contents`, { headers: { cookie } })).status).toBe(200);
+			await new Promise((r) => setTimeout(r, 4_500));
+			const late = await fetch(`${t.url}${path}api/contents`, { headers: { cookie } });
+			expect(late.status).toBe(401);
+			expect(((await late.json()) as { message: string }).message).toMatch(/open this session through its link/);
+			// A token revoked while its cookie is still young: the cookie ends with it.
+			const revocable = await issueBriefToken(t, owner.id, 3600);
+			const young = cookieOf(await enter(path, revocable));
+			expect((await fetch(`${t.url}${path}api/contents`, { headers: { cookie: young } })).status).toBe(200);
+			const revokedToken = await t.call("DELETE", `/api/tokens/${revocable.slice(0, 12)}`, { token: owner.token });
+			expect(revokedToken.status, await revokedToken.clone().text()).toBe(200);
+			const revoked = await fetch(`${t.url}${path}api/contents`, { headers: { cookie: young } });
+			expect(revoked.status).toBe(403);
+			expect(((await revoked.json()) as { message: string }).message).toMatch(
+				/the credential you entered with no longer holds/,
+			);
+			// A request that carries the token in its address reaches Jupyter without it (its log names refused URLs).
+			const tokenInAddress = await fetch(`${t.url}${path}api/contents/no/such/file.txt?token=${owner.token}&x=1`, {
+				method: "PUT",
+				headers: { origin: t.url, "content-type": "application/json" },
+				body: JSON.stringify({ type: "file", format: "text", content: "x" }),
+			});
+			expect(tokenInAddress.status).toBeGreaterThanOrEqual(400);
+			const log = readFileSync(join(t.home, "sessions", path.split("/")[2] as string, "jupyter.log"), "utf8");
+			expect(log).toContain("/api/contents/no/such/file.txt");
+			expect(log).not.toContain(owner.token);
+			// Sessions left to administrators: a user's cookie and link no longer let them in.
+			const ownerCookie = cookieOf(await enter(path, owner.token));
+			t.config.interactiveSessions = "admins";
+			try {
+				expect((await fetch(`${t.url}${path}api/contents`, { headers: { cookie: ownerCookie } })).status).toBe(403);
+				const refused = await enter(path, owner.token);
+				expect(refused.status).toBe(403);
+				expect(((await refused.json()) as { message: string }).message).toMatch(/only administrators/);
+			} finally {
+				t.config.interactiveSessions = "on";
+			}
+		}, 120_000);
+
+		it("counts wrong tokens shown to a session against the same limit as the API's, and audits them", async () => {
+			const path = (await open("creds")).body.path as string;
+			const statuses: number[] = [];
+			for (let i = 0; i < 11; i++) statuses.push((await enter(path, "orr_wrongwrongwrongwrong")).status);
+			expect(statuses.slice(0, 10)).toEqual(Array(10).fill(403));
+			expect(statuses[10]).toBe(429);
+			const audit = await t.server.db.kysely
+				.selectFrom("audit_events")
+				.select(["type", "target"])
+				.where("type", "=", "auth_failed")
+				.execute();
+			expect(audit.filter((a) => a.target === path).length).toBeGreaterThanOrEqual(10);
+		}, 60_000);
+
+		it("opens again at once when Jupyter ended by itself; says when the workspace is gone, or the session was closed while it started", async () => {
+			const first = (await open("dead")).body.path as string;
+			for (const pid of jupyterProcesses(first)) process.kill(pid, "SIGKILL");
+			for (let i = 0; i < 50 && jupyterProcesses(first).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+			// No sweep has run: the open itself sees the dead process.
+			const again = await open("dead");
+			expect(again.status, JSON.stringify(again.body)).toBe(200);
+			expect(again.body.path).not.toBe(first);
+			expect((await call("POST", "/api/workflows/dead/close/", owner.token, {})).status).toBe(200);
+			// A run whose workspace was removed behind the server's back.
+			const status = await call("GET", "/api/workflows/gone/status", owner.token);
+			rmSync(status.body.workspace_path as string, { recursive: true, force: true });
+			const gone = await open("gone");
+			expect(gone.status).toBe(409);
+			expect(gone.body.message).toMatch(/the run's workspace is gone/);
+			// Closed while Jupyter starts: the open answers that, and no process or folder is left.
+			const opening = open("racing");
+			await new Promise((r) => setTimeout(r, 300));
+			expect((await call("POST", "/api/workflows/racing/close/", owner.token, {})).status).toBe(200);
+			const raced = await opening;
+			expect(raced.status, JSON.stringify(raced.body)).toBe(409);
+			expect(raced.body.message).toMatch(/closed while it started/);
+		}, 120_000);
+
+		it("does not reopen a run whose closed session's process another host has still to stop; sweeps a start a killed server left", async () => {
+			const wf = (await call("GET", "/api/workflows/creds/status", owner.token)).body.id as string;
+			await call("POST", "/api/workflows/creds/close/", owner.token, {});
+			// As a close at another server process leaves it: stopped, its process still to be stopped by its host.
+			await t.server.db.kysely
+				.updateTable("interactive_sessions")
+				.set({ status: "stopped", host: "other-host", pid: 424242 })
+				.where("workflow_id", "=", wf)
+				.execute();
+			const blocked = await open("creds");
+			expect(blocked.status).toBe(409);
+			expect(blocked.body.message).toMatch(/previous session is still being closed on other-host/);
+			// A start a killed server left (starting, old, with a live process): the sweep stops it.
+			const sleeper = spawn("sleep", ["600"], { detached: true, stdio: "ignore" });
+			try {
+				await t.server.db.kysely
+					.updateTable("interactive_sessions")
+					.set({
+						status: "starting",
+						host: hostname(),
+						pid: sleeper.pid as number,
+						updated_at: "2020-01-01T00:00:00.000Z",
+					})
+					.where("workflow_id", "=", wf)
+					.execute();
+				await t.server.ctx.interactive.sweep();
+				const row = await t.server.db.kysely
+					.selectFrom("interactive_sessions")
+					.select(["status", "message", "pid"])
+					.where("workflow_id", "=", wf)
+					.executeTakeFirstOrThrow();
+				expect(row).toEqual({ status: "stopped", message: "abandoned while it started", pid: null });
+				for (let i = 0; i < 50 && sleeper.exitCode === null && sleeper.signalCode === null; i++)
+					await new Promise((r) => setTimeout(r, 100));
+				expect(sleeper.signalCode ?? sleeper.exitCode).not.toBeNull();
+			} finally {
+				sleeper.kill("SIGKILL");
+			}
+			expect((await open("creds")).status).toBe(200);
+			expect((await call("POST", "/api/workflows/creds/close/", owner.token, {})).status).toBe(200);
+		}, 60_000);
+	},
+);
+
+/** A token of the user that expires in `seconds`. */
+async function issueBriefToken(t: TestServer, userId: string, seconds: number): Promise<string> {
+	const user = await t.server.db.kysely
+		.selectFrom("users")
+		.selectAll()
+		.where("id", "=", userId)
+		.executeTakeFirstOrThrow();
+	const { value } = await issueToken(
+		t.server.db,
+		user,
+		{ name: "brief", scopes: ["read", "write", "run"], expiresAt: new Date(Date.now() + seconds * 1000) },
+		systemClock,
+	);
+	return value;
+}
 
 describe("interactive sessions turned off, or left to administrators (ORRERY_INTERACTIVE_SESSIONS)", () => {
 	it("answers 501 when off, 403 to a user when for administrators only, and says so in /api/config", async () => {

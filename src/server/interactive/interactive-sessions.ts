@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { rm } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { AppError, isoNow, newId } from "../../common/index.js";
@@ -35,6 +35,9 @@ const thisHost = hostname();
 /** A session left `starting` this long by another server process is taken for abandoned. */
 const startingGraceMs = 2 * 60_000;
 
+/** How long a running session this process knows is trusted before the database is asked again. */
+const upstreamRecheckMs = 5_000;
+
 /**
  * Interactive sessions: a Jupyter server per run on the server's host, serving the run's workspace,
  * reached through the server at `/sessions/<id>/` (see `sessionProxy`). The database holds each
@@ -42,7 +45,8 @@ const startingGraceMs = 2 * 60_000;
  * found again, or marked stopped when its process is gone.
  */
 export class InteractiveSessions {
-	private readonly upstreams = new Map<string, SessionUpstream>();
+	/** Running sessions of this host, with when the database last said so. */
+	private readonly upstreams = new Map<string, SessionUpstream & { checkedAt: number }>();
 	private readonly opening = new Map<string, Promise<InteractiveSessionRow>>();
 
 	constructor(private readonly ctx: InteractiveSessionDeps) {}
@@ -62,7 +66,8 @@ export class InteractiveSessions {
 	}
 
 	/**
-	 * Opens the run's session, or answers the one it has (as REANA does); resolves once Jupyter answers.
+	 * Opens the run's session, or answers the one it has (REANA answers 404 "already open" there);
+	 * resolves once Jupyter answers.
 	 * Returns the session's path on this server, and the address of its Jupyter server itself, with its token.
 	 */
 	async open(
@@ -94,6 +99,9 @@ export class InteractiveSessions {
 			await this.markStopped(row, "abandoned while it started");
 			row = await this.startOnce(wf, type);
 		} else {
+			// A Jupyter that ended by itself (quit from its page, killed) is not waited for until the sweep.
+			if (row?.status === "running" && row.host === thisHost)
+				await this.markStopped(row, "its Jupyter server ended (idle too long, or quit from its page)");
 			row = await this.startOnce(wf, type);
 		}
 		const path = sessionBase(row.id);
@@ -128,7 +136,16 @@ export class InteractiveSessions {
 			created_at: now,
 			updated_at: now,
 		};
+		if (!(await stat(wf.workspace_path).catch(() => undefined))?.isDirectory()) {
+			throw new AppError("conflict", "the run's workspace is gone: there is nothing to open a session on");
+		}
 		if (!(await claimInteractiveSession(db, row))) {
+			const other = await findInteractiveSession(db, wf.id);
+			if (other?.status === "stopped")
+				throw new AppError(
+					"conflict",
+					`the run's previous session is still being closed on ${other.host}; try again in a minute`,
+				);
 			throw new AppError("conflict", "the session is being opened by another request; try again in a moment");
 		}
 		const folder = this.folderOf(row.id);
@@ -159,7 +176,13 @@ export class InteractiveSessions {
 				await stopJupyter({ pid: started.pid, port: started.port, id: row.id, token, folder });
 				throw new AppError("conflict", "the session was closed while it started");
 			}
-			this.upstreams.set(row.id, { workflowId: wf.id, port: started.port, pid: started.pid, token });
+			this.upstreams.set(row.id, {
+				workflowId: wf.id,
+				port: started.port,
+				pid: started.pid,
+				token,
+				checkedAt: Date.now(),
+			});
 			this.ctx.logger.info({ workflow: wf.id, session: row.id, port: started.port }, "interactive session opened");
 			return { ...row, status: "running", pid: started.pid, port: started.port };
 		} catch (error) {
@@ -172,6 +195,11 @@ export class InteractiveSessions {
 			);
 			if (isFailed && pid !== undefined && isAlive(pid))
 				await stopJupyter({ pid, port: null, id: row.id, token, folder });
+			if (isFailed)
+				setTimeout(() => void rm(folder, { recursive: true, force: true }).catch(() => undefined), 11_000).unref();
+			// Not starting any more: closed (its close stops what was started, and removes the folder).
+			if (!isFailed && !(error instanceof AppError && error.code === "conflict"))
+				throw new AppError("conflict", "the session was closed while it started");
 			throw error;
 		}
 	}
@@ -223,10 +251,12 @@ export class InteractiveSessions {
 	 */
 	async upstream(sessionId: string): Promise<SessionUpstream | { elsewhere: string } | undefined> {
 		const known = this.upstreams.get(sessionId);
-		if (known) {
+		// What this process knows is trusted for a few seconds: a close at another server process is
+		// seen in the database.
+		if (known && Date.now() - known.checkedAt < upstreamRecheckMs) {
 			if (isAlive(known.pid)) return known;
-			this.upstreams.delete(sessionId);
 		}
+		this.upstreams.delete(sessionId);
 		const row = await findInteractiveSessionById(this.ctx.db, sessionId);
 		if (row?.status !== "running" || row.port === null || row.pid === null) return undefined;
 		if (row.host !== thisHost) return { elsewhere: row.host };
@@ -236,6 +266,7 @@ export class InteractiveSessions {
 			port: row.port,
 			pid: row.pid,
 			token: this.ctx.secretBox.open(row.token_sealed),
+			checkedAt: Date.now(),
 		};
 		this.upstreams.set(sessionId, found);
 		return found;
@@ -252,6 +283,13 @@ export class InteractiveSessions {
 				await this.markStopped(row, "its Jupyter server ended (idle too long, or quit from its page)");
 			} else if (row.status === "stopped" && row.pid !== null) {
 				await this.end(row);
+			} else if (
+				row.status === "starting" &&
+				!this.opening.has(row.workflow_id) &&
+				Date.now() - Date.parse(row.updated_at) >= startingGraceMs
+			) {
+				// Left starting by a server process that was killed meanwhile (this one would be opening it).
+				await this.markStopped(row, "abandoned while it started");
 			}
 		}
 	}

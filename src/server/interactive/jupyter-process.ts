@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { AppError } from "../../common/index.js";
@@ -31,11 +31,20 @@ async function freePort(): Promise<number> {
 export function isAlive(pid: number): boolean {
 	try {
 		process.kill(pid, 0);
-		return true;
 	} catch (error) {
 		return (error as NodeJS.ErrnoException).code === "EPERM";
 	}
+	// A process of this server's that ended and is not yet reaped (a zombie) is not alive.
+	if (!hasProc) return true;
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+		return stat.charAt(stat.lastIndexOf(")") + 2) !== "Z";
+	} catch {
+		return false;
+	}
 }
+
+const hasProc = existsSync("/proc/self/stat");
 
 /** True when the session's Jupyter server answers its API with the session's token. */
 export async function answers(port: number, sessionId: string, token: string): Promise<boolean> {

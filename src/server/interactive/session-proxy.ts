@@ -1,10 +1,11 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import httpProxy from "@fastify/http-proxy";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { type Principal, tokenScopes } from "../../auth/index.js";
-import { isAppError } from "../../common/index.js";
-import { findUserById, listGroupIdsOfUser } from "../../db/index.js";
-import { credentialOf, principalFor } from "../auth-hook.js";
+import { type Principal, recordAudit, tokenScopes } from "../../auth/index.js";
+import { AppError, isAppError } from "../../common/index.js";
+import { findSessionById, findToken, findUserById, listGroupIdsOfUser } from "../../db/index.js";
+import { credentialKey, credentialOf, principalFor } from "../auth-hook.js";
+import { identityServices } from "../identity-services.js";
 import { findAccessibleRun } from "../routes/shared-runs.js";
 import type { ServerContext } from "../server-context.js";
 import { clearCookie, cookieOf, isSameOrigin, sessionCookie, setCookie } from "../session-cookies.js";
@@ -22,32 +23,75 @@ function cookieName(sessionId: string): string {
 	return `orrery_nb_${sessionId}`;
 }
 
-/** How long the cookie lets its user in, and how long an access check of it is trusted. */
+/** How long the cookie lets its user in at most; never beyond the credential it was given for. */
 const cookieSeconds = 7 * 24 * 3600;
+/** For a credential Orrery does not store (a provider's token): its expiry is not known here. */
+const unstoredCredentialSeconds = 3600;
 
 /**
- * The cookie's value: who entered and until when, signed with the session's own token (so it dies
- * with the session and outlives a server restart). Whether that user may still run the run is
- * checked again (at most every 30 s), so a withdrawn share or a deleted account ends access.
+ * What a cookie was given for: `t<id>` an access token, `s<id>` a web login, `x` a credential that
+ * is not stored (checked only when shown).
  */
-function signedCookie(upstream: SessionUpstream, sessionId: string, userId: string, expires: number): string {
-	return `${userId}.${expires}.${mac(upstream, sessionId, userId, expires)}`;
+type CredentialRef = string;
+
+function credentialRefOf(principal: Principal): CredentialRef {
+	if (principal.tokenId) return `t${principal.tokenId}`;
+	if (principal.sessionId) return `s${principal.sessionId}`;
+	return "x";
 }
 
-function mac(upstream: SessionUpstream, sessionId: string, userId: string, expires: number): string {
-	return createHmac("sha256", upstream.token).update(`${sessionId}.${userId}.${expires}`).digest("base64url");
+/** The cookie's contents: who entered, with which credential, until when. */
+interface CookieGrant {
+	userId: string;
+	credential: CredentialRef;
+	expires: number;
 }
 
-/** The user a session cookie names, when its signature holds and it has not expired. */
-function cookieUser(value: string | undefined, upstream: SessionUpstream, sessionId: string): string | undefined {
-	const m = /^([0-9a-f-]{36})\.(\d+)\.([A-Za-z0-9_-]+)$/.exec(value ?? "");
+/**
+ * The cookie's value: who entered, the credential they showed and until when, signed with the
+ * session's own token (so it dies with the session and outlives a server restart). Whether that user
+ * may still run the run, and whether the credential still holds (not revoked, not expired, not signed
+ * out), is checked again (at most every 30 s), so a withdrawn share, a revoked token or a deleted
+ * account ends access.
+ */
+function signedCookie(upstream: SessionUpstream, sessionId: string, grant: CookieGrant): string {
+	return `${grant.userId}.${grant.credential}.${grant.expires}.${mac(upstream, sessionId, grant)}`;
+}
+
+function mac(upstream: SessionUpstream, sessionId: string, grant: CookieGrant): string {
+	return createHmac("sha256", upstream.token)
+		.update(`${sessionId}.${grant.userId}.${grant.credential}.${grant.expires}`)
+		.digest("base64url");
+}
+
+/** What a session cookie grants, when its signature holds and it has not expired. */
+function cookieGrant(value: string | undefined, upstream: SessionUpstream, sessionId: string): CookieGrant | undefined {
+	const m = /^([0-9a-f-]{36})\.([ts][0-9a-f-]{36}|x)\.(\d+)\.([A-Za-z0-9_-]+)$/.exec(value ?? "");
 	if (!m) return undefined;
-	const [, userId, expiresText, given] = m as unknown as [string, string, string, string];
-	const expires = Number(expiresText);
-	if (expires * 1000 < Date.now()) return undefined;
-	const expected = Buffer.from(mac(upstream, sessionId, userId, expires));
+	const [, userId, credential, expiresText, given] = m as unknown as [string, string, string, string, string];
+	const grant = { userId, credential, expires: Number(expiresText) };
+	if (grant.expires * 1000 < Date.now()) return undefined;
+	const expected = Buffer.from(mac(upstream, sessionId, grant));
 	const actual = Buffer.from(given);
-	return expected.length === actual.length && timingSafeEqual(expected, actual) ? userId : undefined;
+	return expected.length === actual.length && timingSafeEqual(expected, actual) ? grant : undefined;
+}
+
+/** Until when a credential holds (ms since the epoch; Infinity: no end), or undefined when it no longer does. */
+async function credentialEnd(ctx: ServerContext, credential: CredentialRef): Promise<number | undefined> {
+	const now = ctx.clock.now().getTime();
+	if (credential.startsWith("t")) {
+		const token = await findToken(ctx.db, credential.slice(1));
+		if (!token || token.revoked_at) return undefined;
+		const end = token.expires_at ? Date.parse(token.expires_at) : Number.POSITIVE_INFINITY;
+		return end > now ? end : undefined;
+	}
+	if (credential.startsWith("s")) {
+		const session = await findSessionById(ctx.db, credential.slice(1));
+		if (!session || session.revoked_at) return undefined;
+		const end = Date.parse(session.expires_at);
+		return end > now ? end : undefined;
+	}
+	return Number.POSITIVE_INFINITY;
 }
 
 const unsafeMethods = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -63,12 +107,18 @@ const unsafeMethods = new Set(["POST", "PUT", "PATCH", "DELETE"]);
  * by another site (a cookie, and a change or a WebSocket) must come from this server's own pages.
  */
 export async function sessionProxy(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+	const { limiter } = identityServices(ctx);
 	const checked = new Map<string, number>();
-	/** Whether this user may still run the session's run (checked at most every 30 s). */
-	const mayEnter = async (sessionId: string, upstream: SessionUpstream, userId: string): Promise<boolean> => {
-		const key = `${sessionId}:${userId}`;
+	/**
+	 * Whether the cookie's user may still enter (checked at most every 30 s): the credential they showed
+	 * still holds, they may still run the session's run, and, where only administrators may use
+	 * sessions (ORRERY_INTERACTIVE_SESSIONS=admins), they are one.
+	 */
+	const mayEnter = async (sessionId: string, upstream: SessionUpstream, grant: CookieGrant): Promise<boolean> => {
+		const key = `${sessionId}:${grant.userId}:${grant.credential}`;
 		if (Date.now() - (checked.get(key) ?? 0) < (ctx.config.sessionAccessRecheckMs ?? 30_000)) return true;
-		const user = await findUserById(ctx.db, userId);
+		if ((await credentialEnd(ctx, grant.credential)) === undefined) return false;
+		const user = await findUserById(ctx.db, grant.userId);
 		if (!user) return false;
 		const principal: Principal = {
 			user,
@@ -79,6 +129,7 @@ export async function sessionProxy(app: FastifyInstance, ctx: ServerContext): Pr
 			via: "session",
 		};
 		try {
+			mayUseSessions(principal);
 			await findAccessibleRun(ctx, principal, upstream.workflowId, "workflow.run");
 		} catch (error) {
 			if (isAppError(error)) return false;
@@ -86,6 +137,30 @@ export async function sessionProxy(app: FastifyInstance, ctx: ServerContext): Pr
 		}
 		checked.set(key, Date.now());
 		return true;
+	};
+	const mayUseSessions = (principal: Principal) => {
+		if (ctx.config.interactiveSessions === "admins" && principal.user.role !== "admin")
+			throw new AppError("forbidden", "on this server only administrators may use interactive sessions");
+	};
+	/** The principal of a credential shown to a session, with the API's rate limit and audit of failures. */
+	const authenticate = async (request: FastifyRequest, credential: string): Promise<Principal> => {
+		const key = credentialKey(credential);
+		limiter.check(request.ip, key);
+		try {
+			return await principalFor(ctx, credential);
+		} catch (error) {
+			if (isAppError(error) && error.code === "forbidden") {
+				limiter.fail(request.ip, key);
+				await recordAudit(ctx.db, ctx.clock, {
+					type: "auth_failed",
+					actor: key,
+					ip: request.ip,
+					target: request.url.split("?")[0] ?? null,
+					message: error.message,
+				});
+			}
+			throw error;
+		}
 	};
 	const refuse = (reply: FastifyReply, status: number, message: string) => reply.code(status).send({ message });
 
@@ -107,15 +182,19 @@ export async function sessionProxy(app: FastifyInstance, ctx: ServerContext): Pr
 			(unsafeMethods.has(request.method) || request.headers.upgrade !== undefined) &&
 			!isSameOrigin(request, ctx.config.publicUrl);
 		const cookie = cookieOf(request, cookieName(id));
-		const cookieUserId = linkToken ? undefined : cookieUser(cookie, upstream, id);
-		if (cookieUserId) {
+		const grant = linkToken ? undefined : cookieGrant(cookie, upstream, id);
+		if (grant) {
 			if (isCrossSiteRisk) {
 				await refuse(reply, 403, "a request with the session's cookie came from another site");
 				return;
 			}
-			if (!(await mayEnter(id, upstream, cookieUserId))) {
+			if (!(await mayEnter(id, upstream, grant))) {
 				clearCookie(reply, cookieName(id), sessionBase(id), isSecure);
-				await refuse(reply, 403, "you may no longer use this session: the run is not open to you for running it");
+				await refuse(
+					reply,
+					403,
+					"you may no longer use this session (the credential you entered with no longer holds, or the run is not open to you for running it); open it again with 'orrery open'",
+				);
 				return;
 			}
 			request.sessionUpstream = upstream;
@@ -132,21 +211,30 @@ export async function sessionProxy(app: FastifyInstance, ctx: ServerContext): Pr
 			await refuse(reply, 403, "a request with the login cookie came from another site");
 			return;
 		}
-		let userId: string;
+		let entered: CookieGrant;
 		try {
-			const principal = await principalFor(ctx, credential);
+			const principal = await authenticate(request, credential);
+			mayUseSessions(principal);
 			await findAccessibleRun(ctx, principal, upstream.workflowId, "workflow.run");
-			userId = principal.user.id;
+			const ref = credentialRefOf(principal);
+			const end = Math.min(
+				(await credentialEnd(ctx, ref)) ?? 0,
+				Date.now() + 1000 * (ref === "x" ? unstoredCredentialSeconds : cookieSeconds),
+			);
+			entered = { userId: principal.user.id, credential: ref, expires: Math.floor(end / 1000) };
 		} catch (error) {
 			if (!isAppError(error)) throw error;
+			if (error.code === "rate_limited") {
+				const after = (error.details as { retry_after_seconds?: number } | undefined)?.retry_after_seconds;
+				if (after) reply.header("retry-after", String(after));
+			}
 			await refuse(reply, errorStatus[error.code] ?? 403, error.message);
 			return;
 		}
-		checked.set(`${id}:${userId}`, Date.now());
-		const expires = Math.floor(Date.now() / 1000) + cookieSeconds;
-		setCookie(reply, cookieName(id), signedCookie(upstream, id, userId, expires), {
+		checked.set(`${id}:${entered.userId}:${entered.credential}`, Date.now());
+		setCookie(reply, cookieName(id), signedCookie(upstream, id, entered), {
 			path: sessionBase(id),
-			maxAgeSeconds: cookieSeconds,
+			maxAgeSeconds: Math.max(1, entered.expires - Math.floor(Date.now() / 1000)),
 			isSecure,
 		});
 		if (linkToken && (request.method === "GET" || request.method === "HEAD") && !request.headers.upgrade) {
@@ -160,8 +248,13 @@ export async function sessionProxy(app: FastifyInstance, ctx: ServerContext): Pr
 	};
 	const isSecure = ctx.config.publicUrl?.startsWith("https:") === true;
 	// `rewriteRequestHeaders` for WebSockets is documented by @fastify/http-proxy but missing from its types.
-	const wsClientOptions: { followRedirects: boolean; rewriteRequestHeaders: WsHeaders } = {
+	const wsClientOptions: {
+		followRedirects: boolean;
+		rewriteRequestHeaders: WsHeaders;
+		queryString: (search: string | undefined) => string;
+	} = {
 		followRedirects: false,
+		queryString: (search) => withoutCredentials((search ?? "").replace(/^\?/, "")),
 		rewriteRequestHeaders: (headers, request) => ({
 			...headers,
 			...jupyterCookies(request.headers.cookie),
@@ -177,6 +270,11 @@ export async function sessionProxy(app: FastifyInstance, ctx: ServerContext): Pr
 		preHandler: enter,
 		replyOptions: {
 			getUpstream: (request) => local(request),
+			// Jupyter never sees a user's credential, in the query string either.
+			queryString: (search, reqUrl) =>
+				withoutCredentials(
+					search ? search.replace(/^\?/, "") : reqUrl.includes("?") ? reqUrl.slice(reqUrl.indexOf("?") + 1) : "",
+				),
 			// Jupyter answers requests for its own host only, and checks a browser's Origin against it.
 			rewriteRequestHeaders: (request, headers) => ({
 				...withoutCookie(headers),
@@ -216,4 +314,13 @@ type WsHeaders = (headers: Record<string, string>, request: FastifyRequest) => R
 /** The session's Jupyter server, on the loopback interface. */
 function local(request: { sessionUpstream?: SessionUpstream }): string {
 	return `http://127.0.0.1:${(request.sessionUpstream as SessionUpstream).port}`;
+}
+
+/** A query string without the credentials a user may put in it (`token`, REANA's `access_token`). */
+export function withoutCredentials(query: string): string {
+	if (!/(^|&)(token|access_token)=/.test(query)) return query;
+	return query
+		.split("&")
+		.filter((pair) => !/^(token|access_token)(=|$)/.test(pair))
+		.join("&");
 }
