@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { lstat } from "node:fs/promises";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import ignore, { type Ignore } from "ignore";
 import { AppError } from "../common/index.js";
 
@@ -45,6 +45,11 @@ function isIgnoredBy(chain: RuleChain, path: string, isDirectory: boolean): bool
 	return ignored;
 }
 
+/** True when a relative path leaves its base (`..`, `../x`); a name like `..data` stays inside. */
+function isOutside(rel: string): boolean {
+	return rel === ".." || rel.startsWith("../") || rel.startsWith(`..${sep}`) || isAbsolute(rel);
+}
+
 /** Reads and caches the ignore rules of folders, for checking single paths below a base. */
 export class IgnoreRules {
 	private readonly cache = new Map<string, RuleChain>();
@@ -55,7 +60,7 @@ export class IgnoreRules {
 	chainOf(dir: string): RuleChain {
 		const hit = this.cache.get(dir);
 		if (hit) return hit;
-		const parent = dir === this.base || relative(this.base, dir).startsWith("..") ? [] : this.chainOf(dirname(dir));
+		const parent = dir === this.base || isOutside(relative(this.base, dir)) ? [] : this.chainOf(dirname(dir));
 		const own = rulesIn(dir);
 		const chain = own ? [...parent, { base: dir, rules: own }] : parent;
 		this.cache.set(dir, chain);
@@ -65,7 +70,7 @@ export class IgnoreRules {
 	/** True when a path (absolute, below the base) is ignored by the rules of its folders; `.git/` always is. */
 	async isIgnored(path: string, isDirectory: boolean): Promise<boolean> {
 		const rel = relative(this.base, path);
-		if (rel === "" || rel.startsWith("..")) return false;
+		if (rel === "" || isOutside(rel)) return false;
 		if (rel.split(sep).includes(".git")) return true;
 		return isIgnoredBy(this.chainOf(dirname(path)), path, isDirectory);
 	}
@@ -89,7 +94,7 @@ export async function localTree(paths: readonly string[], options: LocalTreeOpti
 	const out = new Map<string, LocalFile>();
 	const remoteOf = (abs: string, given: string) => {
 		const rel = relative(base, abs).split(sep).join("/");
-		if (rel.startsWith("..") || rel === "")
+		if (isOutside(rel) || rel === "")
 			throw new AppError(
 				"validation_failed",
 				`${given} is outside ${base}; run the command from a folder that contains it`,

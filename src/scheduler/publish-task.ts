@@ -36,8 +36,10 @@ export async function publishOutputs(
 		}));
 		try {
 			await insertTransfers(deps.db, rows);
-		} catch {
+		} catch (error) {
+			// Another replica recorded the targets first: use its rows. None: the insert itself failed.
 			rows = await listTransfers(deps.db, wf.id, "out");
+			if (rows.length === 0) throw error;
 		}
 	}
 	const session = new StagingSession(deps.config, await deps.secretsOf(wf.owner_id));

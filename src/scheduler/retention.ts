@@ -1,7 +1,14 @@
+import { unlink } from "node:fs/promises";
 import picomatch from "picomatch";
 import type { Logger } from "../common/index.js";
-import { type Db, dueRetentionRules, findWorkflowById, markRetentionRule } from "../db/index.js";
-import { deleteFiles, isGlob, listFiles, stagedFolder } from "../storage/index.js";
+import {
+	activeWorkflowStatuses,
+	type Db,
+	dueRetentionRules,
+	findWorkflowById,
+	markRetentionRule,
+} from "../db/index.js";
+import { isGlob, listFiles, resolveInWorkspace, stagedFolder } from "../storage/index.js";
 import { decodeWorkflow } from "./run-view.js";
 import { remoteInputPathsOf } from "./staging-plan.js";
 
@@ -34,7 +41,9 @@ export function keptPathsOf(spec: ReturnType<typeof decodeWorkflow>["spec"]): st
 
 /**
  * Applies the retention rules whose day has come: files matching a rule are deleted from the run's
- * workspace, except the inputs and outputs the specification declares. Returns how many rules ran.
+ * workspace, except the inputs and outputs declared by any run sharing it (restarts share their
+ * parent's). A rule whose workspace an active run uses waits for it to end. Returns how many rules
+ * were due.
  */
 export async function applyDueRetentionRules(db: Db, now: Date, logger: Logger): Promise<number> {
 	const due = await dueRetentionRules(db, now.toISOString());
@@ -44,17 +53,29 @@ export async function applyDueRetentionRules(db: Db, now: Date, logger: Logger):
 			await markRetentionRule(db, rule.id, "inactive");
 			continue;
 		}
-		const { spec } = decodeWorkflow(wf);
-		const kept = keptPathsOf(spec).map((k) =>
-			isGlob(k) ? picomatch(k, { dot: true }) : (name: string) => name === k || name.startsWith(`${k}/`),
-		);
+		const sharing = await db.kysely
+			.selectFrom("workflows")
+			.selectAll()
+			.where("workspace_path", "=", wf.workspace_path)
+			.where("status", "!=", "deleted")
+			.execute();
+		if (sharing.some((r) => activeWorkflowStatuses.includes(r.status))) continue; // the rule stays due
+		const kept = sharing
+			.flatMap((r) => keptPathsOf(decodeWorkflow(r).spec))
+			.map((k) => (isGlob(k) ? picomatch(k, { dot: true }) : (name: string) => name === k || name.startsWith(`${k}/`)));
 		const isKept = (name: string) => kept.some((matches) => matches(name));
 		// A plain name matches that file, or everything below that folder (listFiles' rule, as in REANA).
 		let removed = 0;
 		for (const f of await listFiles(wf.workspace_path, rule.pattern).catch(() => [])) {
 			if (isKept(f.name)) continue;
-			const result = await deleteFiles(wf.workspace_path, f.name).catch(() => undefined);
-			removed += Object.keys(result?.deleted ?? {}).length;
+			// The listed name is a file's own name, never a pattern: `sample[1].csv` is that file only.
+			const isRemoved = await resolveInWorkspace(wf.workspace_path, f.name)
+				.then(unlink)
+				.then(
+					() => true,
+					() => false,
+				);
+			if (isRemoved) removed++;
 		}
 		await markRetentionRule(db, rule.id, "applied");
 		logger.info({ workflow: wf.id, pattern: rule.pattern, removed }, "retention rule applied");

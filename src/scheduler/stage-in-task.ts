@@ -138,14 +138,21 @@ async function plan(
 		},
 		signal,
 	);
-	const files = lists.flat();
-	const byPath = new Map<string, string>();
-	for (const f of files) {
+	// The same object named twice (a folder and a file in it) is staged once, with the checksum either gave.
+	const byPath = new Map<string, PlannedFile>();
+	for (const f of lists.flat()) {
 		const prev = byPath.get(f.path);
-		if (prev !== undefined && prev !== f.url)
-			throw new AppError("validation_failed", `${prev} and ${f.url} would both be staged to ${f.path}`);
-		byPath.set(f.path, f.url);
+		if (prev === undefined) {
+			byPath.set(f.path, f);
+			continue;
+		}
+		if (prev.url !== f.url)
+			throw new AppError("validation_failed", `${prev.url} and ${f.url} would both be staged to ${f.path}`);
+		if (prev.sha256 !== undefined && f.sha256 !== undefined && prev.sha256 !== f.sha256)
+			throw new AppError("validation_failed", `${f.url} is given two different sha256 checksums; keep one`);
+		byPath.set(f.path, { ...prev, sha256: prev.sha256 ?? f.sha256 });
 	}
+	const files = [...byPath.values()];
 	const at = isoNow(deps.clock);
 	const rows: TransferRow[] = files.map((f, i) => ({
 		workflow_id: wf.id,

@@ -77,4 +77,73 @@ describe.each(testDialects)("retention keeps declared inputs and outputs (%s)", 
 		};
 		expect(rules.retention_rules.every((r) => r.status === "applied")).toBe(true);
 	});
+
+	const steps = (commands: string[]) => ({ type: "serial", specification: { steps: [{ commands }] } });
+	const day = 86_400_000;
+	const logger = pino({ level: "silent" });
+
+	it("deletes a file whose name looks like a glob, and only that file", async () => {
+		const spec = {
+			inputs: { files: ["sample1.csv", "results/summary.csv"] },
+			workspace: { retention_days: { "**/*.csv": 1 } },
+			workflow: steps(["echo a > 'sample[1].csv' && echo b > 'results/{summary,x}.csv'"]),
+		};
+		await t.call("POST", "/api/workflows?workflow_name=globby", { token, body: spec });
+		await t.call("POST", "/api/workflows/globby/workspace?file_name=sample1.csv", { token, raw: "in\n" });
+		await t.call("POST", "/api/workflows/globby/workspace?file_name=results/summary.csv", { token, raw: "in\n" });
+		await t.call("POST", "/api/workflows/globby/start", { token, body: {} });
+		const status = (await waitForStatus(t, token, "globby")) as {
+			status: string;
+			message: string;
+			workspace_path: string;
+		};
+		expect(status.status, status.message).toBe("finished");
+		await waitForRetentionRules(t, token, "globby");
+		await applyDueRetentionRules(t.server.db, new Date(Date.now() + day * 1.5), logger);
+		const ws = status.workspace_path;
+		expect(existsSync(join(ws, "sample[1].csv"))).toBe(false);
+		expect(existsSync(join(ws, "results/{summary,x}.csv"))).toBe(false);
+		expect(existsSync(join(ws, "sample1.csv"))).toBe(true);
+		expect(existsSync(join(ws, "results/summary.csv"))).toBe(true);
+	});
+
+	it("waits while a restart uses the workspace, then keeps what any run sharing it declares", async () => {
+		const spec = {
+			outputs: { files: ["parent-out.txt"] },
+			workspace: { retention_days: { "*.txt": 1 } },
+			workflow: steps(["echo p > parent-out.txt && echo s > scratch.txt"]),
+		};
+		await t.call("POST", "/api/workflows?workflow_name=shared", { token, body: spec });
+		await t.call("POST", "/api/workflows/shared/start", { token, body: {} });
+		const parent = (await waitForStatus(t, token, "shared")) as {
+			status: string;
+			message: string;
+			workspace_path: string;
+		};
+		expect(parent.status, parent.message).toBe("finished");
+		await waitForRetentionRules(t, token, "shared");
+		const restarted = await t.call("POST", "/api/workflows/shared/start", {
+			token,
+			body: {
+				restart: true,
+				reana_specification: {
+					...spec,
+					outputs: { files: ["restart-out.txt"] },
+					workspace: {},
+					workflow: steps(["sleep 2 && echo r > restart-out.txt"]),
+				},
+			},
+		});
+		expect(restarted.status, await restarted.clone().text()).toBeLessThan(300);
+		const ws = parent.workspace_path;
+		// The restart is active: its workspace is left alone, the rule stays due.
+		await applyDueRetentionRules(t.server.db, new Date(Date.now() + day * 1.5), logger);
+		expect(existsSync(join(ws, "scratch.txt"))).toBe(true);
+		const ended = (await waitForStatus(t, token, "shared.1.1")) as { status: string; message: string };
+		expect(ended.status, ended.message).toBe("finished");
+		await applyDueRetentionRules(t.server.db, new Date(Date.now() + day * 1.5), logger);
+		expect(existsSync(join(ws, "scratch.txt"))).toBe(false);
+		expect(existsSync(join(ws, "parent-out.txt"))).toBe(true);
+		expect(existsSync(join(ws, "restart-out.txt"))).toBe(true);
+	});
 });

@@ -96,6 +96,28 @@ describe.each(testDialects)("stage-in from S3 (%s)", (dialect) => {
 		expect(ls.items.map((f) => f.name)).toEqual([]);
 	});
 
+	it("stages a file named both by its folder and by itself once, checking the checksum given for it", async () => {
+		const folder = `s3://${s3.bucket}/${prefix}/dir/`;
+		const started = await run("twice", [
+			{ url: folder, path: "data" },
+			{ url: `${folder}x.txt`, path: "data/x.txt", sha256: sha256("x\n") },
+		]);
+		expect(started.status, await started.clone().text()).toBe(200);
+		const status = (await waitForStatus(t, token, "twice")) as { status: string; message: string };
+		expect(status.status, status.message).toBe("finished");
+		const events = (await (await t.call("GET", "/api/workflows/twice/events", { token })).json()) as {
+			items: Array<{ type: string; message: string }>;
+		};
+		expect(events.items.find((e) => e.type === "staging_started")?.message).toMatch(/staging 2 files/);
+		await run("twice-wrong", [
+			{ url: folder, path: "data" },
+			{ url: `${folder}x.txt`, path: "data/x.txt", sha256: "0".repeat(64) },
+		]);
+		const wrong = (await waitForStatus(t, token, "twice-wrong")) as { status: string; message: string };
+		expect(wrong.status).toBe("failed");
+		expect(wrong.message).toMatch(/checksum mismatch for data\/x\.txt/);
+	});
+
 	it("fails with a clear message for a missing object and for a missing bucket", async () => {
 		await run("no-object", [{ url: `s3://${s3.bucket}/${prefix}/nothing.bin` }]);
 		const one = (await waitForStatus(t, token, "no-object")) as { status: string; message: string };

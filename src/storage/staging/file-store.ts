@@ -9,6 +9,8 @@ import type { RemoteLocation } from "./remote-url.js";
 
 /** `file://` inputs from folders the administrator allows (ORRERY_STAGING_FILE_ROOTS); read-only. */
 export class FileStore implements RemoteStore {
+	/** Read-only: nothing is published here. */
+	readonly capabilities = { keepsChecksums: false } as const;
 	constructor(private readonly roots: readonly string[]) {}
 
 	async list(loc: RemoteLocation, _signal: AbortSignal): Promise<RemoteEntry[]> {

@@ -19,6 +19,8 @@ type Verb = "read" | "list" | "write";
 
 /** HTTP(S) downloads and WebDAV (dCache, Nextcloud, …) folders and uploads, with bearer tokens from the user's secrets. */
 export class HttpStore implements RemoteStore {
+	/** A WebDAV server gives a Digest only when it wants to. */
+	readonly capabilities = { keepsChecksums: false } as const;
 	private readonly agents: { http: HttpAgent; https: HttpsAgent };
 	private readonly checkedHosts = new Set<string>();
 
@@ -40,6 +42,9 @@ export class HttpStore implements RemoteStore {
 		const root = new URL(wire(loc.url));
 		const out: RemoteEntry[] = [];
 		const folders = [root.href];
+		// Each folder once, and only folders of this server below the root: an answer that names a
+		// parent, another host or a folder seen before cannot make the walk go round.
+		const visited = new Set([folderKey(root)]);
 		while (folders.length > 0) {
 			const folder = folders.shift() as string;
 			const res = await this.send(folder, loc.url, "list", {
@@ -49,10 +54,17 @@ export class HttpStore implements RemoteStore {
 				signal,
 			});
 			for (const e of parseMultistatus(await text(res), folder)) {
-				if (trimSlash(new URL(e.url).pathname) === trimSlash(new URL(folder).pathname)) continue;
-				if (e.isCollection) folders.push(e.url.endsWith("/") ? e.url : `${e.url}/`);
-				else {
-					const relative = decodeURIComponent(new URL(e.url).pathname.slice(root.pathname.length));
+				const u = new URL(e.url);
+				if (trimSlash(u.pathname) === trimSlash(new URL(folder).pathname)) continue;
+				if (u.origin !== root.origin || !u.pathname.startsWith(root.pathname)) continue;
+				if (e.isCollection) {
+					if (visited.has(folderKey(u))) continue;
+					visited.add(folderKey(u));
+					if (visited.size > 100_000) throw new AppError("validation_failed", `${loc.url} holds too many folders`);
+					u.pathname = `${trimSlash(u.pathname)}/`;
+					folders.push(u.href);
+				} else {
+					const relative = decodeURIComponent(u.pathname.slice(root.pathname.length));
 					out.push({ url: original(loc.url, e.url), relative, size: e.size, modified: e.modified });
 				}
 				if (out.length > 1_000_000) throw new AppError("validation_failed", `${loc.url} holds too many files`);
@@ -163,16 +175,18 @@ export class HttpStore implements RemoteStore {
 		expected: number[] = [],
 	): Promise<IncomingMessage> {
 		let target = new URL(wire(url));
-		const origin = target.host;
+		const origin = target.origin;
+		const host = target.host;
+		const token = bearerTokenFor(host, this.secrets);
 		for (let hop = 0; hop < 6; hop++) {
-			const host = target.hostname;
 			if (!this.checkedHosts.has(target.host)) {
-				await this.guard.check(host, display);
+				await this.guard.check(target.hostname, display);
 				this.checkedHosts.add(target.host);
 			}
-			const token = bearerTokenFor(origin, this.secrets);
-			const mayAuth = token !== undefined && sameSite(new URL(wire(url)).hostname, host);
-			const res = await this.once(target, sent, mayAuth ? token : undefined);
+			// The token goes only where the spec's URL points (scheme, host and port): a redirect to
+			// another host, port or to plain http never carries it.
+			const sentToken = target.origin === origin ? token : undefined;
+			const res = await this.once(target, sent, sentToken);
 			const status = res.statusCode ?? 500;
 			const location = res.headers.location;
 			if ([301, 302, 303, 307, 308].includes(status) && location && !expected.includes(status)) {
@@ -184,7 +198,13 @@ export class HttpStore implements RemoteStore {
 			}
 			if ((status >= 200 && status < 300) || expected.includes(status)) return res;
 			res.resume();
-			throw this.failure(status, display, verb, origin, token !== undefined);
+			if ((status === 401 || status === 403) && token !== undefined && sentToken === undefined) {
+				throw new AppError(
+					"forbidden",
+					`${display} redirects to ${target.origin}, which refused it (HTTP ${status}); the token in ${bearerSecretName(host)} is sent only to ${origin}: give the URL of the other host in reana.yaml`,
+				);
+			}
+			throw this.failure(status, display, verb, host, sentToken !== undefined);
 		}
 		throw new AppError("validation_failed", `${display}: too many or unusable redirects`);
 	}
@@ -267,11 +287,14 @@ function original(base: string, url: string): string {
 	return url.replace(/^[a-z]+:/i, `${scheme}:`);
 }
 
-/** A token goes to redirects within the same site (a dCache door sending to its pools), never elsewhere. */
-function sameSite(a: string, b: string): boolean {
-	if (a === b) return true;
-	const parent = a.split(".").slice(1).join(".");
-	return parent.includes(".") && b.endsWith(`.${parent}`);
+/** A folder's identity however a server spells its URL (escapes, trailing slash, query). */
+function folderKey(u: URL): string {
+	const path = trimSlash(u.pathname);
+	try {
+		return decodeURIComponent(path);
+	} catch {
+		return path;
+	}
 }
 
 function trimSlash(p: string): string {
@@ -284,8 +307,8 @@ function lengthOf(res: IncomingMessage): number | undefined {
 }
 
 function modifiedOf(res: IncomingMessage): Date | undefined {
-	const v = res.headers["last-modified"];
-	return v ? new Date(v) : undefined;
+	const d = new Date(res.headers["last-modified"] ?? "");
+	return Number.isNaN(d.getTime()) ? undefined : d; // a date that does not parse is no date
 }
 
 async function text(res: IncomingMessage): Promise<string> {

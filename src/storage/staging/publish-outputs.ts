@@ -61,8 +61,9 @@ export interface PublishOptions {
 
 /**
  * Publishes files under a target folder URL: each file is written so it appears complete or not at
- * all; files the previous manifest lists with the same checksum and size are left alone (a re-run
- * uploads nothing new); the manifest goes last, so its presence means the set is complete.
+ * all; a file already there with the same size and checksum is left alone (a re-run uploads nothing
+ * new). The previous manifest is removed before the first upload and the new one goes last, so a
+ * manifest at the target always describes a complete set.
  */
 export async function publishFiles(
 	session: StagingSession,
@@ -75,7 +76,14 @@ export async function publishFiles(
 	const store = await session.storeFor(loc, options.endpoint);
 	const retry = { retries: session.config.retries, signal: options.signal };
 	const manifestUrl = childUrl(folder, manifestName);
-	const previous = parseManifest((await withRetries(() => store.readText(manifestUrl, options.signal), retry)) ?? "");
+	const previousText = await withRetries(() => store.readText(manifestUrl, options.signal), retry);
+	const previous = parseManifest(previousText ?? "");
+	// Removed once, before the first upload: readers never see the old manifest beside a changing set.
+	let manifestRemoved: Promise<void> | undefined = previousText === undefined ? Promise.resolve() : undefined;
+	const removeManifest = () => {
+		manifestRemoved ??= withRetries(() => store.remove(manifestUrl, options.signal), retry);
+		return manifestRemoved;
+	};
 	const sums = new Map<string, string>();
 	let uploaded = 0;
 	let skipped = 0;
@@ -87,14 +95,22 @@ export async function publishFiles(
 			const sha = await sha256File(file.absolute);
 			sums.set(file.name, sha);
 			const url = childUrl(folder, file.name);
-			if (previous.get(file.name) === sha) {
-				const there = await withRetries(() => store.stat(url, options.signal), retry);
-				if (there && there.size === file.size) {
-					skipped++;
-					options.onFile?.(file, true);
-					return;
-				}
+			const there = await withRetries(() => store.stat(url, options.signal), retry);
+			// The object's own checksum decides where the store keeps one (another, failed publication may
+			// have replaced it since the manifest was written); otherwise the manifest, which is only there
+			// while the set it lists is complete. Unsure means upload.
+			const isSame =
+				there !== undefined &&
+				there.size === file.size &&
+				(there.sha256 !== undefined
+					? there.sha256 === sha
+					: !store.capabilities.keepsChecksums && previous.get(file.name) === sha);
+			if (isSame) {
+				skipped++;
+				options.onFile?.(file, true);
+				return;
 			}
+			await removeManifest();
 			await withRetries(
 				() =>
 					store.put(

@@ -26,6 +26,8 @@ export interface RemoteBody {
  * and retryable backend_unavailable for passing failures.
  */
 export interface RemoteStore {
+	/** What the store can do: `keepsChecksums`, every object it writes carries its SHA-256 (`stat` returns it). */
+	readonly capabilities: { readonly keepsChecksums: boolean };
 	/** Every object below a folder location, or the one object a location names. */
 	list(loc: RemoteLocation, signal: AbortSignal): Promise<RemoteEntry[]>;
 	/** Opens an object for reading. */

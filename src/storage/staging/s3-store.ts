@@ -23,6 +23,8 @@ const copyLimit = 5 * 1024 ** 3;
 
 /** An S3 endpoint with one user's credentials. */
 export class S3Store implements RemoteStore {
+	/** Published objects carry their SHA-256 as metadata (`x-amz-meta-sha256`). */
+	readonly capabilities = { keepsChecksums: true } as const;
 	private client: Promise<S3Client> | undefined;
 	private readonly agents: { http: HttpAgent; https: HttpsAgent };
 
@@ -78,6 +80,13 @@ export class S3Store implements RemoteStore {
 			for (const o of page.Contents ?? []) {
 				if (!o.Key || o.Key.endsWith("/")) continue;
 				const relative = o.Key.slice(prefix.length);
+				// `a//b`, `a/./b`, `a/../b` are one object on S3 but no file path: its URL would even name another object.
+				if (relative.split("/").some((p) => p === "" || p === "." || p === "..")) {
+					throw new AppError(
+						"validation_failed",
+						`the object ${o.Key} under ${loc.url} cannot be staged as a file (its name has an empty, '.' or '..' part); rename it, or name the other objects one by one`,
+					);
+				}
 				out.push({ url: childUrl(loc.url, relative), relative, size: o.Size, modified: o.LastModified });
 			}
 			token = page.IsTruncated ? page.NextContinuationToken : undefined;

@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, rename, stat, unlink, utimes } from "node:fs/promises";
+import { lutimes, mkdir, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { AppError } from "../../common/index.js";
@@ -89,7 +89,10 @@ export async function stageFile(
 	if (present && (await isSameFile(target, present, file))) return { isSkipped: true, bytes: 0 };
 	const store = await session.storeFor(parseRemoteUrl(file.url), file.options);
 	await mkdir(dirname(target), { recursive: true });
-	const temp = join(dirname(target), `.${basename(target)}.orrery-staging`);
+	// Resolve again now that the folder exists: a job may have put a symlink where it goes meanwhile.
+	const placed = await resolveInWorkspace(workspace, file.path);
+	// A fresh name opened with O_EXCL: neither a file nor a symlink planted beside the target is written through.
+	const temp = join(dirname(placed), `.${basename(placed)}.${randomBytes(6).toString("hex")}.orrery-staging`);
 	const { body, size, modified } = await store.open(file.url, options.signal);
 	const hash = file.sha256 ? createHash("sha256") : undefined;
 	let bytes = 0;
@@ -99,7 +102,9 @@ export async function stageFile(
 		options.onBytes?.(chunk.length);
 	});
 	try {
-		await pipeline(body, createWriteStream(temp, { highWaterMark: 1024 * 1024 }), { signal: options.signal });
+		await pipeline(body, createWriteStream(temp, { flags: "wx", highWaterMark: 1024 * 1024 }), {
+			signal: options.signal,
+		});
 		const expected = size ?? file.size;
 		if (expected !== undefined && bytes !== expected) {
 			throw new AppError("backend_unavailable", `${file.url} arrived incomplete (${bytes} of ${expected} bytes)`, {
@@ -111,23 +116,31 @@ export async function stageFile(
 			throw new ChecksumMismatchError(file.path, file.url, file.sha256, actual ?? "");
 		}
 		// Resolve again: a symlink may have appeared where the file goes while the bytes were streaming.
-		await resolveInWorkspace(workspace, file.path);
-		await rename(temp, target);
+		if (dirname(await resolveInWorkspace(workspace, file.path)) !== dirname(placed)) {
+			throw new AppError(
+				"conflict",
+				`${file.path} was replaced by a symbolic link while it was staged from ${file.url}; remove the link and start the run again`,
+			);
+		}
+		await rename(temp, placed);
 	} catch (error) {
 		await unlink(temp).catch(() => undefined);
 		throw error;
 	}
 	const mtime = modified ?? file.modified;
-	if (mtime) await utimes(target, mtime, mtime);
+	if (mtime) await lutimes(placed, mtime, mtime);
 	return { isSkipped: false, bytes };
 }
 
-/** A file already in the workspace counts as staged when size and checksum (or modification time) agree. */
+/**
+ * A file already in the workspace counts as staged when its size agrees and a checksum or the remote
+ * modification time confirms it; the size alone proves nothing (a job may have rewritten the file).
+ */
 async function isSameFile(path: string, s: { size: number; mtimeMs: number }, file: PlannedFile): Promise<boolean> {
 	if (file.size !== undefined && s.size !== file.size) return false;
 	if (file.sha256) return (await sha256File(path)) === file.sha256;
 	if (file.modified) return Math.abs(s.mtimeMs - file.modified.getTime()) < 1000;
-	return file.size !== undefined;
+	return false;
 }
 
 /** The SHA-256 of a file, streamed. */

@@ -23,7 +23,7 @@ export function parseMultistatus(xml: string, requestUrl: string): DavEntry[] {
 			url: new URL(unescapeXml(href), requestUrl).href,
 			isCollection: /<(?:[\w.-]+:)?collection\b/.test(type),
 			size: length === undefined || length === "" ? undefined : Number(length),
-			modified: modified ? new Date(modified) : undefined,
+			modified: modified && !Number.isNaN(Date.parse(modified)) ? new Date(modified) : undefined,
 		});
 	}
 	return out;
