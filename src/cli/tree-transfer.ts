@@ -1,5 +1,5 @@
 import { createWriteStream, statSync } from "node:fs";
-import { mkdir, rename, stat, utimes } from "node:fs/promises";
+import { mkdir, rename, stat, unlink, utimes } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { type ArchiveFile, stagedFolders, tarStream, unpackTar } from "../archive/index.js";
@@ -247,11 +247,17 @@ export async function downloadTree(
 					draw();
 				});
 				const partial = `${f.target}.orrery-partial`;
-				await pipeline(res, createWriteStream(partial, { highWaterMark: 1024 * 1024 }));
-				const s = await stat(partial);
-				if (s.size !== f.size)
-					throw new AppError("backend_unavailable", `${f.remote} arrived incomplete; download again`);
-				await rename(partial, f.target);
+				try {
+					await pipeline(res, createWriteStream(partial, { highWaterMark: 1024 * 1024 }));
+					const s = await stat(partial);
+					if (s.size !== f.size)
+						throw new AppError("backend_unavailable", `${f.remote} arrived incomplete; download again`);
+					await rename(partial, f.target);
+				} catch (error) {
+					// A failed transfer leaves nothing half-written behind.
+					await unlink(partial).catch(() => undefined);
+					throw error;
+				}
 				if (f.modified) await utimes(f.target, new Date(f.modified), new Date(f.modified)).catch(() => undefined);
 				done++;
 			}),
