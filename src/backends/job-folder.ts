@@ -1,6 +1,7 @@
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { chmod, mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { readRegularFile, readRegularFileSync } from "../common/index.js";
 import { internalDir, isOnLocalDisk } from "../storage/index.js";
 
 /**
@@ -41,6 +42,11 @@ export const jobFiles = {
  * twice for every job of a serial chain.
  */
 export interface JobFolderFs {
+	/**
+	 * The start of a small state file (an exit code, a pid): a job may have replaced it by a link, a FIFO
+	 * or a huge file, so only a regular file is read, without following a link or waiting, and at most
+	 * 4 KiB of it; anything else rejects as a missing file does.
+	 */
 	readFile(path: string, encoding: "utf8"): Promise<string>;
 	writeFile(path: string, data: string | Buffer, options: { mode: number; flag?: string }): Promise<void>;
 	stat(path: string): Promise<{ mtime: Date }>;
@@ -49,12 +55,34 @@ export interface JobFolderFs {
 	readdir(path: string): Promise<string[]>;
 }
 
+/** How much of a job's state file is read: an exit code or a pid needs a few bytes. */
+const stateFileBytes = 4096;
+
+function notARegularFile(path: string): NodeJS.ErrnoException {
+	return Object.assign(new Error(`${path} is not a regular file`), { code: "ENOENT" });
+}
+
 /** Job-folder file operations through the thread pool (the default). */
-export const threadPoolFs: JobFolderFs = { readFile, writeFile, stat, mkdir, chmod, readdir };
+export const threadPoolFs: JobFolderFs = {
+	readFile: async (path) => {
+		const read = await readRegularFile(path, stateFileBytes);
+		if (!read) throw notARegularFile(path);
+		return read.text;
+	},
+	writeFile,
+	stat,
+	mkdir,
+	chmod,
+	readdir,
+};
 
 /** Job-folder file operations done at once, for job folders on a local disk. */
 export const inlineFs: JobFolderFs = {
-	readFile: async (path, encoding) => readFileSync(path, encoding),
+	readFile: async (path) => {
+		const read = readRegularFileSync(path, stateFileBytes);
+		if (!read) throw notARegularFile(path);
+		return read.text;
+	},
 	writeFile: async (path, data, options) => writeFileSync(path, data, options),
 	stat: async (path) => statSync(path),
 	mkdir: async (path, options) => mkdirSync(path, options),
@@ -357,18 +385,6 @@ export async function tailJobLog(jobDir: string, lines = 10, maxBytes = 64 * 102
 
 /** Reads at most the last `maxBytes` of a file ("" when it does not exist). */
 export async function readTail(path: string, maxBytes: number): Promise<string> {
-	const { open } = await import("node:fs/promises");
-	let handle: Awaited<ReturnType<typeof open>> | undefined;
-	try {
-		handle = await open(path, "r");
-		const { size } = await handle.stat();
-		const start = Math.max(0, size - maxBytes);
-		const buf = Buffer.alloc(size - start);
-		await handle.read(buf, 0, buf.length, start);
-		return buf.toString("utf8");
-	} catch {
-		return "";
-	} finally {
-		await handle?.close();
-	}
+	// A job may have replaced its log by a link to a file of the server's, or by a FIFO: only a regular file is read.
+	return (await readRegularFile(path, maxBytes, true))?.text ?? "";
 }

@@ -1,6 +1,6 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { AppError, isAppError, messageOf } from "../../common/index.js";
+import { AppError, isAppError, messageOf, readRegularFile } from "../../common/index.js";
 import { type CommandResult, CommandRunner, isOnPath, lastLine } from "../command-runner.js";
 import type {
 	BackendCapabilities,
@@ -179,9 +179,9 @@ export class HtcondorBackend implements ComputeBackend {
 
 	/** The `cluster.proc` of a job already submitted (by this or a crashed server), if any. */
 	private async priorSubmission(job: BackendJob): Promise<string | undefined> {
-		const id = (await readFile(join(job.jobDir, idFile), "utf8").catch(() => "")).trim();
+		const id = ((await readRegularFile(join(job.jobDir, idFile), 4096))?.text ?? "").trim();
 		if (/^\d+\.\d+$/.test(id)) return id;
-		if (!(await readFile(join(job.jobDir, submittedFile), "utf8").catch(() => ""))) return undefined;
+		if (!(await readRegularFile(join(job.jobDir, submittedFile), 4096))?.text) return undefined;
 		const constraint = `OrreryJobId == "${job.id}"`;
 		for (const tool of ["condor_q", "condor_history"]) {
 			const result = await this.runner.run(

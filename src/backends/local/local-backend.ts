@@ -1,8 +1,8 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { type Static, Type } from "typebox";
-import { AppError } from "../../common/index.js";
+import { AppError, readRegularFile } from "../../common/index.js";
 import type {
 	BackendCapabilities,
 	BackendJob,
@@ -231,7 +231,7 @@ export class LocalBackend implements ComputeBackend {
 			await new Promise((r) => setTimeout(r, 20));
 			state = await readJobFolder(ref, this.jobFolderFs);
 		}
-		const container = await readFile(join(ref, jobFiles.container), "utf8").catch(() => undefined);
+		const container = (await readRegularFile(join(ref, jobFiles.container), 4096))?.text;
 		if (state.pid !== undefined && state.exitCode === undefined) {
 			killGroup(state.pid, "SIGTERM");
 			setTimeout(() => killGroup(state.pid as number, "SIGKILL"), 5000).unref();

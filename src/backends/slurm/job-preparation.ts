@@ -1,6 +1,6 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { AppError } from "../../common/index.js";
+import { AppError, readRegularFile } from "../../common/index.js";
 import type { BackendJob } from "../compute-backend.js";
 import { containerSecretsPath, jobFiles, shQuote, wrapperScript, writeJobScripts } from "../job-folder.js";
 import { type ContainerPlacement, containerPlacement } from "./sbatch-script.js";
@@ -86,7 +86,7 @@ export async function prepareJobFolder(
 /** Reads the submit record of a job folder, if the backend wrote one. */
 export async function readSubmitRecord(jobDir: string): Promise<SubmitRecord | undefined> {
 	try {
-		return JSON.parse(await readFile(join(jobDir, slurmFiles.submit), "utf8")) as SubmitRecord;
+		return JSON.parse((await readRegularFile(join(jobDir, slurmFiles.submit), 64 * 1024))?.text ?? "") as SubmitRecord;
 	} catch {
 		return undefined;
 	}
@@ -94,7 +94,7 @@ export async function readSubmitRecord(jobDir: string): Promise<SubmitRecord | u
 
 /** Reads the Slurm id recorded after a successful sbatch, if any. */
 export async function readSlurmId(jobDir: string): Promise<string | undefined> {
-	const text = await readFile(join(jobDir, slurmFiles.id), "utf8").catch(() => "");
+	const text = (await readRegularFile(join(jobDir, slurmFiles.id), 4096))?.text ?? "";
 	const id = text.trim();
 	return /^\d+(_\d+)?$/.test(id) ? id : undefined;
 }

@@ -1,8 +1,8 @@
-import { open, stat } from "node:fs/promises";
+import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { jobFiles, readTail } from "../../backends/index.js";
-import { AppError } from "../../common/index.js";
+import { AppError, openRegularFile } from "../../common/index.js";
 import { endedRunStatuses, type JobLog, type LogsDocument } from "../../contract/index.js";
 import {
 	findJob,
@@ -84,8 +84,8 @@ export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
 		if (!query.log_sizes) return { items: jobs.map(jobSummary), total };
 		// A follower reads a log only when it has grown: two file checks here save two requests per job.
 		const sizeOf = (path: string) =>
-			stat(path).then(
-				(s) => s.size,
+			lstat(path).then(
+				(s) => (s.isFile() ? s.size : 0),
 				() => 0,
 			);
 		const items = await Promise.all(
@@ -109,9 +109,8 @@ export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
 		let data = "";
 		let next = offset;
 		let size = 0;
-		const handle = await open(join(job.job_dir, stream === "stdout" ? jobFiles.stdout : jobFiles.stderr), "r").catch(
-			() => undefined,
-		);
+		// Only a regular file: a job may have replaced its log by a link to a file of the server's, or a FIFO.
+		const handle = await openRegularFile(join(job.job_dir, stream === "stdout" ? jobFiles.stdout : jobFiles.stderr));
 		if (handle) {
 			try {
 				size = (await handle.stat()).size;
