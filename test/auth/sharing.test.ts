@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDialects } from "../support/databases.js";
-import { startTestServer, type TestServer } from "../support/test-server.js";
+import { startTestServer, type TestServer, waitForStatus } from "../support/test-server.js";
 import { oidcEnv, oidcService, TestBrowser } from "./oidc-browser.js";
 
 const spec = { workflow: { type: "serial", specification: { steps: [{ name: "s", commands: ["echo hi"] }] } } };
@@ -80,6 +80,28 @@ describe.each(testDialects)("sharing workflows with users and groups (%s)", (dia
 			body: {},
 		});
 		expect(del.status).toBe(403);
+		// Restarting with commands of their own (a new specification) changes the run: not for a run share.
+		await waitForStatus(t, carol.token, wf.workflow_id);
+		const ownCommands = {
+			restart: true,
+			reana_specification: {
+				workflow: { type: "serial", specification: { steps: [{ commands: ["env > leak.txt"] }] } },
+			},
+		};
+		for (const [method, path] of [
+			["POST", `/api/workflows/${wf.workflow_id}/start`],
+			["PUT", `/api/workflows/${wf.workflow_id}/status?status=start`],
+		] as const) {
+			const restart = await t.call(method, path, { token: carol.token, body: ownCommands });
+			expect(restart.status, path).toBe(403);
+			expect(await message(restart)).toMatch(/shared with carol@example\.org for 'run' only/);
+		}
+		// The same restart without a new specification is running the run: allowed.
+		const again = await t.call("POST", `/api/workflows/${wf.workflow_id}/start`, {
+			token: carol.token,
+			body: { restart: true },
+		});
+		expect(again.status, await again.clone().text()).toBe(200);
 	});
 
 	it("reaches the members of a group from the provider's claims", async () => {

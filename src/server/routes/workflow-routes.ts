@@ -189,6 +189,14 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
 		return submission(started, `Workflow successfully launched`);
 	};
 
+	/**
+	 * What starting asks of the caller: running the run, and changing it when a restart brings a new
+	 * specification (new commands, in the owner's workspace, with the owner's secrets): a share that
+	 * allows running only may not do that.
+	 */
+	const startAction = (body: { restart?: boolean; reana_specification?: unknown } | undefined) =>
+		body?.restart && body.reana_specification ? ("workflow.write" as const) : ("workflow.run" as const);
+
 	const submission = (wf: WorkflowRow, message: string) => ({
 		message,
 		status: wf.status,
@@ -198,12 +206,12 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
 	});
 
 	handle(app, "start_workflow", async ({ principal, params, body }) => {
-		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.run");
+		const wf = await runFor(ctx, principal, params.workflow_id_or_name, startAction(body));
 		return start(wf, body ?? {});
 	});
 
 	handle(app, "set_workflow_status", async ({ principal, params, query, body }) => {
-		const action = query.status === "deleted" ? "workflow.write" : "workflow.run";
+		const action = query.status === "deleted" ? "workflow.write" : startAction(body);
 		const wf = await runFor(ctx, principal, params.workflow_id_or_name, action);
 		switch (query.status) {
 			case "start":
