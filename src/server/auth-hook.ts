@@ -71,8 +71,15 @@ export function installAuthHook(app: FastifyInstance, ctx: ServerContext): void 
 		if (value) {
 			const key = secret ? secret.header : credentialKey(value);
 			try {
-				limiter.check(request.ip, key);
-				request.principal = secret ? managementPrincipal(secret) : await principalFor(ctx, value);
+				limiter.check(request.ip, undefined);
+				try {
+					request.principal = secret ? managementPrincipal(secret) : await principalFor(ctx, value);
+				} catch (error) {
+					// The per-credential limit stops guesses only: a credential that holds is never refused
+					// for what others tried with its visible prefix (or its header).
+					if (isAppError(error) && error.code === "forbidden") limiter.check(request.ip, key);
+					throw error;
+				}
 			} catch (error) {
 				if (isAppError(error) && error.code === "rate_limited") {
 					const { retry_after_seconds: after, isFirstRefusal } = error.details as {

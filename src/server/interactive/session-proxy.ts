@@ -145,11 +145,12 @@ export async function sessionProxy(app: FastifyInstance, ctx: ServerContext): Pr
 	/** The principal of a credential shown to a session, with the API's rate limit and audit of failures. */
 	const authenticate = async (request: FastifyRequest, credential: string): Promise<Principal> => {
 		const key = credentialKey(credential);
-		limiter.check(request.ip, key);
+		limiter.check(request.ip, undefined);
 		try {
 			return await principalFor(ctx, credential);
 		} catch (error) {
 			if (isAppError(error) && error.code === "forbidden") {
+				limiter.check(request.ip, key);
 				limiter.fail(request.ip, key);
 				await recordAudit(ctx.db, ctx.clock, {
 					type: "auth_failed",
