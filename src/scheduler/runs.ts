@@ -43,6 +43,13 @@ export function checkWorkflowName(name: string): void {
 			`'${name}' is not a valid workflow name: use letters, digits, '-' and '_' (no dots; Orrery adds .RUN)`,
 		);
 	}
+	// A reference shaped like an id is read as one: such a name would name someone else's run.
+	if (isUuid(name)) {
+		throw new AppError(
+			"validation_failed",
+			`'${name}' is not a valid workflow name: it has the shape of a workflow id; choose another name`,
+		);
+	}
 }
 
 /** A workflow reference as users write it: a UUID, `NAME`, `NAME.RUN` or `NAME.RUN.MINOR`. */

@@ -142,8 +142,10 @@ describe.each(testDialects)("orrery token, login, logout, share and list --share
 
 		const remove = await orrery(["share-remove", "-w", "helloworld.1", "--user", "bob@example.test"], alice);
 		expect(remove.code).toBe(0);
+		// Not shared any more: by name, as unknown as a run that does not exist (names cannot be found out by trying).
 		const gone = await orrery(["status", "-w", "alice@example.org:helloworld.1"], bobs);
-		expect(gone.code).toBe(77);
+		expect(gone.code).toBe(66);
+		expect(gone.stderr).toMatch(/workflow 'alice@example\.org:helloworld\.1' not found/);
 	});
 
 	it("logs out: revokes the stored token on the server and forgets it", async () => {

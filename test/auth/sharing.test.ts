@@ -191,6 +191,21 @@ describe.each(testDialects)("sharing workflows with users and groups (%s)", (dia
 		const byName = await t.call("GET", "/api/workflows/alice@example.org:series.2/status", { token: bob.token });
 		expect(byName.status).toBe(200);
 		expect(await byName.json()).toMatchObject({ name: "series.2" });
+		// By name, a run of Alice's that is not shared with Carol is as unknown to her as one that does not
+		// exist; an id named under another owner is not that owner's run; an id cannot be a name.
+		const unshared = await t.call("GET", "/api/workflows/alice@example.org:series.2/status", { token: carol.token });
+		const missing = await t.call("GET", "/api/workflows/alice@example.org:nothing.1/status", { token: carol.token });
+		expect([unshared.status, missing.status]).toEqual([404, 404]);
+		const wrongOwner = await t.call("GET", `/api/workflows/carol@example.org:${second.workflow_id}/status`, {
+			token: bob.token,
+		});
+		expect(wrongOwner.status).toBe(404);
+		const idAsName = await t.call("POST", `/api/workflows?workflow_name=${second.workflow_id}`, {
+			token: carol.token,
+			body: spec,
+		});
+		expect(idAsName.status).toBe(400);
+		expect(await message(idAsName)).toMatch(/has the shape of a workflow id/);
 		const runOnly = await t.call(
 			"POST",
 			`/api/workflows/${second.workflow_id}/unshare?user_email_to_unshare_with=bob@example.org`,

@@ -45,7 +45,22 @@ export async function findAccessibleRun(
 		local = qualified[2] as string;
 	}
 	const wf = await findRun(ctx.db, owner, local);
+	// OWNER:ID names that owner's run only; and another user's run that is not shared with the caller
+	// is, by name, as unknown as one that does not exist (names are not to be found out by trying).
+	const notFound = () =>
+		new AppError(
+			"not_found",
+			`workflow '${ref}' not found; list the runs shared with you with 'orrery list --shared-with-me'`,
+		);
+	if (qualified && wf.owner_id !== owner.id) throw notFound();
 	const shares = wf.owner_id === principal.user.id ? [] : grantsOf(await listSharesOfRun(ctx.db, wf));
+	const reachesCaller = shares.some(
+		(g) =>
+			g.targetUserId === principal.user.id ||
+			(g.targetGroupId !== null && principal.groupIds.includes(g.targetGroupId)),
+	);
+	if (qualified && !reachesCaller && wf.owner_id !== principal.user.id && principal.user.role !== "admin")
+		throw notFound();
 	authorize(principal, action, { ownerId: wf.owner_id, shares }, ctx.clock.now());
 	return wf;
 }
