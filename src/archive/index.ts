@@ -1,3 +1,5 @@
+export { fileErrorOf } from "./file-errors.js";
+export { type CheckedFolder, createFileIn, liesWithin, openFileWithin } from "./open-within.js";
 export { type StagedFolders, stagedFolders } from "./staged-folders.js";
 export { type ArchiveFile, tarStream } from "./tar-pack.js";
 export { type UnpackFolder, type UnpackOptions, unpackTar } from "./tar-unpack.js";

@@ -62,7 +62,8 @@ export function stagedFolders(locate: (dir: string) => Promise<string | undefine
 			}
 			const parent = await required(parentOf(top));
 			await sweepUploadLeftovers(parent);
-			const hidden = join(parent, `.${posix.basename(top)}.${newId().slice(0, 8)}.upload`);
+			// The start of the folder's name only, so that any name that fits has a hidden one that fits too.
+			const hidden = join(parent, `.${posix.basename(top).slice(0, 32)}.${newId().slice(0, 8)}.upload`);
 			await mkdir(hidden);
 			staged.set(top, hidden);
 			const path = join(hidden, dir.slice(top.length));
@@ -89,6 +90,8 @@ export function stagedFolders(locate: (dir: string) => Promise<string | undefine
  */
 async function moveInto(from: string, to: string, name: string): Promise<void> {
 	const notFolder = () => new AppError("validation_failed", `${name} is a file or a link, not a folder`);
+	// The hidden folder itself may have been replaced by a link meanwhile: never move what is elsewhere.
+	if (!(await lstat(from)).isDirectory()) throw notFolder();
 	try {
 		await rename(from, to);
 		return;

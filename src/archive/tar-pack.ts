@@ -1,7 +1,10 @@
-import { closeSync, openSync, readSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { closeSync, openSync, read, readSync } from "node:fs";
 import { Readable } from "node:stream";
+import { promisify } from "node:util";
 import { AppError } from "../common/index.js";
+import { openFileWithin } from "./open-within.js";
+
+const readAt = promisify(read);
 
 /** One file of an archive: where it is, its name inside, and its size when it was listed. */
 export interface ArchiveFile {
@@ -64,10 +67,14 @@ const chunkSize = 256 * 1024;
  * 256 KiB pieces as the request consumes them: small files are read straight into the piece being
  * filled (one synchronous open, read and close each: cheaper than a thread-pool trip per call), large
  * ones in pieces of their own. A file that changes size while it is read fails the archive rather
- * than corrupting it.
+ * than corrupting it. With `within` (a real path), each file is opened with `openFileWithin`: a link,
+ * FIFO or device put in a file's place after it was listed, or a file outside `within`, fails the
+ * archive instead of being read.
  */
-export function tarStream(files: readonly ArchiveFile[], onBytes?: (n: number) => void): Readable {
+export function tarStream(files: readonly ArchiveFile[], onBytes?: (n: number) => void, within?: string): Readable {
 	const small = 128 * 1024;
+	const openFile = (f: ArchiveFile) =>
+		within === undefined ? openSync(f.local, "r") : openFileWithin(f.local, within, f.remote);
 	async function* pack(): AsyncGenerator<Buffer> {
 		let out = Buffer.allocUnsafe(chunkSize);
 		let at = 0;
@@ -86,7 +93,7 @@ export function tarStream(files: readonly ArchiveFile[], onBytes?: (n: number) =
 			if (f.size > small) {
 				if (at > 0) yield take();
 				yield head;
-				yield* pieces(f, onBytes);
+				yield* pieces(f, openFile(f), onBytes);
 				if (pad > 0) yield Buffer.alloc(pad);
 				continue;
 			}
@@ -94,7 +101,7 @@ export function tarStream(files: readonly ArchiveFile[], onBytes?: (n: number) =
 			if (at + head.length + f.size + block > out.length && at > 0) yield take();
 			head.copy(out, at);
 			at += head.length;
-			const fd = openSync(f.local, "r");
+			const fd = openFile(f);
 			try {
 				let got = 0;
 				for (;;) {
@@ -120,20 +127,20 @@ export function tarStream(files: readonly ArchiveFile[], onBytes?: (n: number) =
 	return Readable.from(pack(), { objectMode: false });
 }
 
-async function* pieces(f: ArchiveFile, onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
-	const handle = await open(f.local, "r");
+/** A large file in pieces, from its open descriptor (closed at the end). */
+async function* pieces(f: ArchiveFile, fd: number, onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
 	try {
 		let left = f.size;
 		while (left > 0) {
 			const buf = Buffer.allocUnsafe(Math.min(left, 1024 * 1024));
-			const { bytesRead } = await handle.read(buf, 0, buf.length, null);
+			const { bytesRead } = await readAt(fd, buf, 0, buf.length, null);
 			if (bytesRead === 0) throw changed(f.local);
 			left -= bytesRead;
 			onBytes?.(bytesRead);
 			yield buf.subarray(0, bytesRead);
 		}
 	} finally {
-		await handle.close();
+		closeSync(fd);
 	}
 }
 

@@ -1,8 +1,10 @@
-import { closeSync, createWriteStream, futimesSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
-import { rename, unlink, utimes } from "node:fs/promises";
+import { closeSync, createWriteStream, futimesSync, renameSync, rmSync, writeSync } from "node:fs";
+import { realpath, rename, unlink } from "node:fs/promises";
 import { join, posix } from "node:path";
 import type { Readable } from "node:stream";
 import { AppError, newId } from "../common/index.js";
+import { fileErrorOf } from "./file-errors.js";
+import { type CheckedFolder, createFileIn } from "./open-within.js";
 
 /** Reads exact byte counts from a stream of chunks without copying more than needed. */
 class ByteReader {
@@ -110,18 +112,31 @@ function paxRecords(data: Buffer): Record<string, string> {
 	return out;
 }
 
+/** A folder entries go into: as `folderOf` gave it, its real path then, and whether it was made out of sight. */
+interface EntryFolder extends CheckedFolder {
+	isNew: boolean;
+}
+
 /**
- * Writes a small file with direct system calls. In a folder made for this archive (`isNew`) the file
- * is written in place (nobody sees the folder before the archive is complete); elsewhere beside its
- * place and renamed, so that a reader never sees it half-written. Returns false when `isNew` found the
- * name taken (an archive that holds a name twice): the caller writes it the careful way.
+ * Writes a small file with direct system calls. In place (`inPlace`: a folder made for this archive,
+ * which nobody sees before the archive is complete), or under `temp` beside its place and renamed, so
+ * that a reader never sees it half-written. Returns false when in place found the name taken (an
+ * archive that holds a name twice): the caller writes it the careful way.
  */
-function writeSmallFile(temp: string, target: string, data: Buffer, mtime: Date | undefined, isNew: boolean): boolean {
+function writeSmallFile(
+	folder: EntryFolder,
+	base: string,
+	temp: string,
+	data: Buffer,
+	mtime: Date | undefined,
+	inPlace: boolean,
+	name: string,
+): boolean {
 	let fd: number;
 	try {
-		fd = openSync(isNew ? target : temp, "wx");
+		fd = createFileIn(folder, inPlace ? base : temp, name);
 	} catch (error) {
-		if (isNew && (error as NodeJS.ErrnoException).code === "EEXIST") return false;
+		if (inPlace && (error as NodeJS.ErrnoException).code === "EEXIST") return false;
 		throw error;
 	}
 	try {
@@ -131,8 +146,48 @@ function writeSmallFile(temp: string, target: string, data: Buffer, mtime: Date 
 	} finally {
 		closeSync(fd);
 	}
-	if (!isNew) renameSync(temp, target);
+	// Within the folder just checked; see `createFileIn` for the window left.
+	if (!inPlace) renameSync(join(folder.path, temp), join(folder.path, base));
 	return true;
+}
+
+/** Streams a large file from the archive: in place in a folder made for this archive, else beside it and renamed. */
+async function writeLargeFile(
+	reader: ByteReader,
+	size: number,
+	folder: EntryFolder,
+	base: string,
+	temp: string,
+	mtime: Date | undefined,
+	name: string,
+): Promise<void> {
+	let inPlace = folder.isNew;
+	let fd: number;
+	try {
+		fd = createFileIn(folder, inPlace ? base : temp, name);
+	} catch (error) {
+		if (!inPlace || (error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+		// A name given twice: the later one replaces the earlier, through a rename.
+		inPlace = false;
+		fd = createFileIn(folder, temp, name);
+	}
+	const into = join(folder.path, inPlace ? base : temp);
+	const out = createWriteStream(into, { fd, autoClose: false, highWaterMark: 1024 * 1024 });
+	let isOpen = true;
+	try {
+		for await (const piece of reader.pieces(size))
+			if (!out.write(piece)) await new Promise<void>((r) => out.once("drain", () => r()));
+		await new Promise<void>((done, fail) => out.end((error?: Error | null) => (error ? fail(error) : done())));
+		if (mtime) futimesSync(fd, mtime, mtime);
+		isOpen = false;
+		closeSync(fd);
+		if (!inPlace) await rename(into, join(folder.path, base));
+	} catch (error) {
+		out.destroy();
+		if (isOpen) closeSync(fd);
+		await unlink(into).catch(() => undefined);
+		throw error;
+	}
 }
 
 /** Where `folderOf` puts a folder: its path, and whether this archive made it out of sight of readers. */
@@ -162,11 +217,20 @@ export interface UnpackOptions {
  */
 export async function unpackTar(body: Readable, options: UnpackOptions): Promise<{ files: number; bytes: number }> {
 	const reader = new ByteReader(body as AsyncIterable<Buffer>);
-	const folders = new Map<string, Promise<{ path: string; isNew: boolean }>>();
-	const folderOf = (dir: string): Promise<{ path: string; isNew: boolean }> => {
+	const folders = new Map<string, Promise<EntryFolder>>();
+	const folderOf = (dir: string): Promise<EntryFolder> => {
 		let p = folders.get(dir);
 		if (!p) {
-			p = options.folderOf(dir).then((f) => (typeof f === "string" ? { path: f, isNew: false } : f));
+			// Its real path now, once: every file written into it is checked to land exactly there.
+			p = options.folderOf(dir).then(
+				async (f) => {
+					const path = typeof f === "string" ? f : f.path;
+					return { path, real: await realpath(path), isNew: typeof f !== "string" && f.isNew };
+				},
+				(error: unknown) => {
+					throw fileErrorOf(error, dir || ".");
+				},
+			);
 			folders.set(dir, p);
 		}
 		return p;
@@ -182,7 +246,14 @@ export async function unpackTar(body: Readable, options: UnpackOptions): Promise
 		const block = await reader.read(512);
 		if (!block || block.every((b) => b === 0)) break;
 		const h = parseHeader(block);
-		const size = pax.size ? Number(pax.size) : h.size;
+		// A pax size overrides the header's; either must be a whole number of bytes, or the limits mean nothing.
+		const size = pax.size !== undefined ? (/^\d+$/.test(pax.size) ? Number(pax.size) : Number.NaN) : h.size;
+		if (!Number.isSafeInteger(size) || size < 0) {
+			throw new AppError(
+				"validation_failed",
+				`${pax.path ?? longName ?? h.name} in the archive has an invalid size; the archive is damaged`,
+			);
+		}
 		const padded = Math.ceil(size / 512) * 512;
 		if (h.type === "x" || h.type === "g" || h.type === "L") {
 			const data = (await reader.read(padded)) ?? Buffer.alloc(0);
@@ -212,36 +283,27 @@ export async function unpackTar(body: Readable, options: UnpackOptions): Promise
 		const dir = posix.dirname(name);
 		const base = posix.basename(name);
 		const folder = await folderOf(dir === "." ? "" : dir);
-		const target = join(folder.path, base);
-		const temp = join(folder.path, `.${base}.${tag}-${files}.upload`);
-		const when = new Date(mtime * 1000);
+		// A short temporary name (the start of the entry's), so that any name that fits has one that fits too.
+		const temp = `.${base.slice(0, 32)}.${tag}-${files}.upload`;
+		const when = mtime > 0 ? new Date(mtime * 1000) : undefined;
 		files++;
-		if (size <= 1024 * 1024) {
-			const data = ((await reader.read(padded)) ?? Buffer.alloc(0)).subarray(0, size);
-			// Small files are written with direct system calls: a few microseconds each, where a trip through
-			// the thread pool per call costs several times that (10,000 files: 0.3 s instead of 2 s).
-			try {
-				const stamp = mtime > 0 ? when : undefined;
-				if (!writeSmallFile(temp, target, data, stamp, folder.isNew)) writeSmallFile(temp, target, data, stamp, false);
-			} catch (error) {
-				rmSync(temp, { force: true });
-				throw error;
-			}
-			continue;
-		}
-		// In a folder made for this archive a large file is written in place too (a name given twice replaces).
-		const into = folder.isNew ? target : temp;
-		const out = createWriteStream(into, { flags: folder.isNew ? "w" : "wx", highWaterMark: 1024 * 1024 });
 		try {
-			for await (const piece of reader.pieces(size))
-				if (!out.write(piece)) await new Promise<void>((r) => out.once("drain", () => r()));
-			await new Promise<void>((done, fail) => out.end((error?: Error | null) => (error ? fail(error) : done())));
-			if (mtime > 0) await utimes(into, when, when);
-			if (!folder.isNew) await rename(temp, target);
+			if (size <= 1024 * 1024) {
+				const data = ((await reader.read(padded)) ?? Buffer.alloc(0)).subarray(0, size);
+				// Small files are written with direct system calls: a few microseconds each, where a trip through
+				// the thread pool per call costs several times that (10,000 files: 0.3 s instead of 2 s).
+				try {
+					if (!writeSmallFile(folder, base, temp, data, when, folder.isNew, name))
+						writeSmallFile(folder, base, temp, data, when, false, name);
+				} catch (error) {
+					rmSync(join(folder.path, temp), { force: true });
+					throw error;
+				}
+				continue;
+			}
+			await writeLargeFile(reader, size, folder, base, temp, when, name);
 		} catch (error) {
-			out.destroy();
-			await unlink(into).catch(() => undefined);
-			throw error;
+			throw fileErrorOf(error, name);
 		}
 		if (padded > size) await reader.read(padded - size);
 	}

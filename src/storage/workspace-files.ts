@@ -1,13 +1,21 @@
-import { createReadStream, createWriteStream, type Dir, lstatSync, opendirSync, type Stats } from "node:fs";
-import { lstat, mkdir, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
+import {
+	createReadStream,
+	createWriteStream,
+	type Dir,
+	lstatSync,
+	opendirSync,
+	realpathSync,
+	type Stats,
+} from "node:fs";
+import { lstat, mkdir, realpath, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
-import type { Readable } from "node:stream";
+import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import picomatch from "picomatch";
 import yazl from "yazl";
-import { sweepUploadLeftovers } from "../archive/index.js";
+import { createFileIn, fileErrorOf, openFileWithin, sweepUploadLeftovers } from "../archive/index.js";
 import { AppError, newId } from "../common/index.js";
-import { internalDir, normaliseUserPath, resolveInWorkspace } from "./workspace-path.js";
+import { internalDir, locateInWorkspace, normaliseUserPath, resolveInWorkspace } from "./workspace-path.js";
 
 /** One file of a workspace listing. */
 export interface WorkspaceEntry {
@@ -29,10 +37,13 @@ const walkSlice = 256;
  * folder is).
  */
 export async function* walkFiles(root: string, sub = "", withDirectories = false): AsyncGenerator<WorkspaceEntry> {
-	const start = sub ? await resolveInWorkspace(root, sub) : root;
+	// Names are relative to the root's real path: the root may be reached through a link (a linked
+	// ORRERY_HOME, /lustre links), and a resolved folder is a real path.
+	const realRoot = await realpath(root);
+	const start = sub ? await resolveInWorkspace(root, sub) : realRoot;
 	// Each folder with its name relative to the root (`/` separators); names and paths are built by
 	// concatenation, cheaper than `relative()` and `join()` per entry.
-	const stack: Array<[string, string]> = [[start, relative(root, start).split("\\").join("/")]];
+	const stack: Array<[string, string]> = [[start, relative(realRoot, start).split("\\").join("/")]];
 	while (stack.length > 0) {
 		const [dir, prefix] = stack.pop() as [string, string];
 		let handle: Dir;
@@ -103,13 +114,17 @@ export async function writeFileFromStream(
 	const clean = normaliseUserPath(path);
 	if (!clean) throw new AppError("validation_failed", "a file name is required");
 	const target = await resolveInWorkspace(root, clean);
-	await mkdir(dirname(target), { recursive: true });
-	await sweepUploadLeftovers(dirname(target));
+	const folder = dirname(target);
+	await mkdir(folder, { recursive: true }).catch((error: unknown) => {
+		throw fileErrorOf(error, clean);
+	});
+	await sweepUploadLeftovers(folder);
 	const existing = await lstat(target).catch(() => undefined);
 	if (existing?.isDirectory()) {
 		throw new AppError("conflict", `'${clean}' is a directory in the workspace; choose another file name`);
 	}
-	const temp = join(dirname(target), `.${newId()}.upload`);
+	const tempName = `.${newId()}.upload`;
+	const temp = join(folder, tempName);
 	let size = 0;
 	const limit = options.maxBytes;
 	body.on("data", (chunk: Buffer) => {
@@ -117,9 +132,11 @@ export async function writeFileFromStream(
 		if (limit !== undefined && size > limit) body.destroy(new AppError("validation_failed", "the upload is too large"));
 	});
 	try {
+		// `folder` is a real path: a folder swapped for a link before the open is refused (`createFileIn`).
+		const fd = createFileIn({ path: folder, real: folder }, tempName, clean);
 		await pipeline(
 			body,
-			createWriteStream(temp, { flags: "wx", highWaterMark: 1024 * 1024 }),
+			createWriteStream(temp, { fd, highWaterMark: 1024 * 1024 }),
 			options.signal ? { signal: options.signal } : {},
 		);
 		// Resolve again: a symlink may have appeared where the file goes while the bytes were streaming.
@@ -127,14 +144,23 @@ export async function writeFileFromStream(
 		await rename(temp, target);
 	} catch (error) {
 		await unlink(temp).catch(() => undefined);
-		throw error;
+		throw fileErrorOf(error, clean);
 	}
 	return { path: clean, size };
 }
 
 /** What a download of a workspace path resolves to: one file, or a set of files to zip. */
 export type DownloadSource =
-	| { kind: "file"; absolute: string; name: string; size: number; stats: Stats }
+	| {
+			kind: "file";
+			absolute: string;
+			/** The path as asked for (normalised), and the workspace's real path: for `readStream`'s checks. */
+			path: string;
+			within: string;
+			name: string;
+			size: number;
+			stats: Stats;
+	  }
 	| { kind: "zip"; name: string; files: WorkspaceEntry[] };
 
 /** Resolves a download request: a file streams as itself; a directory or a glob becomes a zip. */
@@ -154,20 +180,51 @@ export async function resolveDownload(root: string, path: string): Promise<Downl
 		const base = clean ? (clean.split("/").pop() ?? "workspace") : "workspace";
 		return { kind: "zip", name: `${base}.zip`, files };
 	}
-	return { kind: "file", absolute, name: clean.split("/").pop() ?? clean, size: s.size, stats: s };
+	// A FIFO, socket or device a job made is never opened: reading one could wait forever.
+	if (!s.isFile()) {
+		throw new AppError(
+			"validation_failed",
+			`'${clean}' is not a regular file (a FIFO, socket or device); only files and folders can be downloaded`,
+		);
+	}
+	const name = clean.split("/").pop() ?? clean;
+	return { kind: "file", absolute, path: clean, within: await realpath(root), name, size: s.size, stats: s };
 }
 
-/** A zip archive of workspace files, produced as a stream (nothing is held in memory). */
+/**
+ * A zip archive of workspace files, produced as a stream (nothing is held in memory). Each file is
+ * opened when its turn comes with `openFileWithin`: one that became a link, a FIFO or a device since
+ * it was listed ends the archive with an error instead of being followed or waited on.
+ */
 export function zipStream(root: string, files: WorkspaceEntry[]): Readable {
+	const within = realpathSync.native(root);
 	const zip = new yazl.ZipFile();
-	for (const f of files) zip.addFile(join(root, f.name), f.name, { mtime: f.modified });
+	const out = zip.outputStream as Readable;
+	// yazl reports on the zip file, not its output: without this an error would go unhandled.
+	zip.on("error", (error: Error) => out.destroy(error));
+	for (const f of files) {
+		zip.addReadStreamLazy(f.name, { mtime: f.modified }, (done) => {
+			let fd: number;
+			try {
+				fd = openFileWithin(join(within, f.name), within, f.name);
+			} catch (error) {
+				done(error, new PassThrough()); // yazl reads the error and ignores the stream
+				return;
+			}
+			done(null, createReadStream("", { fd }));
+		});
+	}
 	zip.end();
-	return zip.outputStream as Readable;
+	return out;
 }
 
-/** Opens a workspace file for reading. */
-export function readStream(absolute: string, range?: { start: number; end: number }): Readable {
-	return createReadStream(absolute, range);
+/** Opens a file `resolveDownload` found for reading (see `openFileWithin`), a byte range of it or all. */
+export function readStream(
+	source: Extract<DownloadSource, { kind: "file" }>,
+	range?: { start: number; end: number },
+): Readable {
+	const fd = openFileWithin(source.absolute, source.within, source.path);
+	return createReadStream("", { fd, ...range });
 }
 
 /** Deletes the files a path or glob names; reports what was deleted and what failed, as REANA does. */
@@ -180,29 +237,37 @@ export async function deleteFiles(
 		throw new AppError("validation_failed", "name the files to delete; the whole workspace cannot be deleted this way");
 	const deleted: Record<string, { size: number }> = {};
 	const failed: Record<string, { error: string }> = {};
+	// The entry named itself, not what a link there points to (`locateInWorkspace`): deleting a link
+	// removes the link.
+	const named = isGlob(clean) ? undefined : await locateInWorkspace(root, clean);
+	const s = named === undefined ? undefined : await lstat(named).catch(() => undefined);
 	const targets = isGlob(clean)
 		? await listFiles(root, clean)
-		: await (async () => {
-				const abs = await resolveInWorkspace(root, clean);
-				const s = await lstat(abs).catch(() => undefined);
-				if (!s) return [];
-				if (s.isDirectory()) return collect(walkFiles(root, clean));
-				return [{ name: clean, size: s.size, modified: s.mtime, isDirectory: false }];
-			})();
+		: s?.isDirectory()
+			? await collect(walkFiles(root, clean))
+			: s
+				? [{ name: clean, size: s.size, modified: s.mtime, isDirectory: false }]
+				: [];
 	for (const f of targets) {
 		try {
-			await unlink(await resolveInWorkspace(root, f.name));
+			await unlink(await locateInWorkspace(root, f.name));
 			deleted[f.name] = { size: f.size };
 		} catch (error) {
-			failed[f.name] = { error: (error as Error).message };
+			failed[f.name] = { error: failureOf(error) };
 		}
 	}
-	if (!isGlob(clean)) {
-		const abs = await resolveInWorkspace(root, clean);
-		const s = await lstat(abs).catch(() => undefined);
-		if (s?.isDirectory()) await rm(abs, { recursive: true, force: true });
-	}
+	// `rm` removes links inside the folder as links, never following them.
+	if (named !== undefined && s?.isDirectory()) await rm(named, { recursive: true, force: true });
 	return { deleted, failed };
+}
+
+/** Why a file could not be deleted, in words for the user: never a path of the server. */
+function failureOf(error: unknown): string {
+	if (error instanceof AppError) return error.message;
+	const code = (error as NodeJS.ErrnoException).code;
+	if (code === "ENOENT") return "it no longer exists";
+	if (code === "EACCES" || code === "EPERM") return "permission denied";
+	return `it could not be deleted (${code ?? "unknown error"})`;
 }
 
 /** The total size in bytes of a workspace's files (Orrery's job folders excluded). */
@@ -231,8 +296,12 @@ export async function moveFile(root: string, source: string, target: string): Pr
 		throw new AppError("conflict", `'${target}' already exists in the workspace`);
 	if (s.isDirectory() && `${to}/`.startsWith(`${from}/`))
 		throw new AppError("validation_failed", `cannot move '${source}' into itself`);
-	await mkdir(dirname(to), { recursive: true });
-	await rename(from, to);
+	try {
+		await mkdir(dirname(to), { recursive: true });
+		await rename(from, to);
+	} catch (error) {
+		throw fileErrorOf(error, normaliseUserPath(target));
+	}
 }
 
 /** Deletes every file of a workspace except those under the kept paths; returns the number deleted. */

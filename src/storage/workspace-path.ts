@@ -73,3 +73,21 @@ export async function resolveInWorkspace(root: string, path: string): Promise<st
 	}
 	return resolved;
 }
+
+/**
+ * Where the entry a user-supplied path names is, for removing it: its folder resolved like
+ * `resolveInWorkspace`, its last part as it is (a symbolic link stays the link: deleting it removes
+ * the link, never what it points to). Refuses the workspace itself and Orrery's own folder, however
+ * reached.
+ */
+export async function locateInWorkspace(root: string, path: string): Promise<string> {
+	const clean = normaliseUserPath(path);
+	if (!clean) throw new UnsafePathError(path, "it names the workspace itself");
+	const folder = posix.dirname(clean);
+	const entry = resolve(await resolveInWorkspace(root, folder === "." ? "" : folder), posix.basename(clean));
+	const rel = relative(await realpath(root), entry);
+	if (rel === "" || rel.split(sep)[0] === internalDir) {
+		throw new UnsafePathError(path, `'${internalDir}/' is reserved for Orrery's job folders`);
+	}
+	return entry;
+}

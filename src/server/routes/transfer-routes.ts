@@ -1,4 +1,4 @@
-import { lstat, stat } from "node:fs/promises";
+import { lstat, realpath, stat } from "node:fs/promises";
 import { join, posix } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { type ArchiveFile, tarStream } from "../../archive/index.js";
@@ -58,8 +58,10 @@ export function transferRoutes(app: FastifyInstance, ctx: ServerContext): void {
 			},
 			new AbortController().signal,
 		);
+		// Each file is opened checked (`openFileWithin`): one swapped for a link, a FIFO or a device since is refused.
+		const within = await realpath(wf.workspace_path);
 		reply.header("Content-Type", "application/x-tar");
-		return reply.send(tarStream(files));
+		return reply.send(tarStream(files, undefined, within));
 	});
 
 	handle(app, "upload_archive", async ({ principal, params, raw }) => {

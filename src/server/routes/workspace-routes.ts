@@ -99,10 +99,10 @@ export function workspaceRoutes(app: FastifyInstance, ctx: ServerContext): void 
 				.status(206)
 				.header("Content-Range", `bytes ${range.start}-${range.end}/${source.size}`)
 				.header("Content-Length", String(range.end - range.start + 1));
-			return reply.send(readStream(source.absolute, range));
+			return reply.send(readStream(source, range));
 		}
 		reply.header("Content-Length", String(source.size));
-		return reply.send(readStream(source.absolute));
+		return reply.send(readStream(source));
 	});
 
 	handle(app, "delete_file", async ({ principal, params }) => {
