@@ -1,7 +1,16 @@
 // The workspace file API facing what jobs can make in a workspace: FIFOs, symbolic links (to files,
 // to the workspace itself, to outside), and a workspace root reached through a link.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+	existsSync,
+	mkdirSync,
+	mkdtempSync,
+	readFileSync,
+	realpathSync,
+	rmSync,
+	symlinkSync,
+	writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -79,6 +88,34 @@ describe("workspace files that jobs made", () => {
 			signal: AbortSignal.timeout(5000),
 		});
 		expect(res.status).toBe(404);
+	});
+
+	it("answers checksums at once for a FIFO and a link to outside: neither is measured or hashed", async () => {
+		const ws = await workspaceOf(t, alice.token, "digests");
+		execFileSync("mkfifo", [join(ws, "pipe")]);
+		const outside = mkdtempSync(join(tmpdir(), "orrery-digest-outside-"));
+		writeFileSync(join(outside, "secret.txt"), "outside\n");
+		symlinkSync(join(outside, "secret.txt"), join(ws, "link.txt"));
+		writeFileSync(join(ws, "real.txt"), "real\n");
+		try {
+			const res = await fetch(`${t.url}/api/workflows/digests/workspace-digests?access_token=${alice.token}`, {
+				method: "POST",
+				headers: { "content-type": "application/json" },
+				body: JSON.stringify({ files: [{ name: "pipe" }, { name: "link.txt" }, { name: "real.txt" }] }),
+				signal: AbortSignal.timeout(5000),
+			});
+			expect(res.status).toBe(200);
+			const { files } = (await res.json()) as {
+				files: Array<{ name: string; size: number | null; sha256: string | null }>;
+			};
+			expect(files.map((f) => [f.name, f.size, f.sha256 === null])).toEqual([
+				["pipe", null, true],
+				["link.txt", null, true],
+				["real.txt", 5, false],
+			]);
+		} finally {
+			rmSync(outside, { recursive: true, force: true });
+		}
 	});
 
 	it("deletes a link, not what it points to", async () => {

@@ -1,9 +1,11 @@
-import { lstat, realpath, stat } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { createReadStream, fstatSync } from "node:fs";
+import { lstat, realpath } from "node:fs/promises";
 import { join, posix } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { type ArchiveFile, tarStream } from "../../archive/index.js";
+import { type ArchiveFile, openFileWithin, tarStream } from "../../archive/index.js";
 import { AppError } from "../../common/index.js";
-import { extractTar, normaliseUserPath, resolveInWorkspace, runPool, sha256File } from "../../storage/index.js";
+import { extractTar, normaliseUserPath, resolveInWorkspace, runPool } from "../../storage/index.js";
 import { humanSize } from "../human-size.js";
 import { handle } from "../route-kit.js";
 import type { ServerContext } from "../server-context.js";
@@ -20,11 +22,27 @@ export function transferRoutes(app: FastifyInstance, ctx: ServerContext): void {
 			4,
 			async ({ f, i }) => {
 				const abs = await resolveInWorkspace(wf.workspace_path, f.name).catch(() => undefined);
-				const s = abs ? await stat(abs).catch(() => undefined) : undefined;
-				if (!abs || !s?.isFile()) return;
-				const entry = out[i] as (typeof out)[number];
-				entry.size = s.size;
-				if (f.size === undefined || f.size === s.size) entry.sha256 = await sha256File(abs);
+				if (!abs) return;
+				// Opened once, without following a link or waiting on a FIFO, and checked to lie in the
+				// workspace: what is measured and hashed is that open file (a job may change the path meanwhile).
+				let fd: number;
+				try {
+					fd = openFileWithin(abs, await realpath(wf.workspace_path), f.name);
+				} catch {
+					return;
+				}
+				const stream = createReadStream("", { fd, highWaterMark: 1024 * 1024 });
+				try {
+					const size = fstatSync(fd).size;
+					const entry = out[i] as (typeof out)[number];
+					entry.size = size;
+					if (f.size !== undefined && f.size !== size) return;
+					const hash = createHash("sha256");
+					for await (const chunk of stream) hash.update(chunk as Buffer);
+					entry.sha256 = hash.digest("hex");
+				} finally {
+					stream.destroy();
+				}
 			},
 			new AbortController().signal,
 		);
