@@ -36,6 +36,23 @@ export function credentialKey(value: string): string {
 	return `#${createHash("sha256").update(value).digest("hex").slice(0, 12)}`;
 }
 
+/** Records a refused credential in the audit log: by its key (never its value), address and path. */
+export async function auditCredential(
+	ctx: ServerContext,
+	request: FastifyRequest,
+	type: "auth_failed" | "rate_limited",
+	key: string,
+	message: string,
+): Promise<void> {
+	await recordAudit(ctx.db, ctx.clock, {
+		type,
+		actor: key,
+		ip: request.ip,
+		target: request.url.split("?")[0] ?? null,
+		message,
+	});
+}
+
 const unsafeMethods = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 const authFailures = new WeakSet<FastifyRequest>();
 
@@ -87,13 +104,7 @@ export function installAuthHook(app: FastifyInstance, ctx: ServerContext): void 
 						isFirstRefusal: boolean;
 					};
 					if (isFirstRefusal) {
-						await recordAudit(ctx.db, ctx.clock, {
-							type: "rate_limited",
-							actor: key,
-							ip: request.ip,
-							target: request.url.split("?")[0] ?? null,
-							message: error.message,
-						});
+						await auditCredential(ctx, request, "rate_limited", key, error.message);
 					}
 					if (!isPublic) {
 						authFailures.add(request);
@@ -108,13 +119,7 @@ export function installAuthHook(app: FastifyInstance, ctx: ServerContext): void 
 					if (cookie && isPublic) return;
 					limiter.fail(request.ip, key);
 					authFailures.add(request);
-					await recordAudit(ctx.db, ctx.clock, {
-						type: "auth_failed",
-						actor: key,
-						ip: request.ip,
-						target: request.url.split("?")[0] ?? null,
-						message: error.message,
-					});
+					await auditCredential(ctx, request, "auth_failed", key, error.message);
 					if (!isPublic) throw error;
 				} else {
 					throw error;

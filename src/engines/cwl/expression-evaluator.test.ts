@@ -68,6 +68,56 @@ describe("JavaScript expressions", () => {
 		expect(Date.now() - started).toBeLessThan(5000);
 	});
 
+	test("an expression cannot reach the server: no object of the server's is in the sandbox", () => {
+		const escapes = [
+			"${ return __orrery_in0.constructor.constructor('return process')().pid; }",
+			"${ return this.constructor.constructor('return process')().pid; }",
+			"${ return inputs.constructor.constructor('return process')().pid; }",
+			"${ return (function(){ return this; })().process.pid; }",
+			"$(typeof process === 'undefined' ? 'no process' : process.pid)",
+			"$(typeof require === 'undefined' ? 'no require' : 'require')",
+		];
+		for (const code of escapes) {
+			let value: unknown;
+			try {
+				value = evaluate(code, { ...js, javascript: [] });
+			} catch (error) {
+				expect(error).toBeInstanceOf(ExpressionError);
+				continue;
+			}
+			expect(value, code).not.toBe(process.pid);
+			expect(["no process", "no require"]).toContain(value);
+		}
+	});
+
+	test("runs do not share what an expression leaves behind; one run's expressions do", () => {
+		const runA = { ...js, javascript: ["var seen = [];"] };
+		const runB = { ...js, javascript: ["var seen = [];"] };
+		evaluate("${ seen.push(inputs.name); JSON.parse = function () { return 'poisoned'; }; return seen.length; }", runA);
+		expect(evaluate("${ return seen.length; }", runA)).toBe(1);
+		// The same library text in another run's document: a context of its own.
+		expect(evaluate("${ return seen.length; }", runB)).toBe(0);
+		expect(evaluate("$(inputs.name)", runB)).toBe("world");
+		// No library: each run's empty list is its own, too.
+		const emptyA = { ...js, javascript: [] as string[] };
+		evaluate("${ globalThis.stolen = inputs.name; return 1; }", emptyA);
+		expect(evaluate("$(typeof stolen)", { ...js, javascript: [] as string[] })).toBe("undefined");
+	});
+
+	test("a loop carried by a promise is stopped by the time limit too; a thrown getter cannot hang the server", () => {
+		const started = Date.now();
+		expect(() =>
+			evaluate('${ Promise.resolve().then(function () { for (;;) {} }); return "x"; }', { ...js, timeoutMs: 200 }),
+		).toThrow(/did not finish within 0\.2 s/);
+		expect(() =>
+			evaluate("${ throw { get message() { for (;;) {} }, get name() { for (;;) {} } }; }", { ...js, timeoutMs: 200 }),
+		).toThrow(/failed: (Error|an error)/);
+		expect(() =>
+			evaluate("${ throw new Proxy({}, { get: function () { for (;;) {} } }); }", { ...js, timeoutMs: 200 }),
+		).toThrow(/failed: (Error|an error)/);
+		expect(Date.now() - started).toBeLessThan(8000);
+	});
+
 	test("runtime errors and syntax errors name the expression", () => {
 		expect(() => evaluate("$(inputs.nothing.x)", js)).toThrow(
 			/tool\.cwl:5: arguments: the expression \$\(inputs\.nothing\.x\) failed: TypeError/,

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { types } from "node:util";
 import { createContext, Script } from "node:vm";
 import { AppError } from "../../common/index.js";
 import { parseParameterReference, resolveParameterReference, scanExpressions } from "./parameter-reference.js";
@@ -119,64 +119,104 @@ function evaluatePart(kind: "paren" | "brace", code: string, whole: string, scop
 
 interface Sandbox {
 	context: object;
-	scripts: Map<string, Script>;
 }
 
-const sandboxes = new Map<string, Sandbox>();
+/**
+ * One sandbox per loaded expressionLib (`javascriptOf` gives each loaded requirement its own list,
+ * an empty one too): documents are loaded per run, never shared, so runs, and so users, never share
+ * a context or what an expression leaves in it. It goes when the document does.
+ */
+const sandboxes = new WeakMap<readonly string[], Sandbox>();
 
 function sandboxFor(lib: readonly string[], scope: ExpressionScope): Sandbox {
-	const key = createHash("sha1").update(lib.join("\u0000")).digest("hex");
-	let box = sandboxes.get(key);
+	let box = sandboxes.get(lib);
 	if (box) return box;
-	const context = createContext(Object.create(null), { codeGeneration: { strings: false, wasm: false } });
+	// Microtasks run within the evaluation and its time limit: a promise cannot carry a loop past it.
+	const context = createContext(Object.create(null), {
+		codeGeneration: { strings: false, wasm: false },
+		microtaskMode: "afterEvaluate",
+	});
 	for (const code of lib) {
 		try {
-			new Script(code).runInContext(context, { timeout: scope.timeoutMs ?? defaultExpressionTimeoutMs });
+			new Script(code).runInContext(context, {
+				timeout: scope.timeoutMs ?? defaultExpressionTimeoutMs,
+				displayErrors: false,
+			});
 		} catch (error) {
-			throw new ExpressionError(scope.where, "expressionLib", reasonOf(error, scope));
+			throw new ExpressionError(scope.where, "expressionLib", reasonOf(error, scope, context));
 		}
 	}
-	box = { context, scripts: new Map() };
-	if (sandboxes.size > 50) sandboxes.delete(sandboxes.keys().next().value as string);
-	sandboxes.set(key, box);
+	box = { context };
+	sandboxes.set(lib, box);
 	return box;
 }
 
 function runJavaScript(body: string, whole: string, scope: ExpressionScope): unknown {
 	const box = sandboxFor(scope.javascript ?? [], scope);
-	let script = box.scripts.get(body);
+	let script = compiled.get(body);
 	if (!script) {
-		const source = `(function(){var inputs=JSON.parse(__orrery_in[0]),self=JSON.parse(__orrery_in[1]),runtime=JSON.parse(__orrery_in[2]);var __r=(function(){${body}\n})();return JSON.stringify([__r===undefined?null:__r]);})()`;
+		const source = `(function(){var inputs=JSON.parse(__orrery_in0),self=JSON.parse(__orrery_in1),runtime=JSON.parse(__orrery_in2);var __r=(function(){${body}\n})();return JSON.stringify([__r===undefined?null:__r]);})()`;
 		try {
 			script = new Script(source);
 		} catch (error) {
 			throw new ExpressionError(scope.where, whole, `syntax error: ${(error as Error).message}`);
 		}
-		if (box.scripts.size > 2000) box.scripts.clear();
-		box.scripts.set(body, script);
+		if (compiled.size > 2000) compiled.clear();
+		compiled.set(body, script);
 	}
 	const ctx = box.context as Record<string, unknown>;
-	ctx.__orrery_in = [json(scope.inputs), json(scope.self), json(scope.runtime)];
+	// Strings only: an object made outside the sandbox would lead back to the server's own Function.
+	ctx.__orrery_in0 = json(scope.inputs);
+	ctx.__orrery_in1 = json(scope.self);
+	ctx.__orrery_in2 = json(scope.runtime);
 	let result: unknown;
 	try {
-		result = script.runInContext(box.context, { timeout: scope.timeoutMs ?? defaultExpressionTimeoutMs });
+		result = script.runInContext(box.context, {
+			timeout: scope.timeoutMs ?? defaultExpressionTimeoutMs,
+			displayErrors: false,
+		});
 	} catch (error) {
-		throw new ExpressionError(scope.where, whole, reasonOf(error, scope));
+		throw new ExpressionError(scope.where, whole, reasonOf(error, scope, box.context));
 	} finally {
-		ctx.__orrery_in = undefined;
+		ctx.__orrery_in0 = undefined;
+		ctx.__orrery_in1 = undefined;
+		ctx.__orrery_in2 = undefined;
 	}
 	if (typeof result !== "string") return null;
 	return (JSON.parse(result) as unknown[])[0] ?? null;
 }
 
+/** Compiled expressions, shared: a Script holds code only, and runs in the context it is given. */
+const compiled = new Map<string, Script>();
+
 function json(value: unknown): string {
 	return JSON.stringify(value === undefined ? null : value);
 }
 
-function reasonOf(error: unknown, scope: ExpressionScope): string {
-	const e = error as { code?: string; name?: string; message?: string };
-	if (e?.code === "ERR_SCRIPT_EXECUTION_TIMEOUT") {
+function reasonOf(error: unknown, scope: ExpressionScope, context: object): string {
+	// Only own data properties are read here: a getter or a proxy thrown from the sandbox would run
+	// its code in the server, without the time limit.
+	if (dataProperty(error, "code") === "ERR_SCRIPT_EXECUTION_TIMEOUT") {
 		return `it did not finish within ${(scope.timeoutMs ?? defaultExpressionTimeoutMs) / 1000} s (an endless loop?)`;
 	}
-	return `${e?.name ?? "Error"}: ${e?.message ?? String(error)}`;
+	// Thrown inside the sandbox (its Error, or anything): read in there too, under a time limit: its
+	// message, or its prototype's, may be a getter, and `instanceof` would call a proxy's trap.
+	const ctx = context as Record<string, unknown>;
+	ctx.__orrery_error = error;
+	try {
+		const text = new Script(
+			'(function(e){try{return String(e&&e.name||"Error")+": "+String(e&&e.message);}catch(x){return "Error";}})(__orrery_error)',
+		).runInContext(context, { timeout: 1000, displayErrors: false });
+		return typeof text === "string" ? text.slice(0, 500) : "Error";
+	} catch {
+		return "an error that could not be described";
+	} finally {
+		ctx.__orrery_error = undefined;
+	}
+}
+
+function dataProperty(value: unknown, key: string): unknown {
+	if (typeof value !== "object" || value === null || types.isProxy(value)) return undefined;
+	const d = Object.getOwnPropertyDescriptor(value, key);
+	return d && "value" in d ? d.value : undefined;
 }

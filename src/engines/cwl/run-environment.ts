@@ -24,8 +24,17 @@ export type Scopes = ReadonlyArray<{ requirements: CwlRequirement[]; hints: CwlR
 export function javascriptOf(scopes: Scopes): readonly string[] | undefined {
 	const req = findRequirement(scopes, "InlineJavascriptRequirement");
 	if (!req) return undefined;
-	return Array.isArray(req.expressionLib) ? (req.expressionLib as string[]) : [];
+	if (Array.isArray(req.expressionLib)) return req.expressionLib as string[];
+	// The same list each time for one requirement: the expression sandbox is kept per list (per run).
+	let empty = emptyLibraries.get(req);
+	if (!empty) {
+		empty = [];
+		emptyLibraries.set(req, empty);
+	}
+	return empty;
 }
+
+const emptyLibraries = new WeakMap<object, readonly string[]>();
 
 /** A workflow failure caused by the workflow itself (bad input, failed expression, missing output). */
 export class CwlRunError extends AppError {

@@ -1,10 +1,10 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import httpProxy from "@fastify/http-proxy";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { type Principal, recordAudit, tokenScopes } from "../../auth/index.js";
+import { type Principal, tokenScopes } from "../../auth/index.js";
 import { AppError, isAppError } from "../../common/index.js";
 import { findSessionById, findToken, findUserById, listGroupIdsOfUser } from "../../db/index.js";
-import { credentialKey, credentialOf, principalFor } from "../auth-hook.js";
+import { auditCredential, credentialKey, credentialOf, principalFor } from "../auth-hook.js";
 import { identityServices } from "../identity-services.js";
 import { findAccessibleRun } from "../routes/shared-runs.js";
 import type { ServerContext } from "../server-context.js";
@@ -152,13 +152,7 @@ export async function sessionProxy(app: FastifyInstance, ctx: ServerContext): Pr
 			if (isAppError(error) && error.code === "forbidden") {
 				limiter.check(request.ip, key);
 				limiter.fail(request.ip, key);
-				await recordAudit(ctx.db, ctx.clock, {
-					type: "auth_failed",
-					actor: key,
-					ip: request.ip,
-					target: request.url.split("?")[0] ?? null,
-					message: error.message,
-				});
+				await auditCredential(ctx, request, "auth_failed", key, error.message);
 			}
 			throw error;
 		}
