@@ -1,4 +1,5 @@
-import { resolve } from "node:path";
+import { lstat, realpath } from "node:fs/promises";
+import { dirname, join, relative, resolve } from "node:path";
 import {
 	type BackendJob,
 	type JobSecretValues,
@@ -9,7 +10,7 @@ import {
 import { AppError, isAppError, isoNow, messageOf, newId } from "../common/index.js";
 import { activeJobStatuses, insertJobs, type JobRow, type JobUpdate, type WorkflowRow } from "../db/index.js";
 import type { JobRequest } from "../engines/index.js";
-import { isInside, jobFolderPath } from "../storage/index.js";
+import { internalDir, isInside, jobFolderPath } from "../storage/index.js";
 import type { GuardedBackend } from "./guarded-backend.js";
 import type { RunEvents } from "./run-events.js";
 import type { SchedulerConfig, SchedulerDeps } from "./scheduler-settings.js";
@@ -166,19 +167,26 @@ export class JobSubmitter {
 	private async submitInto(wf: WorkflowRow, job: JobRow, accepted: Accepted[]): Promise<void> {
 		const backend = this.backends.get(job.backend);
 		if (!backend) throw new AppError("validation_failed", `compute backend '${job.backend}' is not configured`);
-		const backendJob = await this.backendJobOf(wf, job);
 		const at = isoNow(this.deps.clock);
+		const fail = async (message: string) => {
+			const patch: Partial<JobRow> = { status: "failed", finished_at: at, message };
+			await this.events.recordJobUpdate(job.id, patch, [
+				this.events.event(wf.id, job.id, "job_failed", `${job.step_name}: ${message}`, "error"),
+			]);
+			Object.assign(job, patch);
+		};
+		let backendJob: BackendJob;
+		try {
+			backendJob = await this.backendJobOf(wf, job);
+		} catch (error) {
+			// A folder of the job that leads out of its workspace: the job fails, nothing is retried.
+			if (isAppError(error) && error.code === "validation_failed") return fail(error.message);
+			throw error;
+		}
 		try {
 			accepted.push({ job, sub: await backend.submit(backendJob) });
 		} catch (error) {
-			if (isAppError(error) && error.code === "validation_failed") {
-				const patch: Partial<JobRow> = { status: "failed", finished_at: at, message: error.message };
-				await this.events.recordJobUpdate(job.id, patch, [
-					this.events.event(wf.id, job.id, "job_failed", `${job.step_name}: ${error.message}`, "error"),
-				]);
-				Object.assign(job, patch);
-				return;
-			}
+			if (isAppError(error) && error.code === "validation_failed") return fail(error.message);
 			// The backend is unreachable: the job stays `created` and is submitted again next tick.
 			this.deps.logger.warn({ err: error, job: job.id }, "submission failed; will retry");
 			await this.events.record([
@@ -201,12 +209,17 @@ export class JobSubmitter {
 		const folders = (request.folders ?? []).map((f) => resolve(wf.workspace_path, f));
 		if (!isInside(wf.workspace_path, workdir) || folders.some((f) => !isInside(wf.workspace_path, f)))
 			throw new AppError("internal", `job ${job.id} asks for a folder outside its workspace`);
+		// A job may have left a symbolic link where a later job's folder goes (its own folder is in the
+		// workspace): each folder must stay in the workspace, checked before anything is made (nothing is
+		// made through a link) and after (a link that appeared meanwhile).
+		const all = [job.job_dir, ...folders, ...(workdir === wf.workspace_path ? [] : [workdir])];
+		const check = (realRoot: string) => Promise.all(all.map((f) => requireInWorkspace(wf.workspace_path, realRoot, f)));
+		// A workspace not made yet has no links in it: it is made with the folders.
+		const realRoot = await realpath(wf.workspace_path).catch(() => undefined);
+		if (realRoot !== undefined) await check(realRoot);
 		// In this order: folders done at once (the local backend's) are then made parents first.
-		await Promise.all([
-			fs.mkdir(job.job_dir, { recursive: true }),
-			...folders.map((f) => fs.mkdir(f, { recursive: true })),
-			workdir === wf.workspace_path ? undefined : fs.mkdir(workdir, { recursive: true }),
-		]);
+		await Promise.all(all.map((f) => fs.mkdir(f, { recursive: true })));
+		await check(realRoot ?? (await realpath(wf.workspace_path)));
 		const backendJob: BackendJob = {
 			id: job.id,
 			jobDir: job.job_dir,
@@ -270,4 +283,32 @@ export class JobSubmitter {
 		await this.events.recordJobUpdates(updates);
 		for (const [i, { job }] of accepted.entries()) Object.assign(job, (updates[i] as JobUpdate).patch);
 	}
+}
+
+/**
+ * Refuses a job's folder that leads out of its workspace through a symbolic link, or from outside
+ * Orrery's own folder into it: the deepest part of it that exists must really be where its path says.
+ */
+async function requireInWorkspace(root: string, realRoot: string, path: string): Promise<void> {
+	if (!isInside(root, path)) return;
+	const exists = (p: string) =>
+		lstat(p).then(
+			() => true,
+			() => false,
+		);
+	let probe = path;
+	while (!(await exists(probe))) {
+		probe = dirname(probe);
+		if (!isInside(root, probe)) return;
+	}
+	const real = await realpath(probe).catch(() => undefined);
+	const own = join(root, internalDir);
+	const isOwn = isInside(own, probe);
+	const isAllowed =
+		real !== undefined && isInside(realRoot, real) && isOwn === isInside(join(realRoot, internalDir), real);
+	if (!isAllowed)
+		throw new AppError(
+			"validation_failed",
+			`the folder '${relative(root, path)}' leads outside the workspace through a symbolic link; the step was not run`,
+		);
 }

@@ -1,5 +1,10 @@
-import { copyFile, link, mkdir, realpath, rm, writeFile } from "node:fs/promises";
-import { AppError } from "../common/index.js";
+import { randomBytes } from "node:crypto";
+import { closeSync, createReadStream, createWriteStream, fstatSync, type Stats, writeFileSync } from "node:fs";
+import { link, lstat, mkdir, realpath, rename, rm } from "node:fs/promises";
+import { basename, dirname, join, relative } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { createFileIn, openFileWithin } from "../archive/index.js";
+import { AppError, isAppError } from "../common/index.js";
 import { internalDir, isInside } from "./workspace-path.js";
 
 /** Files to bring into a folder of a workspace: folders to make, texts to write, files to link from elsewhere in it. */
@@ -13,6 +18,11 @@ export interface WorkspaceLinks {
  * Makes files of a workspace appear at other places in it: hard links (no copy, and the originals stay
  * valid), a copy where the filesystem cannot link. A target that exists is replaced, so doing it again
  * gives the same result. Every path must be in the workspace and outside Orrery's own folder.
+ *
+ * A job may have left symbolic links anywhere in the workspace (an `outputs` leading to a folder of
+ * the server's): every folder is made one part at a time and checked on disk, and each file is placed
+ * under a temporary name in the checked folder and renamed over the target, which replaces a link
+ * there instead of writing through it.
  */
 export async function linkInWorkspace(workspace: string, plan: WorkspaceLinks): Promise<void> {
 	const own = `${workspace}/${internalDir}`;
@@ -26,23 +36,139 @@ export async function linkInWorkspace(workspace: string, plan: WorkspaceLinks): 
 		check(from);
 		check(target);
 	}
-	for (const folder of plan.folders) await mkdir(folder, { recursive: true });
-	for (const { contents, target } of plan.literals) await writeFile(target, contents);
-	const realWorkspace = await realpath(workspace);
+	const places = checkedPlaces(workspace, await realpath(workspace));
+	for (const folder of plan.folders) await places.folder(folder);
+	for (const { contents, target } of plan.literals) {
+		const name = places.shown(target);
+		const folder = await places.folder(dirname(target));
+		await placeFile(folder, basename(target), name, { contents });
+	}
 	for (const { from: given, target } of plan.links) {
 		if (given === target) continue;
+		const name = places.shown(given);
 		// A link made to a symbolic link would be the link itself, whose relative target may not resolve
 		// from its new place: link the file it leads to, which must be in the workspace too.
 		const from = await realpath(given);
-		if (!isInside(realWorkspace, from) || isInside(`${realWorkspace}/${internalDir}`, from))
-			throw new AppError("validation_failed", `${given} leads outside the workspace through a symbolic link`);
-		// Already there (the file is its own place): removing the target would remove the file.
-		if (from === (await realpath(target).catch(() => undefined))) continue;
-		await link(from, target).catch(async (error: NodeJS.ErrnoException) => {
-			if (error.code === "ENOENT") throw error;
-			await rm(target, { force: true });
-			if (error.code === "EEXIST") await link(from, target).catch(() => copyFile(from, target));
-			else await copyFile(from, target);
+		if (!places.isAllowed(from))
+			throw new AppError(
+				"validation_failed",
+				`the output '${name}' leads outside the workspace through a symbolic link`,
+			);
+		const folder = await places.folder(dirname(target));
+		const at = join(folder, basename(target));
+		// Already there (the file is its own place): replacing the target would remove the file.
+		if (from === at) continue;
+		const source = openFileWithin(from, places.realRoot, name);
+		try {
+			const original = fstatSync(source);
+			if (isSameFile(await lstat(at).catch(() => undefined), original)) continue;
+			const linkAt = async (temp: string) => {
+				try {
+					await link(from, temp);
+				} catch (error) {
+					if ((error as NodeJS.ErrnoException).code === "ENOENT") throw error;
+					return false;
+				}
+				// The name linked must still be the file opened and checked (no folder on the way swapped since).
+				if (!isSameFile(await lstat(temp), original)) {
+					await rm(temp, { force: true });
+					throw new AppError("validation_failed", `the output '${name}' was replaced while the outputs were published`);
+				}
+				return true;
+			};
+			await placeFile(folder, basename(target), name, { linkAt, source });
+		} finally {
+			closeSync(source);
+		}
+	}
+}
+
+function isSameFile(a: Stats | undefined, b: Stats): boolean {
+	return a?.isFile() === true && a.dev === b.dev && a.ino === b.ino;
+}
+
+/** Folders of a workspace made and checked once each (by path), and the real path each has. */
+function checkedPlaces(workspace: string, realRoot: string) {
+	const realOwn = join(realRoot, internalDir);
+	const known = new Map<string, Promise<string>>();
+	const shown = (path: string) => relative(workspace, path) || ".";
+	const isAllowed = (real: string) => isInside(realRoot, real) && !isInside(realOwn, real);
+	// Made if missing in its parent's real folder (mkdir never follows a link in the last part), then
+	// its real path must be in the workspace.
+	const makeOne = async (path: string, parent: Promise<string>): Promise<string> => {
+		const place = join(await parent, basename(path));
+		await mkdir(place).catch((error: NodeJS.ErrnoException) => {
+			if (error.code !== "EEXIST") throw error;
 		});
+		const real = await realpath(place);
+		if (!isAllowed(real))
+			throw new AppError(
+				"validation_failed",
+				`the folder '${shown(path)}' leads outside the workspace through a symbolic link; the outputs were not published there`,
+			);
+		return real;
+	};
+	const folder = (path: string): Promise<string> => {
+		if (relative(workspace, path) === "") return Promise.resolve(realRoot);
+		let real = known.get(path);
+		if (!real) {
+			real = makeOne(path, folder(dirname(path)));
+			known.set(path, real);
+		}
+		return real;
+	};
+	return { realRoot, folder, shown, isAllowed };
+}
+
+/** How `placeFile` makes the file: text to write, or a hard link (`linkAt`: false when the filesystem cannot link) and else a copy of `source`. */
+interface FileSource {
+	contents?: string;
+	linkAt?: (temp: string) => Promise<boolean>;
+	source?: number;
+}
+
+/**
+ * Puts a file at `base` in the checked real folder `folder`: under a temporary name, linked there or
+ * created exclusively (never through a link) and filled, then renamed over whatever is at `base` (a
+ * link there is replaced, never followed).
+ */
+async function placeFile(folder: string, base: string, name: string, how: FileSource): Promise<void> {
+	const tempBase = `.orrery-publish-${randomBytes(6).toString("hex")}`;
+	const temp = join(folder, tempBase);
+	try {
+		if (!(how.linkAt && (await how.linkAt(temp)))) {
+			const fd = createTemp(folder, tempBase, name);
+			if (how.source === undefined) {
+				try {
+					writeFileSync(fd, how.contents ?? "");
+				} finally {
+					closeSync(fd);
+				}
+			} else {
+				await pipeline(
+					createReadStream("", { fd: how.source, autoClose: false, start: 0 }),
+					createWriteStream("", { fd }),
+				);
+			}
+		}
+		await rename(temp, join(folder, base));
+	} catch (error) {
+		await rm(temp, { force: true });
+		throw error;
+	}
+}
+
+/** A new file in a checked folder, opened exclusively; its folder must not have moved since the check. */
+function createTemp(folder: string, base: string, name: string): number {
+	try {
+		return createFileIn({ path: folder, real: folder }, base, name);
+	} catch (error) {
+		if (isAppError(error) && error.code === "validation_failed")
+			throw new AppError(
+				"validation_failed",
+				`the folder of the output '${name}' was replaced by a link while the outputs were published`,
+				{ cause: error },
+			);
+		throw error;
 	}
 }

@@ -1,16 +1,25 @@
 import { createHash } from "node:crypto";
 import {
-	createReadStream,
+	close,
+	closeSync,
+	constants,
 	type Dirent,
+	fstat,
+	fstatSync,
+	open,
+	openSync,
+	read,
 	readdirSync,
-	readFileSync,
+	readlinkSync,
+	readSync,
 	realpathSync,
 	type Stats,
 	statfsSync,
 	statSync,
 } from "node:fs";
-import { open, readdir, readFile, realpath, stat } from "node:fs/promises";
+import { readdir, readlink, realpath, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
+import { promisify } from "node:util";
 import { AppError } from "../common/index.js";
 import { internalDir, isInside, UnsafePathError } from "./workspace-path.js";
 
@@ -66,26 +75,44 @@ export function isOnLocalDisk(path: string): boolean {
 	return known;
 }
 
+/** Never through a symbolic link as the last part, never waiting on a FIFO or a device for a writer. */
+const readFlags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
 /** The file operations the reader uses, done through the thread pool or at once. */
 interface ReaderFs {
 	realpath(path: string): Promise<string>;
 	stat(path: string): Promise<Stats>;
-	readFile(path: string): Promise<Buffer>;
 	readdir(path: string): Promise<Dirent[]>;
+	/** Opens a file for reading with `readFlags`; the descriptor. */
+	open(path: string): Promise<number>;
+	fstat(fd: number): Promise<Stats>;
+	readlink(path: string): Promise<string>;
+	/** Reads into all of `buffer` from `position`; the bytes read. */
+	read(fd: number, buffer: Buffer, position: number): Promise<number>;
+	close(fd: number): Promise<void>;
 }
 
+const readAt = promisify(read);
 const threadPool: ReaderFs = {
 	realpath: (p) => realpath(p),
 	stat: (p) => stat(p),
-	readFile: (p) => readFile(p),
 	readdir: (p) => readdir(p, { withFileTypes: true }),
+	open: (p) => promisify(open)(p, readFlags),
+	fstat: (fd) => promisify(fstat)(fd),
+	readlink: (p) => readlink(p),
+	read: async (fd, buffer, position) => (await readAt(fd, buffer, 0, buffer.length, position)).bytesRead,
+	close: (fd) => promisify(close)(fd),
 };
 
 const inline: ReaderFs = {
 	realpath: async (p) => realpathSync.native(p),
 	stat: async (p) => statSync(p),
-	readFile: async (p) => readFileSync(p),
 	readdir: async (p) => readdirSync(p, { withFileTypes: true }),
+	open: async (p) => openSync(p, readFlags),
+	fstat: async (fd) => fstatSync(fd),
+	readlink: async (p) => readlinkSync(p),
+	read: async (fd, buffer, position) => readSync(fd, buffer, 0, buffer.length, position),
+	close: async (fd) => closeSync(fd),
 };
 
 /**
@@ -133,6 +160,57 @@ function reader(
 		}
 		return real;
 	};
+	/**
+	 * A checked path opened for reading. The check (remembered in a view) was made by path, and a tool
+	 * may have swapped the file or a folder on the way for a link since: the file is opened without
+	 * following a link as its last part, and the descriptor itself must be a regular file in the
+	 * workspace (where /proc says it is, or else the same file as the checked path) before a byte is read.
+	 */
+	const openChecked = async (path: string): Promise<{ fd: number; size: number }> => {
+		const real = await check(path);
+		const rr = await (shared.realRoot as Promise<string>);
+		const shown = relative(rr, real) || path;
+		let fd: number;
+		try {
+			fd = await fs.open(real);
+		} catch (error) {
+			const code = (error as NodeJS.ErrnoException).code;
+			if (code === "ELOOP") throw new UnsafePathError(shown, "it was replaced by a symbolic link");
+			if (code === "ENXIO") throw notRegular(shown);
+			throw error;
+		}
+		try {
+			const opened = await fs.fstat(fd);
+			if (!opened.isFile()) throw notRegular(shown);
+			const where = await fs.readlink(`/proc/self/fd/${fd}`).catch(async () => {
+				// No /proc (macOS): the checked path must still be the file open.
+				const there = await fs.stat(real);
+				return there.dev === opened.dev && there.ino === opened.ino ? real : undefined;
+			});
+			if (where === undefined || !isInside(rr, where) || isInside(join(rr, internalDir), where))
+				throw new UnsafePathError(shown, "it leads outside the workspace through a symbolic link");
+			return { fd, size: opened.size };
+		} catch (error) {
+			await fs.close(fd);
+			throw error;
+		}
+	};
+	/** Reads a checked file from its descriptor: `bytes` from the start, the whole file when undefined. */
+	const readChecked = async (path: string, bytes?: number): Promise<{ data: Buffer; size: number }> => {
+		const { fd, size } = await openChecked(path);
+		try {
+			const data = Buffer.alloc(bytes ?? size);
+			let filled = 0;
+			while (filled < data.length) {
+				const n = await fs.read(fd, data.subarray(filled), filled);
+				if (n === 0) break;
+				filled += n;
+			}
+			return { data: data.subarray(0, filled), size };
+		} finally {
+			await fs.close(fd);
+		}
+	};
 	return {
 		root,
 		async stat(path) {
@@ -146,25 +224,32 @@ function reader(
 			}
 		},
 		async readText(path) {
-			return (await fs.readFile(await check(path))).toString("utf8");
+			return (await readChecked(path)).data.toString("utf8");
 		},
 		async readHead(path, bytes) {
-			const handle = await open(await check(path), "r");
-			try {
-				const buf = Buffer.alloc(bytes + 1);
-				const { bytesRead } = await handle.read(buf, 0, bytes + 1, 0);
-				return { text: buf.subarray(0, Math.min(bytesRead, bytes)).toString("utf8"), isTruncated: bytesRead > bytes };
-			} finally {
-				await handle.close();
-			}
+			const { data } = await readChecked(path, bytes + 1);
+			return {
+				text: data.subarray(0, Math.min(data.length, bytes)).toString("utf8"),
+				isTruncated: data.length > bytes,
+			};
 		},
 		async sha1(path) {
-			const real = await check(path);
 			const hash = createHash("sha1");
-			// Small files in one read; large ones streamed, never whole in memory.
-			if ((await statOf(real)).size <= 1024 * 1024) return hash.update(await fs.readFile(real)).digest("hex");
-			for await (const chunk of createReadStream(real)) hash.update(chunk as Buffer);
-			return hash.digest("hex");
+			const { fd, size } = await openChecked(path);
+			try {
+				// Small files in one read; large ones in chunks through the thread pool, never whole in memory.
+				const chunk = Buffer.alloc(Math.min(size, 1024 * 1024) || 1);
+				const readOne = size <= chunk.length ? fs.read : threadPool.read;
+				for (let at = 0; ; ) {
+					const n = await readOne(fd, chunk, at);
+					if (n === 0) break;
+					hash.update(chunk.subarray(0, n));
+					at += n;
+				}
+				return hash.digest("hex");
+			} finally {
+				await fs.close(fd);
+			}
 		},
 		async list(dir) {
 			const entries = await fs.readdir(await check(dir));
@@ -183,4 +268,11 @@ function reader(
 			return reader(root, fs, shared, { checked: new Map(), stats: new Map() });
 		},
 	};
+}
+
+function notRegular(path: string): AppError {
+	return new AppError(
+		"validation_failed",
+		`'${path}' is not a regular file (a folder, FIFO, socket or device); only regular files are read`,
+	);
 }
