@@ -14,10 +14,13 @@ import {
 	withNameFields,
 } from "./file-values.js";
 import { expandPrefix, listDirectory, loadContents } from "./input-files.js";
-import { globOutputs } from "./output-glob.js";
+import { globOutputs, MAX_GLOB_MATCHES } from "./output-glob.js";
 import { CwlRunError, javascriptOf, type RunEnvironment, whereOf } from "./run-environment.js";
 import type { Invocation } from "./tool-invocation.js";
 import { outputMismatch } from "./value-types.js";
+
+/** The largest `cwl.output.json` read: a tool could write gigabytes, and the server parses it in memory. */
+export const MAX_OUTPUT_JSON_BYTES = 64 * 1024 * 1024;
 
 interface OutputSpec {
 	id: string;
@@ -45,10 +48,21 @@ export async function collectOutputs(
 	const where = (field: string) => whereOf(inv.tool, env.workspace, inv.tool.loc, field);
 	const jsonPath = `${outdir}/cwl.output.json`;
 	let outputs: Record<string, unknown>;
-	if (await env.files.stat(jsonPath)) {
+	const jsonInfo = await env.files.stat(jsonPath);
+	if (jsonInfo) {
+		if (jsonInfo.size > MAX_OUTPUT_JSON_BYTES)
+			throw new CwlRunError(
+				`${where("outputs")}: the tool wrote a cwl.output.json of ${jsonInfo.size} bytes, more than the limit of ${MAX_OUTPUT_JSON_BYTES}`,
+			);
+		// Only the size seen: something still writing the file must not make the read unbounded.
+		const head = await env.files.readHead(jsonPath, jsonInfo.size);
+		if (head.isTruncated)
+			throw new CwlRunError(
+				`${where("outputs")}: cwl.output.json grew while it was read; write it before the tool ends`,
+			);
 		let parsed: unknown;
 		try {
-			parsed = JSON.parse(await env.files.readText(jsonPath));
+			parsed = JSON.parse(head.text);
 		} catch (error) {
 			throw new CwlRunError(
 				`${where("outputs")}: the tool wrote a cwl.output.json that is not valid JSON (${(error as Error).message})`,
@@ -127,14 +141,22 @@ async function collectOne(
 				patterns.push(p);
 			}
 		}
+		// Every path first, so the limit holds before any match is stat'ed and checksummed.
+		const matched: string[] = [];
 		for (const p of patterns) {
-			for (const match of await globOutputs(p, outdir, env.files)) {
-				const info = await env.files.stat(match);
-				if (!info) continue;
-				files.push(
-					await finishValue(placeAt({ class: info.isDirectory ? "Directory" : "File" }, match), env, at("glob")),
+			const matches = await globOutputs(p, outdir, env.files, at("glob"));
+			if (matched.length + matches.length > MAX_GLOB_MATCHES)
+				throw new CwlRunError(
+					`${at("glob")}: the patterns of the output '${o.id}' match more than ${MAX_GLOB_MATCHES} paths, the limit per output`,
 				);
-			}
+			for (const match of matches) matched.push(match);
+		}
+		for (const match of matched) {
+			const info = await env.files.stat(match);
+			if (!info) continue;
+			files.push(
+				await finishValue(placeAt({ class: info.isDirectory ? "Directory" : "File" }, match), env, at("glob")),
+			);
 		}
 		if (binding.loadContents) {
 			for (const f of files) if (isFile(f)) f.contents = await loadContents(f, env, at("loadContents"));

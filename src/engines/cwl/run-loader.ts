@@ -110,6 +110,11 @@ async function loadDocument(
 	return loadCwl(mainUri + fragment, {
 		read: (uri) =>
 			inline !== undefined && uri === mainUri ? Promise.resolve(inline) : env.files.readText(uriToPath(uri)),
+		// Sizes first: an oversized document or $include is refused before it is read.
+		size: async (uri) =>
+			inline !== undefined && uri === mainUri
+				? undefined
+				: (await env.files.stat(uriToPath(uri)).catch(() => undefined))?.size,
 		display,
 	});
 }

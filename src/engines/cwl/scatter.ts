@@ -1,5 +1,11 @@
 import { CwlRunError } from "./run-environment.js";
 
+/**
+ * The most jobs one scatter step may expand into. A crossproduct multiplies list lengths, so a few
+ * kilobytes of input could otherwise ask for billions of jobs; the count is checked before any is built.
+ */
+export const MAX_SCATTER_JOBS = 100_000;
+
 /** One scatter job: its index path (one index per scattered input for crossproducts) and its inputs. */
 export interface ScatterJob {
 	index: number[];
@@ -24,7 +30,13 @@ export function scatterJobs(
 			);
 		return v as unknown[];
 	});
-	if (scatter.length === 1 || method === "dotproduct" || method === undefined) {
+	const isDotproduct = scatter.length === 1 || method === "dotproduct" || method === undefined;
+	const count = isDotproduct ? (lists[0]?.length ?? 0) : lists.reduce((acc, l) => acc * l.length, 1);
+	if (count > MAX_SCATTER_JOBS)
+		throw new CwlRunError(
+			`${where}: the scatter would make ${count} jobs (${lists.map((l) => l.length).join(" × ")}), more than the limit of ${MAX_SCATTER_JOBS} per step`,
+		);
+	if (isDotproduct) {
 		const n = lists[0]?.length ?? 0;
 		if (lists.some((l) => l.length !== n)) {
 			throw new CwlRunError(

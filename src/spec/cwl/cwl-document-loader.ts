@@ -5,11 +5,20 @@ import type { NormaliseContext } from "./cwl-normalise-context.js";
 import { normaliseProcess } from "./cwl-normalise-process.js";
 import { checkProcessSemantics } from "./cwl-semantics.js";
 import { fragmentOf, lastSegment, resolveUri, withoutFragment } from "./cwl-uri.js";
-import { carrySource, parseCwlText, sourceOf } from "./cwl-yaml.js";
+import { carrySource, MAX_DOCUMENT_BYTES, parseCwlText, sourceOf } from "./cwl-yaml.js";
+
+/** The most text `$include` may bring into one load, all files together (each counted once). */
+export const MAX_INCLUDE_BYTES = 64 * 1024 * 1024;
 
 /** How the loader reads documents: the CLI reads local files, the engine reads the workspace. */
 export interface CwlLoadOptions {
 	read(uri: string): Promise<string>;
+	/**
+	 * The size in bytes of what `read` would return, if the reader can tell without reading: the loader
+	 * then refuses a document or `$include` over its limit before reading it. Without it, the limits
+	 * are checked after the read.
+	 */
+	size?(uri: string): Promise<number | undefined>;
 	/** How to show a URI in messages (e.g. relative to the workspace). */
 	display?(uri: string): string;
 }
@@ -46,6 +55,9 @@ export async function loadCwl(uri: string, options: CwlLoadOptions): Promise<Loa
 		if (docs.has(key)) return docs.get(key);
 		let text: string;
 		try {
+			const size = await options.size?.(key);
+			if (size !== undefined && size > MAX_DOCUMENT_BYTES)
+				throw new Error(`it is ${size} bytes, more than the limit of ${MAX_DOCUMENT_BYTES} for a CWL document`);
 			text = await options.read(key);
 		} catch (cause) {
 			const where = from ? sourceOf(from.value, from.field) : undefined;
@@ -62,9 +74,23 @@ export async function loadCwl(uri: string, options: CwlLoadOptions): Promise<Loa
 		}
 		const parsed = parseCwlText(text, display(key));
 		docs.set(key, parsed);
-		const expanded = await expandDirectives(parsed, key, fetchDoc, options);
+		const expanded = await expandDirectives(parsed, key, fetchDoc, includeText);
 		docs.set(key, expanded);
 		return expanded;
+	};
+	const includes = new Map<string, Promise<string>>();
+	let includedBytes = 0;
+	const includeText = (target: string, from: Json): Promise<string> => {
+		const key = withoutFragment(target);
+		let text = includes.get(key);
+		if (!text) {
+			text = readInclude(key, from, display, options, (bytes) => {
+				includedBytes += bytes;
+				return includedBytes <= MAX_INCLUDE_BYTES;
+			});
+			includes.set(key, text);
+		}
+		return text;
 	};
 	const root = await fetchDoc(uri);
 	const rootVersion = versionOf(root, display(uri), problems);
@@ -182,18 +208,62 @@ function inheritTop(doc: unknown, entry: unknown): unknown {
 	return carrySource(entry, out);
 }
 
+/**
+ * Reads the file an `$include` names, refusing it (by its size first, when the reader can tell) once
+ * the load's included text would pass MAX_INCLUDE_BYTES; `isWithinBudget` counts the bytes.
+ */
+async function readInclude(
+	uri: string,
+	from: Json,
+	display: (u: string) => string,
+	options: CwlLoadOptions,
+	isWithinBudget: (bytes: number) => boolean,
+): Promise<string> {
+	const where = sourceOf(from, "$include");
+	const fail = (message: string, hint: string) =>
+		new SpecError([
+			{
+				severity: "error",
+				file: where?.file ?? display(uri),
+				...(where ? { line: where.line, column: where.column } : {}),
+				path: "$include",
+				message,
+				hint,
+			},
+		]);
+	const tooLarge = () =>
+		fail(
+			`$include ${display(uri)} brings the included text over the limit of ${MAX_INCLUDE_BYTES} bytes`,
+			"include smaller files, or pass large data as input files",
+		);
+	let text: string;
+	try {
+		const size = await options.size?.(uri);
+		if (size !== undefined && !isWithinBudget(size)) throw tooLarge();
+		text = await options.read(uri);
+		if (size === undefined && !isWithinBudget(Buffer.byteLength(text))) throw tooLarge();
+	} catch (cause) {
+		if (cause instanceof SpecError) throw cause;
+		throw fail(
+			`cannot read ${String(from.$include)}: ${(cause as Error).message}`,
+			"the file named by $include must exist next to the document",
+		);
+	}
+	return text;
+}
+
 /** Replaces `{$import: ref}` with the referenced document and `{$include: ref}` with its text. */
 async function expandDirectives(
 	value: unknown,
 	base: string,
 	fetchDoc: (uri: string, from?: { value: unknown; field: string }) => Promise<unknown>,
-	options: CwlLoadOptions,
+	includeText: (uri: string, from: Json) => Promise<string>,
 	depth = 0,
 ): Promise<unknown> {
 	if (depth > 64) return value;
 	if (Array.isArray(value)) {
 		for (let i = 0; i < value.length; i++)
-			value[i] = await expandDirectives(value[i], base, fetchDoc, options, depth + 1);
+			value[i] = await expandDirectives(value[i], base, fetchDoc, includeText, depth + 1);
 		return value;
 	}
 	if (!isRecord(value)) return value;
@@ -204,35 +274,27 @@ async function expandDirectives(
 		if (typeof picked === "object" && picked !== null) importedBase.set(picked, withoutFragment(target));
 		return picked;
 	}
-	if (typeof value.$include === "string") {
-		const target = resolveUri(base, value.$include);
-		try {
-			return await options.read(withoutFragment(target));
-		} catch (cause) {
-			const where = sourceOf(value, "$include");
-			throw new SpecError([
-				{
-					severity: "error",
-					file: where?.file ?? target,
-					...(where ? { line: where.line, column: where.column } : {}),
-					path: "$include",
-					message: `cannot read ${value.$include}: ${(cause as Error).message}`,
-					hint: "the file named by $include must exist next to the document",
-				},
-			]);
-		}
-	}
+	if (typeof value.$include === "string") return includeText(resolveUri(base, value.$include), value);
 	const innerBase = importedBase.get(value) ?? base;
 	for (const key of Object.keys(value)) {
 		if (key === "$namespaces" || key === "$schemas") continue;
-		value[key] = await expandDirectives(value[key], innerBase, fetchDoc, options, depth + 1);
+		value[key] = await expandDirectives(value[key], innerBase, fetchDoc, includeText, depth + 1);
 	}
 	return value;
 }
 
 /** Records every named type of every SchemaDefRequirement in a document, before processes are normalised. */
-function registerSchemaDefs(value: unknown, base: string, ctx: NormaliseContext, depth = 0): void {
-	if (depth > 40 || typeof value !== "object" || value === null) return;
+function registerSchemaDefs(
+	value: unknown,
+	base: string,
+	ctx: NormaliseContext,
+	depth = 0,
+	visited = new WeakSet<object>(),
+): void {
+	// Shared objects (aliases, a document imported many times) once each: walking every path to
+	// them could take exponentially long.
+	if (depth > 40 || typeof value !== "object" || value === null || visited.has(value)) return;
+	visited.add(value);
 	const def = isRecord(value)
 		? value.class === "SchemaDefRequirement"
 			? value
@@ -251,7 +313,8 @@ function registerSchemaDefs(value: unknown, base: string, ctx: NormaliseContext,
 		}
 	}
 	const innerBase = baseOf(value, base);
-	for (const v of Array.isArray(value) ? value : Object.values(value)) registerSchemaDefs(v, innerBase, ctx, depth + 1);
+	for (const v of Array.isArray(value) ? value : Object.values(value))
+		registerSchemaDefs(v, innerBase, ctx, depth + 1, visited);
 }
 
 function isRecord(value: unknown): value is Json {

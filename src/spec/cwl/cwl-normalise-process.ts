@@ -10,7 +10,7 @@ import {
 	pathOf,
 	report,
 } from "./cwl-normalise-context.js";
-import { normaliseStep } from "./cwl-normalise-step.js";
+import { normaliseStep, type ProcessNormaliser } from "./cwl-normalise-step.js";
 import {
 	expandFormat,
 	normaliseBinding,
@@ -23,6 +23,35 @@ import { fragmentOf, resolveUri, shortName } from "./cwl-uri.js";
 import { type SourceRef, sourceOf } from "./cwl-yaml.js";
 
 let anonymous = 0;
+
+/** How deeply subworkflows may nest (a workflow running a workflow running …). */
+export const MAX_WORKFLOW_DEPTH = 50;
+
+/** Per load: the workflows being normalised (outermost first), and the processes done, by raw object. */
+interface LoadState {
+	active: Array<{ raw: object; at: string | undefined }>;
+	done: WeakMap<object, Map<string, CwlProcess>>;
+}
+
+const loadStates = new WeakMap<NormaliseContext, LoadState>();
+
+function loadStateOf(ctx: NormaliseContext): LoadState {
+	let state = loadStates.get(ctx);
+	if (!state) {
+		state = { active: [], done: new WeakMap() };
+		loadStates.set(ctx, state);
+	}
+	return state;
+}
+
+/**
+ * Where a raw process was written: copies made while loading (map forms, `$graph` entries) keep the
+ * position of their original, so this identifies a process even when its object is a copy.
+ */
+function positionOf(raw: object): string | undefined {
+	const at = sourceOf(raw);
+	return at ? `${at.file}:${at.line}:${at.column}` : undefined;
+}
 
 /** Normalises one process object (any class) into Orrery's model; problems go to the context. */
 export async function normaliseProcess(
@@ -64,6 +93,19 @@ export async function normaliseProcess(
 			: `${base}#_:anonymous${++anonymous}`;
 	const cached = ctx.processes.get(id);
 	if (cached) return cached;
+	// A process without an id gets a fresh one each time; remember it by its object instead, so a
+	// document run by many steps (of many subworkflows) is normalised once, not once per path to it.
+	const state = loadStateOf(ctx);
+	const doneKey = `${base}\n${version}`;
+	const done = state.done.get(raw)?.get(doneKey);
+	if (done) return done;
+	const remember = <T extends CwlProcess>(p: T): T => {
+		ctx.processes.set(id, p);
+		const byKey = state.done.get(raw) ?? new Map<string, CwlProcess>();
+		byKey.set(doneKey, p);
+		state.done.set(raw, byKey);
+		return p;
+	};
 	const scope = typeof raw.id === "string" ? fragmentOf(id) : undefined;
 	const at = (field: string): Place => ({ value: raw, field, path: field, base });
 	const common: CwlProcessBase = {
@@ -105,9 +147,7 @@ export async function normaliseProcess(
 	if (Object.keys(fieldLocs).length > 0) common.fieldLocs = fieldLocs;
 	switch (klass) {
 		case "CommandLineTool": {
-			const tool = normaliseTool(raw, common, ctx, place);
-			ctx.processes.set(id, tool);
-			return tool;
+			return remember(normaliseTool(raw, common, ctx, place));
 		}
 		case "ExpressionTool": {
 			if (typeof raw.expression !== "string")
@@ -117,14 +157,10 @@ export async function normaliseProcess(
 					"an ExpressionTool needs an 'expression'",
 					"write e.g. 'expression: \"${ return {out: 1}; }\"'",
 				);
-			const tool = { ...common, class: "ExpressionTool" as const, expression: String(raw.expression ?? "") };
-			ctx.processes.set(id, tool);
-			return tool;
+			return remember({ ...common, class: "ExpressionTool" as const, expression: String(raw.expression ?? "") });
 		}
 		case "Operation": {
-			const op = { ...common, class: "Operation" as const };
-			ctx.processes.set(id, op);
-			return op;
+			return remember({ ...common, class: "Operation" as const });
 		}
 		case "Workflow": {
 			if (ctx.loading.has(id)) {
@@ -132,27 +168,77 @@ export async function normaliseProcess(
 				return { ...common, class: "Workflow", steps: [] };
 			}
 			ctx.loading.add(id);
+			state.active.push({ raw, at: positionOf(raw) });
 			const steps: CwlStep[] = [];
 			if (raw.steps === undefined) report(ctx, place, "a Workflow needs 'steps'", "add the steps under 'steps:'");
-			for (const { item, index } of mapToList(raw.steps, "id", undefined)) {
-				steps.push(
-					await normaliseStep(
-						item,
-						{ value: raw.steps, field: index, path: pathOf("steps", index), base },
-						ctx,
-						version,
-						scope,
-						normaliseProcess,
-						() => emptyTool(base, version, ctx),
-					),
-				);
+			try {
+				for (const { item, index } of mapToList(raw.steps, "id", undefined)) {
+					const stepPlace: Place = { value: raw.steps, field: index, path: pathOf("steps", index), base };
+					steps.push(
+						await normaliseStep(
+							item,
+							stepPlace,
+							ctx,
+							version,
+							scope,
+							guardedRun(item, stepPlace, scope, state, () => emptyTool(base, version, ctx)),
+							() => emptyTool(base, version, ctx),
+						),
+					);
+				}
+			} finally {
+				state.active.pop();
+				ctx.loading.delete(id);
 			}
-			ctx.loading.delete(id);
-			const wf = { ...common, class: "Workflow" as const, steps };
-			ctx.processes.set(id, wf);
-			return wf;
+			return remember({ ...common, class: "Workflow" as const, steps });
 		}
 	}
+}
+
+/**
+ * The normaliser for what one step runs: it refuses a process that is already being normalised
+ * further out (a workflow that runs itself, directly or through its subworkflows) and nesting deeper
+ * than MAX_WORKFLOW_DEPTH, where following either would never end.
+ */
+function guardedRun(
+	step: unknown,
+	stepPlace: Place,
+	scope: string | undefined,
+	state: LoadState,
+	placeholder: () => CwlProcess,
+): ProcessNormaliser {
+	return async (raw, base, version, ctx) => {
+		const name =
+			isRecord(step) && typeof step.id === "string" ? shortName(step.id, scope) : String(stepPlace.field ?? "?");
+		const at: Place = isRecord(step)
+			? { value: step, field: "run", path: pathOf(stepPlace.path, "run"), base: stepPlace.base }
+			: stepPlace;
+		if (isRecord(raw)) {
+			const position = positionOf(raw);
+			const depth = state.active.findIndex((a) => a.raw === raw || (position !== undefined && a.at === position));
+			if (depth >= 0) {
+				report(
+					ctx,
+					at,
+					depth === state.active.length - 1
+						? `step '${name}' runs the workflow that contains it`
+						: `step '${name}' runs a workflow that contains it (${state.active.length - depth} levels up)`,
+					"a workflow cannot run itself, directly or through its subworkflows",
+				);
+				return placeholder();
+			}
+		}
+		if (state.active.length >= MAX_WORKFLOW_DEPTH) {
+			report(
+				ctx,
+				at,
+				`step '${name}' nests subworkflows more than ${MAX_WORKFLOW_DEPTH} deep`,
+				"flatten the workflow: subworkflows may nest at most this deep",
+			);
+			return placeholder();
+		}
+		return normaliseProcess(raw, base, version, ctx);
+	};
 }
 
 function normaliseTool(

@@ -50,6 +50,13 @@ const fieldFields = [
 	"loadListing",
 ];
 
+/** How deeply types may nest (arrays of records of arrays …); real ones stay within a handful. */
+export const MAX_TYPE_DEPTH = 64;
+
+/** The type objects being normalised (normalisation is synchronous, so one set serves every load). */
+const typesInProgress = new WeakSet<object>();
+let typeDepth = 0;
+
 /** Normalises a type: shorthands (`string?`, `File[]`) expanded, named types (SchemaDefRequirement) inlined. */
 export function normaliseType(
 	raw: unknown,
@@ -57,6 +64,39 @@ export function normaliseType(
 	ctx: NormaliseContext,
 	version: CwlVersion,
 	seen: ReadonlySet<string> = new Set(),
+): CwlType {
+	// A type that contains itself (a YAML alias, or a document that `$import`s itself) would recurse
+	// until the stack overflows.
+	if (typeof raw === "object" && raw !== null && typesInProgress.has(raw)) {
+		report(
+			ctx,
+			place,
+			`the type at '${place.path}' contains itself`,
+			"recursive types are not supported: write the type out",
+		);
+		return "Any";
+	}
+	if (typeDepth >= MAX_TYPE_DEPTH) {
+		report(ctx, place, `the type at '${place.path}' nests more than ${MAX_TYPE_DEPTH} deep`, "write a flatter type");
+		return "Any";
+	}
+	const isObject = typeof raw === "object" && raw !== null;
+	if (isObject) typesInProgress.add(raw);
+	typeDepth++;
+	try {
+		return normaliseTypeOnce(raw, place, ctx, version, seen);
+	} finally {
+		typeDepth--;
+		if (isObject) typesInProgress.delete(raw);
+	}
+}
+
+function normaliseTypeOnce(
+	raw: unknown,
+	place: Place,
+	ctx: NormaliseContext,
+	version: CwlVersion,
+	seen: ReadonlySet<string>,
 ): CwlType {
 	if (typeof raw === "string") {
 		const salad = raw.replace(/^https?:\/\/w3id\.org\/cwl\/(?:cwl|salad)#/, "").replace(/^(?:sld|cwl):/, "");
