@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { issueToken } from "../../src/auth/index.js";
 import { systemClock } from "../../src/common/index.js";
+import { isAlive } from "../../src/server/interactive/jupyter-process.js";
 import { testDialects } from "../support/databases.js";
 import { endSessionsUnder, processesNaming, runsJupyterTests } from "../support/jupyter.js";
 import { orrery, type ServerProcess, startServerProcess } from "../support/processes.js";
@@ -459,8 +460,14 @@ describe.skipIf(!runsJupyterTests)(
 
 		it("opens again at once when Jupyter ended by itself; says when the workspace is gone, or the session was closed while it started", async () => {
 			const first = (await open("dead")).body.path as string;
-			for (const pid of jupyterProcesses(first)) process.kill(pid, "SIGKILL");
-			for (let i = 0; i < 50 && jupyterProcesses(first).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+			const { pid } = await t.server.db.kysely
+				.selectFrom("interactive_sessions")
+				.select("pid")
+				.where("id", "=", first.split("/")[2] as string)
+				.executeTakeFirstOrThrow();
+			for (const p of jupyterProcesses(first)) process.kill(p, "SIGKILL");
+			// Gone once the kernel has ended it (a process's command line empties before it has exited).
+			for (let i = 0; i < 50 && isAlive(pid as number); i++) await new Promise((r) => setTimeout(r, 100));
 			// No sweep has run: the open itself sees the dead process.
 			const again = await open("dead");
 			expect(again.status, JSON.stringify(again.body)).toBe(200);
