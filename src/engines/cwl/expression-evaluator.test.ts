@@ -115,6 +115,17 @@ describe("JavaScript expressions", () => {
 		expect(() =>
 			evaluate("${ throw new Proxy({}, { get: function () { for (;;) {} } }); }", { ...js, timeoutMs: 200 }),
 		).toThrow(/failed: (Error|an error)/);
+		// The names the server writes its inputs to cannot become setters that it would run.
+		const trap = { ...js, javascript: [] as string[], timeoutMs: 200 };
+		try {
+			evaluate(
+				"${ Object.defineProperty(globalThis, '__orrery_in0', { set: function () { for (;;) {} }, get: function () { return '{}'; } }); return 1; }",
+				trap,
+			);
+		} catch (error) {
+			expect(error).toBeInstanceOf(ExpressionError);
+		}
+		expect(evaluate("$(1 + 1)", trap)).toBe(2);
 		expect(Date.now() - started).toBeLessThan(8000);
 	});
 

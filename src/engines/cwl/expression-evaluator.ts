@@ -132,7 +132,12 @@ function sandboxFor(lib: readonly string[], scope: ExpressionScope): Sandbox {
 	let box = sandboxes.get(lib);
 	if (box) return box;
 	// Microtasks run within the evaluation and its time limit: a promise cannot carry a loop past it.
-	const context = createContext(Object.create(null), {
+	// The names the server writes are plain data that code in there cannot turn into setters (which
+	// the server's writes would run, without the time limit).
+	const global = Object.create(null) as object;
+	for (const name of ["__orrery_in0", "__orrery_in1", "__orrery_in2", "__orrery_error"])
+		Object.defineProperty(global, name, { value: undefined, writable: true, configurable: false, enumerable: false });
+	const context = createContext(global, {
 		codeGeneration: { strings: false, wasm: false },
 		microtaskMode: "afterEvaluate",
 	});
