@@ -111,10 +111,10 @@ describe("JavaScript expressions", () => {
 		).toThrow(/did not finish within 0\.2 s/);
 		expect(() =>
 			evaluate("${ throw { get message() { for (;;) {} }, get name() { for (;;) {} } }; }", { ...js, timeoutMs: 200 }),
-		).toThrow(/failed: (Error|an error)/);
+		).toThrow(/failed: (Error|an error|it did not finish within)/);
 		expect(() =>
 			evaluate("${ throw new Proxy({}, { get: function () { for (;;) {} } }); }", { ...js, timeoutMs: 200 }),
-		).toThrow(/failed: (Error|an error)/);
+		).toThrow(/failed: (Error|an error|it did not finish within)/);
 		// The names the server writes its inputs to cannot become setters that it would run.
 		const trap = { ...js, javascript: [] as string[], timeoutMs: 200 };
 		try {
@@ -127,6 +127,40 @@ describe("JavaScript expressions", () => {
 		}
 		expect(evaluate("$(1 + 1)", trap)).toBe(2);
 		expect(Date.now() - started).toBeLessThan(8000);
+	});
+
+	test("an expression that exhausts memory fails with its limit, not the server; the next ones run", () => {
+		const lib = { ...js, javascript: ["function triple(x) { return 3 * x; }"] };
+		expect(evaluate("$(triple(inputs.n))", lib)).toBe(9);
+		const started = Date.now();
+		expect(() =>
+			evaluate("${ var kept = []; for (;;) kept.push(new Array(100000).fill(inputs.n)); }", {
+				...js,
+				timeoutMs: 60_000,
+			}),
+		).toThrow(/failed: it used more than \d+ MiB of memory \(ORRERY_CWL_EXPRESSION_MEMORY_MB/);
+		// Found when the worker ends, not at the time limit.
+		expect(Date.now() - started).toBeLessThan(30_000);
+		// A new worker builds the library's context again.
+		expect(evaluate("$(triple(inputs.n))", lib)).toBe(9);
+		expect(evaluate("${ return inputs.list.concat(['c']); }", js)).toEqual(["a", "b", "c"]);
+	});
+
+	test("a plain reference is resolved as JavaScript would, as a copy; anything else goes to JavaScript", () => {
+		const poisoned = { ...js, javascript: ["JSON.parse = function () { return {}; };"] };
+		const list = evaluate("$(inputs.list)", js) as string[];
+		list.push("changed");
+		expect(inputs.list).toEqual(["a", "b"]);
+		expect(evaluate("$(inputs.rec['a b'])", js)).toBe(1);
+		expect(evaluate("$(inputs.list.length)", js)).toBe(2);
+		// Not a plain reference in JavaScript: a subtraction, a missing index, a prototype's member.
+		expect(evaluate("$(inputs.n-1)", js)).toBe(2);
+		expect(evaluate("$(inputs.list[5])", js)).toBeNull();
+		expect(evaluate("$(typeof inputs.name.toUpperCase)", js)).toBe("function");
+		expect(evaluate("$(inputs.name.toUpperCase)", js)).toBeNull();
+		// The library replaced JSON.parse, so JavaScript sees no inputs; a plain reference still does.
+		expect(evaluate("$(inputs.name)", poisoned)).toBe("world");
+		expect(evaluate("$(inputs.name + '')", poisoned)).toBe("undefined");
 	});
 
 	test("runtime errors and syntax errors name the expression", () => {

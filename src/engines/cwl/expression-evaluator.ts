@@ -1,6 +1,5 @@
-import { types } from "node:util";
-import { createContext, Script } from "node:vm";
 import { AppError } from "../../common/index.js";
+import { expressionMemoryMb, runInSandbox, type SandboxAnswer } from "./expression-sandbox.js";
 import { parseParameterReference, resolveParameterReference, scanExpressions } from "./parameter-reference.js";
 
 /** How long one expression may run before it is stopped (ORRERY_CWL_EXPRESSION_TIMEOUT_MS overrides). */
@@ -114,114 +113,67 @@ function evaluatePart(kind: "paren" | "brace", code: string, whole: string, scop
 			throw new ExpressionError(scope.where, whole, (error as Error).message);
 		}
 	}
+	if (kind === "paren") {
+		const value = asReference(code, scope);
+		if (value !== undefined) return value;
+	}
 	return runJavaScript(kind === "paren" ? `return (${code});` : code, whole, scope);
 }
 
-interface Sandbox {
-	context: object;
+/**
+ * A `$(…)` that is a plain parameter reference means the same in JavaScript: it is resolved here,
+ * without a round trip to the expression worker. Only when that is certain: roots the wrapper
+ * defines, no `-` (a subtraction in JavaScript), every step found; the value is copied as the
+ * worker's JSON would copy it. Anything else (undefined included) goes to the worker.
+ */
+function asReference(code: string, scope: ExpressionScope): unknown {
+	if (code.includes("-")) return undefined;
+	const ref = parseParameterReference(code);
+	if (!ref || (ref.root !== "inputs" && ref.root !== "self" && ref.root !== "runtime")) return undefined;
+	let value: unknown;
+	try {
+		value = resolveParameterReference(ref, { inputs: scope.inputs, self: scope.self, runtime: scope.runtime });
+	} catch {
+		return undefined;
+	}
+	const text = value === undefined ? undefined : JSON.stringify(value);
+	return text === undefined ? undefined : JSON.parse(text);
 }
 
 /**
- * One sandbox per loaded expressionLib (`javascriptOf` gives each loaded requirement its own list,
- * an empty one too): documents are loaded per run, never shared, so runs, and so users, never share
- * a context or what an expression leaves in it. It goes when the document does.
+ * Runs JavaScript in the expression worker (expression-sandbox.ts): a context per loaded
+ * expressionLib (`javascriptOf` gives each loaded requirement its own list, an empty one too), so
+ * runs, and so users, never share a context or what an expression leaves in it; a time limit and a
+ * memory limit of its own.
  */
-const sandboxes = new WeakMap<readonly string[], Sandbox>();
-
-function sandboxFor(lib: readonly string[], scope: ExpressionScope): Sandbox {
-	let box = sandboxes.get(lib);
-	if (box) return box;
-	// Microtasks run within the evaluation and its time limit: a promise cannot carry a loop past it.
-	// The names the server writes are plain data that code in there cannot turn into setters (which
-	// the server's writes would run, without the time limit).
-	const global = Object.create(null) as object;
-	for (const name of ["__orrery_in0", "__orrery_in1", "__orrery_in2", "__orrery_error"])
-		Object.defineProperty(global, name, { value: undefined, writable: true, configurable: false, enumerable: false });
-	const context = createContext(global, {
-		codeGeneration: { strings: false, wasm: false },
-		microtaskMode: "afterEvaluate",
-	});
-	for (const code of lib) {
-		try {
-			new Script(code).runInContext(context, {
-				timeout: scope.timeoutMs ?? defaultExpressionTimeoutMs,
-				displayErrors: false,
-			});
-		} catch (error) {
-			throw new ExpressionError(scope.where, "expressionLib", reasonOf(error, scope, context));
-		}
-	}
-	box = { context };
-	sandboxes.set(lib, box);
-	return box;
-}
-
 function runJavaScript(body: string, whole: string, scope: ExpressionScope): unknown {
-	const box = sandboxFor(scope.javascript ?? [], scope);
-	let script = compiled.get(body);
-	if (!script) {
-		const source = `(function(){var inputs=JSON.parse(__orrery_in0),self=JSON.parse(__orrery_in1),runtime=JSON.parse(__orrery_in2);var __r=(function(){${body}\n})();return JSON.stringify([__r===undefined?null:__r]);})()`;
-		try {
-			script = new Script(source);
-		} catch (error) {
-			throw new ExpressionError(scope.where, whole, `syntax error: ${(error as Error).message}`);
-		}
-		if (compiled.size > 2000) compiled.clear();
-		compiled.set(body, script);
-	}
-	const ctx = box.context as Record<string, unknown>;
-	// Strings only: an object made outside the sandbox would lead back to the server's own Function.
-	ctx.__orrery_in0 = json(scope.inputs);
-	ctx.__orrery_in1 = json(scope.self);
-	ctx.__orrery_in2 = json(scope.runtime);
-	let result: unknown;
-	try {
-		result = script.runInContext(box.context, {
-			timeout: scope.timeoutMs ?? defaultExpressionTimeoutMs,
-			displayErrors: false,
-		});
-	} catch (error) {
-		throw new ExpressionError(scope.where, whole, reasonOf(error, scope, box.context));
-	} finally {
-		ctx.__orrery_in0 = undefined;
-		ctx.__orrery_in1 = undefined;
-		ctx.__orrery_in2 = undefined;
-	}
-	if (typeof result !== "string") return null;
-	return (JSON.parse(result) as unknown[])[0] ?? null;
+	const timeoutMs = scope.timeoutMs ?? defaultExpressionTimeoutMs;
+	const answer = runInSandbox(
+		scope.javascript ?? [],
+		body,
+		[json(scope.inputs), json(scope.self), json(scope.runtime)],
+		timeoutMs,
+	);
+	if ("value" in answer) return (JSON.parse(answer.value) as unknown[])[0] ?? null;
+	const timeLimit = `it did not finish within ${timeoutMs / 1000} s (an endless loop?)`;
+	if ("libError" in answer)
+		throw new ExpressionError(
+			scope.where,
+			"expressionLib",
+			answer.libError === "timeout" ? timeLimit : answer.libError,
+		);
+	throw new ExpressionError(scope.where, whole, reasonOf(answer, timeLimit));
 }
 
-/** Compiled expressions, shared: a Script holds code only, and runs in the context it is given. */
-const compiled = new Map<string, Script>();
+function reasonOf(answer: SandboxAnswer, timeLimit: string): string {
+	if ("error" in answer) return answer.error;
+	if ("syntax" in answer) return `syntax error: ${answer.syntax}`;
+	if ("timeout" in answer) return timeLimit;
+	if ("memory" in answer)
+		return `it used more than ${expressionMemoryMb} MiB of memory (ORRERY_CWL_EXPRESSION_MEMORY_MB is the limit)`;
+	return "the expression worker stopped unexpectedly";
+}
 
 function json(value: unknown): string {
 	return JSON.stringify(value === undefined ? null : value);
-}
-
-function reasonOf(error: unknown, scope: ExpressionScope, context: object): string {
-	// Only own data properties are read here: a getter or a proxy thrown from the sandbox would run
-	// its code in the server, without the time limit.
-	if (dataProperty(error, "code") === "ERR_SCRIPT_EXECUTION_TIMEOUT") {
-		return `it did not finish within ${(scope.timeoutMs ?? defaultExpressionTimeoutMs) / 1000} s (an endless loop?)`;
-	}
-	// Thrown inside the sandbox (its Error, or anything): read in there too, under a time limit: its
-	// message, or its prototype's, may be a getter, and `instanceof` would call a proxy's trap.
-	const ctx = context as Record<string, unknown>;
-	ctx.__orrery_error = error;
-	try {
-		const text = new Script(
-			'(function(e){try{return String(e&&e.name||"Error")+": "+String(e&&e.message);}catch(x){return "Error";}})(__orrery_error)',
-		).runInContext(context, { timeout: 1000, displayErrors: false });
-		return typeof text === "string" ? text.slice(0, 500) : "Error";
-	} catch {
-		return "an error that could not be described";
-	} finally {
-		ctx.__orrery_error = undefined;
-	}
-}
-
-function dataProperty(value: unknown, key: string): unknown {
-	if (typeof value !== "object" || value === null || types.isProxy(value)) return undefined;
-	const d = Object.getOwnPropertyDescriptor(value, key);
-	return d && "value" in d ? d.value : undefined;
 }
