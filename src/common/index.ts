@@ -3,4 +3,16 @@ export type { Logger } from "pino";
 export { AppError, type AppErrorOptions, isAppError, messageOf } from "./app-error.js";
 export { type Clock, isoNow, systemClock } from "./clock.js";
 export { isUuid, newId } from "./ids.js";
-export { openRegularFile, type RegularFileText, readRegularFile, readRegularFileSync } from "./regular-file.js";
+export {
+	liesWithin,
+	openRegularFile,
+	openUntrustedFile,
+	openUntrustedFileSync,
+	type RegularFileText,
+	readRegularFile,
+	readRegularFileSync,
+	realPathOfSync,
+	type UntrustedFile,
+	type UntrustedFileOptions,
+	type UntrustedFileRefusal,
+} from "./regular-file.js";

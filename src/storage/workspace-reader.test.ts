@@ -49,6 +49,18 @@ describe.each([true, false])(
 			await expect(view.readText(f)).rejects.toThrow("leads outside the workspace");
 		});
 
+		it("refuses to read through a folder on the way that became a link into Orrery's own folder", async () => {
+			const f = join(root, "job/out/f.txt");
+			const view = workspaceFiles(root, { isLocalDisk }).once();
+			expect(await view.stat(f)).toEqual({ isDirectory: false, size: 5 });
+			await mkdir(join(root, ".orrery/job-1"), { recursive: true });
+			await writeFile(join(root, ".orrery/job-1/f.txt"), secret);
+			await rename(join(root, "job/out"), join(root, "job/was"));
+			await symlink(join(root, ".orrery/job-1"), join(root, "job/out"));
+			await expect(view.readText(f)).rejects.toThrow(/'job\/out\/f.txt' is not allowed: it leads outside/);
+			await expect(view.sha1(f)).rejects.toThrow("leads outside the workspace");
+		});
+
 		it("reads what it checked when nothing changed, and refuses a FIFO without waiting for a writer", async () => {
 			const view = workspaceFiles(root, { isLocalDisk }).once();
 			const f = join(root, "job/out/f.txt");

@@ -2,25 +2,25 @@ import { createHash } from "node:crypto";
 import {
 	close,
 	closeSync,
-	constants,
 	type Dirent,
-	fstat,
-	fstatSync,
-	open,
-	openSync,
 	read,
 	readdirSync,
-	readlinkSync,
 	readSync,
 	realpathSync,
 	type Stats,
 	statfsSync,
 	statSync,
 } from "node:fs";
-import { readdir, readlink, realpath, stat } from "node:fs/promises";
+import { readdir, realpath, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
-import { AppError } from "../common/index.js";
+import {
+	AppError,
+	openUntrustedFile,
+	openUntrustedFileSync,
+	type UntrustedFile,
+	type UntrustedFileOptions,
+} from "../common/index.js";
 import { internalDir, isInside, UnsafePathError } from "./workspace-path.js";
 
 /** What an engine needs to know about a path. */
@@ -75,18 +75,13 @@ export function isOnLocalDisk(path: string): boolean {
 	return known;
 }
 
-/** Never through a symbolic link as the last part, never waiting on a FIFO or a device for a writer. */
-const readFlags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-
 /** The file operations the reader uses, done through the thread pool or at once. */
 interface ReaderFs {
 	realpath(path: string): Promise<string>;
 	stat(path: string): Promise<Stats>;
 	readdir(path: string): Promise<Dirent[]>;
-	/** Opens a file for reading with `readFlags`; the descriptor. */
-	open(path: string): Promise<number>;
-	fstat(fd: number): Promise<Stats>;
-	readlink(path: string): Promise<string>;
+	/** Opens a file a tool may have swapped since it was checked (`openUntrustedFile`). */
+	openUntrusted(path: string, options: UntrustedFileOptions): Promise<UntrustedFile>;
 	/** Reads into all of `buffer` from `position`; the bytes read. */
 	read(fd: number, buffer: Buffer, position: number): Promise<number>;
 	close(fd: number): Promise<void>;
@@ -97,9 +92,7 @@ const threadPool: ReaderFs = {
 	realpath: (p) => realpath(p),
 	stat: (p) => stat(p),
 	readdir: (p) => readdir(p, { withFileTypes: true }),
-	open: (p) => promisify(open)(p, readFlags),
-	fstat: (fd) => promisify(fstat)(fd),
-	readlink: (p) => readlink(p),
+	openUntrusted: (p, options) => openUntrustedFile(p, options),
 	read: async (fd, buffer, position) => (await readAt(fd, buffer, 0, buffer.length, position)).bytesRead,
 	close: (fd) => promisify(close)(fd),
 };
@@ -108,9 +101,7 @@ const inline: ReaderFs = {
 	realpath: async (p) => realpathSync.native(p),
 	stat: async (p) => statSync(p),
 	readdir: async (p) => readdirSync(p, { withFileTypes: true }),
-	open: async (p) => openSync(p, readFlags),
-	fstat: async (fd) => fstatSync(fd),
-	readlink: async (p) => readlinkSync(p),
+	openUntrusted: async (p, options) => openUntrustedFileSync(p, options),
 	read: async (fd, buffer, position) => readSync(fd, buffer, 0, buffer.length, position),
 	close: async (fd) => closeSync(fd),
 };
@@ -169,30 +160,18 @@ function reader(
 	const openChecked = async (path: string): Promise<{ fd: number; size: number }> => {
 		const real = await check(path);
 		const rr = await (shared.realRoot as Promise<string>);
+		const opened = await fs.openUntrusted(real, { within: rr, except: join(rr, internalDir) });
+		if ("fd" in opened) return { fd: opened.fd, size: opened.stats.size };
 		const shown = relative(rr, real) || path;
-		let fd: number;
-		try {
-			fd = await fs.open(real);
-		} catch (error) {
-			const code = (error as NodeJS.ErrnoException).code;
-			if (code === "ELOOP") throw new UnsafePathError(shown, "it was replaced by a symbolic link");
-			if (code === "ENXIO") throw notRegular(shown);
-			throw error;
-		}
-		try {
-			const opened = await fs.fstat(fd);
-			if (!opened.isFile()) throw notRegular(shown);
-			const where = await fs.readlink(`/proc/self/fd/${fd}`).catch(async () => {
-				// No /proc (macOS): the checked path must still be the file open.
-				const there = await fs.stat(real);
-				return there.dev === opened.dev && there.ino === opened.ino ? real : undefined;
-			});
-			if (where === undefined || !isInside(rr, where) || isInside(join(rr, internalDir), where))
+		switch (opened.refused) {
+			case "missing":
+				throw opened.error;
+			case "link":
+				throw new UnsafePathError(shown, "it was replaced by a symbolic link");
+			case "not_regular":
+				throw notRegular(shown);
+			case "outside":
 				throw new UnsafePathError(shown, "it leads outside the workspace through a symbolic link");
-			return { fd, size: opened.size };
-		} catch (error) {
-			await fs.close(fd);
-			throw error;
 		}
 	};
 	/** Reads a checked file from its descriptor: `bytes` from the start, the whole file when undefined. */
