@@ -6,6 +6,7 @@ import {
 	runPool,
 	StagingSession,
 	stageFile,
+	sweepStagingLeftovers,
 	withRetries,
 } from "../storage/index.js";
 import type { StagingPhaseDeps } from "./staging-phase.js";
@@ -27,6 +28,12 @@ export async function stageIn(
 	const started = Date.now();
 	try {
 		const rows = planned.length > 0 ? planned : await plan(deps, wf, session, signal, meter);
+		const pending = rows.filter((r) => r.status === "pending");
+		// Before any transfer of this run: what a server killed mid-transfer left beside the files.
+		const targets = pending.map((r) => r.path);
+		const swept = await sweepStagingLeftovers(wf.workspace_path, targets);
+		if (swept.length > 0)
+			deps.logger.info({ workflow: wf.id, removed: swept.length }, "removed partial files of an earlier stage-in");
 		const p = meter.progress;
 		p.files_total = rows.length;
 		p.bytes_total = rows.reduce((n, r) => n + (r.size ?? 0), 0);
@@ -45,7 +52,7 @@ export async function stageIn(
 		const retry = { retries: deps.config.retries, signal };
 		try {
 			await runPool(
-				rows.filter((r) => r.status === "pending"),
+				pending,
 				deps.config.concurrency,
 				async (row) => {
 					const file = plannedOf(row);

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { ReanaSpecification, SerialSpecification, SerialStep } from "../contract/schemas.js";
+import { valueNestingProblem } from "./nesting-limit.js";
 import { bracedReferences, looksLikeEnvironmentVariable, type Parameters } from "./parameters.js";
 import { formatPath, type Problem, SpecError } from "./problem.js";
 import { checkRemoteEntries } from "./remote-entries.js";
@@ -68,6 +69,9 @@ export interface ValidateSpecOptions {
 /** Validates a specification object (e.g. the JSON body of an API call); throws a SpecError listing every error. */
 export function validateReanaSpec(value: unknown, file = "reana.yaml", options: ValidateSpecOptions = {}): LoadedSpec {
 	const locate: Locator = options.locate ?? (() => undefined);
+	// Before anything walks it recursively (a JSON body is not checked while it is parsed).
+	const deep = valueNestingProblem(value, file);
+	if (deep) throw new SpecError([deep]);
 	const problems = checkSchema(ReanaSpecification, value, file, locate);
 	const spec = value as ReanaSpecification;
 	if (problems.length === 0) {

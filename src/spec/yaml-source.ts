@@ -1,5 +1,6 @@
-import { isMap, isScalar, LineCounter, type Node, parseDocument } from "yaml";
+import { isMap, isScalar, LineCounter, type Node } from "yaml";
 import type { Problem } from "./problem.js";
+import { parseYamlDocument } from "./yaml-document.js";
 
 /** A parsed YAML (or JSON) document that can say where any value came from. */
 export interface YamlSource {
@@ -12,7 +13,9 @@ export interface YamlSource {
 /** Parses YAML text; syntax errors come back as problems with file, line and column. */
 export function parseYamlSource(text: string, file: string): { source?: YamlSource; problems: Problem[] } {
 	const lineCounter = new LineCounter();
-	const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
+	const parsed = parseYamlDocument(text, file, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
+	if (!parsed.doc) return { problems: [parsed.problem] };
+	const doc = parsed.doc;
 	const problems: Problem[] = [];
 	for (const err of doc.errors) {
 		const pos = lineCounter.linePos(err.pos[0]);

@@ -25,6 +25,7 @@ export {
 	type StageFileOptions,
 	sha256File,
 	stageFile,
+	sweepStagingLeftovers,
 } from "./staging/stage-in.js";
 export {
 	bearerSecretName,

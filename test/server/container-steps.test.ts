@@ -79,10 +79,20 @@ describe.skipIf(!hasPodman)(
 				if (jobs.items[0]?.status === "running") jobId = jobs.items[0].id;
 			}
 			expect(jobId).not.toBe("");
+			const { workspace_path: workspace } = (await (
+				await t.call("GET", "/api/workflows/sleepy/status", { token })
+			).json()) as { workspace_path: string };
+			// The step's container, by the command.sh it runs (in the job folder, inside the workspace).
+			const containers = () =>
+				execFileSync("podman", ["ps", "-a", "--no-trunc", "--format", "{{.Command}}"])
+					.toString()
+					.split("\n")
+					.filter((command) => command.startsWith(`${workspace}/`));
+			for (let i = 0; i < 100 && containers().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+			expect(containers()).toHaveLength(1);
 			const stop = await t.call("PUT", "/api/workflows/sleepy/status?status=stop", { token, body: {} });
 			expect(await stop.json()).toMatchObject({ status: "stopped" });
-			const names = execFileSync("podman", ["ps", "-a", "--format", "{{.Names}}"]).toString();
-			expect(names).not.toContain(`orrery-${jobId}`);
+			expect(containers()).toEqual([]);
 		});
 	},
 );

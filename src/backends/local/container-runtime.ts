@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { access, constants } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
@@ -90,6 +91,28 @@ export class ImageCache {
 				reason: `image ${image} is not present and could not be pulled: ${line.slice(0, 300)}`,
 			};
 		}
+	}
+}
+
+/**
+ * The name of the container a job runs in, made from its job folder (which the server chose) so that
+ * a cancel finds it again without reading anything the job can write: the job folder is inside the
+ * workspace, which the container mounts.
+ */
+export function containerNameOf(jobDir: string): string {
+	return `orrery-${createHash("sha256").update(jobDir).digest("hex").slice(0, 32)}`;
+}
+
+/** The arguments a container was started with (after its entrypoint), or undefined when there is no such container. */
+export async function containerArgs(runtime: ContainerRuntime, name: string): Promise<string[] | undefined> {
+	try {
+		const { stdout } = await run(runtime.bin, ["inspect", "--type", "container", "--format", "{{json .Args}}", name], {
+			timeout: 30_000,
+		});
+		const args: unknown = JSON.parse(stdout);
+		return Array.isArray(args) && args.every((a) => typeof a === "string") ? args : undefined;
+	} catch {
+		return undefined; // no such container (or the runtime does not answer: then it cannot be removed either)
 	}
 }
 

@@ -21,7 +21,9 @@ import {
 import {
 	type ContainerRuntime,
 	type ContainerRuntimeSetting,
+	containerArgs,
 	containerLaunch,
+	containerNameOf,
 	detectContainerRuntime,
 	ImageCache,
 	removeContainer,
@@ -44,6 +46,9 @@ export type LocalConfig = Static<typeof localConfigSchema>;
 // Jobs handed to a launcher with a queue: this many per job it runs at once, plus this many.
 const queuedPerRunning = 4;
 const queuedExtra = 8;
+
+// The container names of jobs started before names came from the job folder: orrery-<job id>.
+const legacyContainerName = /^orrery-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 // A job that has not created its pid file (its lock) this long after submission never started.
 const startGraceMs = 30_000;
@@ -147,7 +152,7 @@ export class LocalBackend implements ComputeBackend {
 			if (this.setting === "auto") return { note: `ran on the host: ${check.reason}` };
 			throw new AppError("validation_failed", check.reason);
 		}
-		const name = `orrery-${job.id}`;
+		const name = containerNameOf(job.jobDir);
 		return {
 			container: name,
 			launch: containerLaunch(this.runtime, {
@@ -231,12 +236,28 @@ export class LocalBackend implements ComputeBackend {
 			await new Promise((r) => setTimeout(r, 20));
 			state = await readJobFolder(ref, this.jobFolderFs);
 		}
-		const container = (await readRegularFile(join(ref, jobFiles.container), 4096))?.text;
+		const recorded = (await readRegularFile(join(ref, jobFiles.container), 4096))?.text.trim();
 		if (state.pid !== undefined && state.exitCode === undefined) {
 			killGroup(state.pid, "SIGTERM");
 			setTimeout(() => killGroup(state.pid as number, "SIGKILL"), 5000).unref();
 		}
-		if (container && this.runtime) await removeContainer(this.runtime, container.trim());
+		if (recorded !== undefined) await this.removeJobContainer(ref, recorded);
+	}
+
+	/**
+	 * Removes a cancelled job's container. Its name comes from the job folder, never from the job
+	 * folder's `container` file: the job can rewrite that file (to another job's container), so the file
+	 * only says that the job runs in a container. A job started before names came from the folder has its
+	 * own name (`orrery-<job id>`) there; that container is removed only if it was started for this job
+	 * folder's command.sh.
+	 */
+	private async removeJobContainer(ref: string, recorded: string): Promise<void> {
+		if (!this.runtime) return;
+		const name = containerNameOf(ref);
+		await removeContainer(this.runtime, name);
+		if (recorded === name || !legacyContainerName.test(recorded)) return;
+		const args = await containerArgs(this.runtime, recorded);
+		if (args?.[0] === join(ref, jobFiles.command)) await removeContainer(this.runtime, recorded);
 	}
 
 	/**

@@ -1,5 +1,7 @@
-import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node } from "yaml";
+import { valueNestingProblem } from "../nesting-limit.js";
 import { type Problem, SpecError } from "../problem.js";
+import { parseYamlDocument, type YamlDocumentOptions } from "../yaml-document.js";
 
 /** Where a value of a CWL document was written. */
 export interface SourceRef {
@@ -96,31 +98,38 @@ export function placeLike<T extends object>(to: T, parent: unknown, field: strin
  */
 export function parseCwlText(text: string, file: string): unknown {
 	checkDocumentSize(text, file);
-	let lineCounter = new LineCounter();
-	let doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
-	if (doc.errors.length > 0) {
-		// PyYAML (and so most CWL documents) accepts flow collections whose lines are not indented
-		// past their key; YAML 1.2 does not. Indent such lines and try again.
-		const retryCounter = new LineCounter();
-		const retry = parseDocument(relaxFlowIndentation(text), {
-			lineCounter: retryCounter,
+	const parse = (source: string) => {
+		const options: YamlDocumentOptions = {
+			lineCounter: new LineCounter(),
 			prettyErrors: false,
 			uniqueKeys: true,
 			merge: true,
-		});
-		if (retry.errors.length === 0) {
-			doc = retry;
-			lineCounter = retryCounter;
-		}
+		};
+		const parsed = parseYamlDocument(source, file, options);
+		if (parsed.problem) throw new SpecError([parsed.problem]);
+		return { doc: parsed.doc, lineCounter: options.lineCounter };
+	};
+	let { doc, lineCounter } = parse(text);
+	if (doc.errors.length > 0) {
+		// PyYAML (and so most CWL documents) accepts flow collections whose lines are not indented
+		// past their key; YAML 1.2 does not. Indent such lines and try again.
+		const retry = parse(relaxFlowIndentation(text));
+		if (retry.doc.errors.length === 0) ({ doc, lineCounter } = retry);
 	}
 	if (doc.errors.length > 0) {
 		// Some valid JSON (tabs, long lines) upsets the YAML parser: accept it as JSON.
 		const trimmed = text.trimStart();
 		if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+			let value: unknown;
 			try {
-				return JSON.parse(text) as unknown;
+				value = JSON.parse(text) as unknown;
 			} catch {
 				// report the YAML error below
+			}
+			if (value !== undefined) {
+				const deep = valueNestingProblem(value, file);
+				if (deep) throw new SpecError([deep]);
+				return value;
 			}
 		}
 		const problems: Problem[] = doc.errors.map((err) => {

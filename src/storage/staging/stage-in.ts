@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { lutimes, mkdir, rename, stat, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { lstat, lutimes, mkdir, readdir, rename, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join, posix } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { AppError } from "../../common/index.js";
 import { normaliseUserPath, resolveInWorkspace } from "../workspace-path.js";
@@ -92,7 +92,7 @@ export async function stageFile(
 	// Resolve again now that the folder exists: a job may have put a symlink where it goes meanwhile.
 	const placed = await resolveInWorkspace(workspace, file.path);
 	// A fresh name opened with O_EXCL: neither a file nor a symlink planted beside the target is written through.
-	const temp = join(dirname(placed), `.${basename(placed)}.${randomBytes(6).toString("hex")}.orrery-staging`);
+	const temp = join(dirname(placed), `.${basename(placed)}.${randomBytes(6).toString("hex")}${temporarySuffix}`);
 	const { body, size, modified } = await store.open(file.url, options.signal);
 	const hash = file.sha256 ? createHash("sha256") : undefined;
 	let bytes = 0;
@@ -130,6 +130,44 @@ export async function stageFile(
 	const mtime = modified ?? file.modified;
 	if (mtime) await lutimes(placed, mtime, mtime);
 	return { isSkipped: false, bytes };
+}
+
+const temporarySuffix = ".orrery-staging";
+/** The names `stageFile` streams into: `.<name>.<12 hex digits>.orrery-staging`. */
+const temporaryName = /^\..+\.[0-9a-f]{12}\.orrery-staging$/s;
+
+/**
+ * Removes what transfers killed midway (a server stopped hard) left in the folders the given
+ * workspace paths are staged into: regular files named like `stageFile`'s temporaries. Call it when a
+ * run's stage-in starts, before its transfers: only the holder of the run's lease stages into its
+ * workspace, so no live transfer is writing one then. A link, a folder or any other name is left
+ * alone, and nothing is followed out of the workspace. Failures are ignored (this is housekeeping,
+ * never a reason for staging to fail). Returns the workspace paths removed.
+ */
+export async function sweepStagingLeftovers(workspace: string, paths: readonly string[]): Promise<string[]> {
+	const folders = new Set<string>();
+	for (const path of paths) {
+		try {
+			folders.add(posix.dirname(normaliseUserPath(path)));
+		} catch {
+			// not a workspace path: nothing is staged there
+		}
+	}
+	const removed: string[] = [];
+	for (const folder of folders) {
+		const dir = await resolveInWorkspace(workspace, folder === "." ? "" : folder).catch(() => undefined);
+		if (dir === undefined) continue;
+		for (const name of await readdir(dir).catch(() => [] as string[])) {
+			if (!temporaryName.test(name)) continue;
+			const entry = join(dir, name);
+			if (!(await lstat(entry).catch(() => undefined))?.isFile()) continue;
+			await unlink(entry).then(
+				() => removed.push(folder === "." ? name : `${folder}/${name}`),
+				() => undefined,
+			);
+		}
+	}
+	return removed;
 }
 
 /**
