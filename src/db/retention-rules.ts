@@ -34,16 +34,26 @@ export async function activateRetentionRules(db: Db, workflowId: string, endedAt
 	}
 }
 
-/** Active rules whose day has come. */
-export async function dueRetentionRules(db: Db, now: string, limit = 100): Promise<RetentionRuleRow[]> {
-	return db.kysely
+/** Active rules whose day has come, oldest first; `after` (the last rule of the previous page) pages on. */
+export async function dueRetentionRules(
+	db: Db,
+	now: string,
+	limit = 100,
+	after?: Pick<RetentionRuleRow, "apply_on" | "id">,
+): Promise<RetentionRuleRow[]> {
+	let query = db.kysely
 		.selectFrom("retention_rules")
 		.selectAll()
 		.where("status", "=", "active")
-		.where("apply_on", "<=", now)
-		.orderBy("apply_on")
-		.limit(limit)
-		.execute();
+		.where("apply_on", "<=", now);
+	if (after?.apply_on)
+		query = query.where((eb) =>
+			eb.or([
+				eb("apply_on", ">", after.apply_on as string),
+				eb.and([eb("apply_on", "=", after.apply_on as string), eb("id", ">", after.id)]),
+			]),
+		);
+	return query.orderBy("apply_on").orderBy("id").limit(limit).execute();
 }
 
 /** Marks a rule applied (or inactive when its run is gone). */

@@ -1,5 +1,4 @@
 import { unlink } from "node:fs/promises";
-import picomatch from "picomatch";
 import type { Logger } from "../common/index.js";
 import {
 	activeWorkflowStatuses,
@@ -7,8 +6,9 @@ import {
 	dueRetentionRules,
 	findWorkflowById,
 	markRetentionRule,
+	type RetentionRuleRow,
 } from "../db/index.js";
-import { isGlob, listFiles, resolveInWorkspace, stagedFolder } from "../storage/index.js";
+import { globMatcherOf, isGlob, listFiles, resolveInWorkspace, stagedFolder } from "../storage/index.js";
 import { decodeWorkflow } from "./run-view.js";
 import { remoteInputPathsOf } from "./staging-plan.js";
 
@@ -46,39 +46,60 @@ export function keptPathsOf(spec: ReturnType<typeof decodeWorkflow>["spec"]): st
  * were due.
  */
 export async function applyDueRetentionRules(db: Db, now: Date, logger: Logger): Promise<number> {
-	const due = await dueRetentionRules(db, now.toISOString());
-	for (const rule of due) {
-		const wf = await findWorkflowById(db, rule.workflow_id);
-		if (!wf || wf.status === "deleted") {
-			await markRetentionRule(db, rule.id, "inactive");
-			continue;
-		}
-		const sharing = await db.kysely
-			.selectFrom("workflows")
-			.selectAll()
-			.where("workspace_path", "=", wf.workspace_path)
-			.where("status", "!=", "deleted")
-			.execute();
-		if (sharing.some((r) => activeWorkflowStatuses.includes(r.status))) continue; // the rule stays due
-		const kept = sharing
-			.flatMap((r) => keptPathsOf(decodeWorkflow(r).spec))
-			.map((k) => (isGlob(k) ? picomatch(k, { dot: true }) : (name: string) => name === k || name.startsWith(`${k}/`)));
-		const isKept = (name: string) => kept.some((matches) => matches(name));
-		// A plain name matches that file, or everything below that folder (listFiles' rule, as in REANA).
-		let removed = 0;
-		for (const f of await listFiles(wf.workspace_path, rule.pattern).catch(() => [])) {
-			if (isKept(f.name)) continue;
-			// The listed name is a file's own name, never a pattern: `sample[1].csv` is that file only.
-			const isRemoved = await resolveInWorkspace(wf.workspace_path, f.name)
-				.then(unlink)
-				.then(
-					() => true,
-					() => false,
-				);
-			if (isRemoved) removed++;
-		}
-		await markRetentionRule(db, rule.id, "applied");
-		logger.info({ workflow: wf.id, pattern: rule.pattern, removed }, "retention rule applied");
+	let count = 0;
+	// Page by page past the rules that wait (their workspace is in use), so they never hold back later ones.
+	for (let after: RetentionRuleRow | undefined, page = 0; page < maxPagesPerPass; page++) {
+		const due = await dueRetentionRules(db, now.toISOString(), rulesPerPage, after);
+		for (const rule of due) await applyRule(db, rule, logger);
+		count += due.length;
+		if (due.length < rulesPerPage) break;
+		after = due.at(-1);
 	}
-	return due.length;
+	return count;
+}
+
+/** Rules read at once, and pages per pass: a pass handles at most 10,000 due rules. */
+const rulesPerPage = 100;
+const maxPagesPerPass = 100;
+
+/** Matches a kept path: a glob, or that file and everything below that folder; a glob that cannot be used keeps everything. */
+function keptMatcher(kept: string): (name: string) => boolean {
+	if (!isGlob(kept)) return (name) => name === kept || name.startsWith(`${kept}/`);
+	try {
+		return globMatcherOf(kept);
+	} catch {
+		return () => true;
+	}
+}
+
+async function applyRule(db: Db, rule: RetentionRuleRow, logger: Logger): Promise<void> {
+	const wf = await findWorkflowById(db, rule.workflow_id);
+	if (!wf || wf.status === "deleted") {
+		await markRetentionRule(db, rule.id, "inactive");
+		return;
+	}
+	const sharing = await db.kysely
+		.selectFrom("workflows")
+		.selectAll()
+		.where("workspace_path", "=", wf.workspace_path)
+		.where("status", "!=", "deleted")
+		.execute();
+	if (sharing.some((r) => activeWorkflowStatuses.includes(r.status))) return; // the rule stays due
+	const kept = sharing.flatMap((r) => keptPathsOf(decodeWorkflow(r).spec)).map(keptMatcher);
+	const isKept = (name: string) => kept.some((matches) => matches(name));
+	// A plain name matches that file, or everything below that folder (listFiles' rule, as in REANA).
+	let removed = 0;
+	for (const f of await listFiles(wf.workspace_path, rule.pattern).catch(() => [])) {
+		if (isKept(f.name)) continue;
+		// The listed name is a file's own name, never a pattern: `sample[1].csv` is that file only.
+		const isRemoved = await resolveInWorkspace(wf.workspace_path, f.name)
+			.then(unlink)
+			.then(
+				() => true,
+				() => false,
+			);
+		if (isRemoved) removed++;
+	}
+	await markRetentionRule(db, rule.id, "applied");
+	logger.info({ workflow: wf.id, pattern: rule.pattern, removed }, "retention rule applied");
 }

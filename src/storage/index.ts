@@ -45,6 +45,7 @@ export {
 	type DownloadSource,
 	deleteFiles,
 	diskUsage,
+	globMatcherOf,
 	isGlob,
 	listFiles,
 	moveFile,

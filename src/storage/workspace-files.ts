@@ -14,7 +14,7 @@ import { pipeline } from "node:stream/promises";
 import picomatch from "picomatch";
 import yazl from "yazl";
 import { createFileIn, fileErrorOf, openFileWithin, sweepUploadLeftovers } from "../archive/index.js";
-import { AppError, newId } from "../common/index.js";
+import { AppError, GlobTooLargeError, globPathMatcher, newId } from "../common/index.js";
 import { internalDir, locateInWorkspace, normaliseUserPath, resolveInWorkspace } from "./workspace-path.js";
 
 /** One file of a workspace listing. */
@@ -97,9 +97,20 @@ export function isGlob(path: string): boolean {
 	return picomatch.scan(path).isGlob;
 }
 
+/** A linear-time matcher for a user's glob over workspace paths (`*` matches dot files too, `**` any folders). */
+export function globMatcherOf(pattern: string): (name: string) => boolean {
+	try {
+		return globPathMatcher(pattern, { dot: true });
+	} catch (error) {
+		if (error instanceof GlobTooLargeError) throw new AppError("validation_failed", error.message);
+		throw error;
+	}
+}
+
 function globMatcher(pattern: string): (name: string) => boolean {
 	const clean = pattern.replace(/^\/+/, "");
-	const isMatch = picomatch(clean, { dot: true });
+	// A linear-time matcher: a regular expression made from a user's glob can backtrack for minutes.
+	const isMatch = globMatcherOf(clean);
 	// A plain directory name matches everything below it, as in REANA.
 	return (name) => isMatch(name) || name.startsWith(`${clean.replace(/\/+$/, "")}/`);
 }

@@ -47,6 +47,27 @@ describe("workspace files that jobs made", () => {
 	});
 	afterAll(async () => t?.close());
 
+	it("answers a glob that would make a regular expression backtrack for minutes at once (list, download, delete)", async () => {
+		const ws = await workspaceOf(t, alice.token, "globs");
+		writeFileSync(join(ws, "a".repeat(200)), "x\n");
+		writeFileSync(join(ws, "keep.txt"), "k\n");
+		const evil = encodeURIComponent(`${"*a".repeat(12)}*b`);
+		const started = Date.now();
+		const listed = await t.call("GET", `/api/workflows/globs/workspace?file_name=${evil}`, { token: alice.token });
+		expect(listed.status).toBe(200);
+		expect(((await listed.json()) as { items: unknown[] }).items).toEqual([]);
+		const download = await t.call("GET", `/api/workflows/globs/workspace/${evil}`, { token: alice.token });
+		expect(download.status).toBe(404);
+		const matched = await t.call("GET", `/api/workflows/globs/workspace?file_name=${encodeURIComponent("*a*a*a")}`, {
+			token: alice.token,
+		});
+		expect(((await matched.json()) as { items: Array<{ name: string }> }).items.map((i) => i.name)).toEqual([
+			"a".repeat(200),
+		]);
+		expect(Date.now() - started).toBeLessThan(5000);
+		expect(existsSync(join(ws, "keep.txt"))).toBe(true);
+	});
+
 	it("refuses to download a FIFO (400, at once) and keeps serving other files meanwhile", async () => {
 		const ws = await workspaceOf(t, alice.token, "fifo");
 		execFileSync("mkfifo", [join(ws, "pipe")]);

@@ -146,4 +146,30 @@ describe.each(testDialects)("retention keeps declared inputs and outputs (%s)", 
 		expect(existsSync(join(ws, "parent-out.txt"))).toBe(true);
 		expect(existsSync(join(ws, "restart-out.txt"))).toBe(true);
 	});
+
+	it("rules that wait for a busy workspace do not hold back later rules, however many they are", async () => {
+		// 120 rules of one run, due first, wait while its restart runs; another run's rule is due later.
+		const many = Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`waiting-${i}.txt`, 1]));
+		const busy = { workspace: { retention_days: many }, workflow: steps(["echo w > waiting-0.txt"]) };
+		await t.call("POST", "/api/workflows?workflow_name=busy", { token, body: busy });
+		await t.call("POST", "/api/workflows/busy/start", { token, body: {} });
+		const parent = (await waitForStatus(t, token, "busy")) as { status: string; workspace_path: string };
+		expect(parent.status).toBe("finished");
+		await waitForRetentionRules(t, token, "busy");
+		const restarted = await t.call("POST", "/api/workflows/busy/start", {
+			token,
+			body: { restart: true, reana_specification: { ...busy, workspace: {}, workflow: steps(["sleep 20"]) } },
+		});
+		expect(restarted.status, await restarted.clone().text()).toBeLessThan(300);
+		const later = { workspace: { retention_days: { "scratch.txt": 1 } }, workflow: steps(["echo s > scratch.txt"]) };
+		await t.call("POST", "/api/workflows?workflow_name=later", { token, body: later });
+		await t.call("POST", "/api/workflows/later/start", { token, body: {} });
+		const other = (await waitForStatus(t, token, "later")) as { status: string; workspace_path: string };
+		expect(other.status).toBe("finished");
+		await waitForRetentionRules(t, token, "later");
+		await applyDueRetentionRules(t.server.db, new Date(Date.now() + day * 1.5), logger);
+		expect(existsSync(join(other.workspace_path, "scratch.txt"))).toBe(false);
+		expect(existsSync(join(parent.workspace_path, "waiting-0.txt"))).toBe(true);
+		await t.call("POST", "/api/workflows/busy.1.1/stop", { token, body: {} });
+	});
 });
