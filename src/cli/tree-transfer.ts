@@ -4,6 +4,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { type ArchiveFile, stagedFolders, tarStream, unpackTar } from "../archive/index.js";
 import { AppError } from "../common/index.js";
+import { parseApiTime } from "../contract/index.js";
 import type { ApiClient } from "./api-client.js";
 import { sha256Of } from "./local-tree.js";
 import { formatBytes, ProgressLine } from "./progress-line.js";
@@ -38,7 +39,7 @@ export type RemoteFiles = Map<string, { size: number; ms: number }>;
 /** Lists a workspace's files for the resume check of an upload. */
 export async function remoteFiles(api: ApiClient, workflow: string): Promise<RemoteFiles> {
 	const listing = await api.call("get_files", { params: { workflow_id_or_name: workflow } });
-	return new Map(listing.items.map((i) => [i.name, { size: i.size.raw, ms: Date.parse(i["last-modified"]) }]));
+	return new Map(listing.items.map((i) => [i.name, { size: i.size.raw, ms: parseApiTime(i["last-modified"]) }]));
 }
 
 /** Files up to this size travel in tar archives of many; larger ones one per request. */
@@ -162,7 +163,8 @@ export async function downloadTree(
 		for (const f of files) {
 			const s = statSync(f.target, { throwIfNoEntry: false });
 			if (s?.size !== f.size) continue;
-			if (f.modified && Math.floor(s.mtimeMs / 1000) === Math.floor(Date.parse(f.modified) / 1000)) skip.add(f.remote);
+			if (f.modified && Math.floor(s.mtimeMs / 1000) === Math.floor(parseApiTime(f.modified) / 1000))
+				skip.add(f.remote);
 			else present.push(f);
 		}
 		for (let i = 0; i < present.length; i += 5000) {
@@ -258,7 +260,10 @@ export async function downloadTree(
 					await unlink(partial).catch(() => undefined);
 					throw error;
 				}
-				if (f.modified) await utimes(f.target, new Date(f.modified), new Date(f.modified)).catch(() => undefined);
+				if (f.modified) {
+					const at = new Date(parseApiTime(f.modified));
+					await utimes(f.target, at, at).catch(() => undefined);
+				}
 				done++;
 			}),
 	);

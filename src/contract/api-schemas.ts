@@ -164,13 +164,18 @@ export const StartBody = Type.Object({
 	restart: Type.Optional(Type.Boolean()),
 });
 
-/** Start, stop and delete answer this. */
+/**
+ * Start, stop and delete answer this. Stop and delete name the run (`NAME.RUN`); a start, as
+ * reana-server's, answers the base name and `run_number` (`2` or `"2.1"`): reana-client's restart
+ * joins them into the new run's name.
+ */
 export const WorkflowSubmissionResponse = Type.Object({
 	message: Type.String(),
 	status: Type.String(),
 	user: Type.String(),
 	workflow_id: Type.String(),
 	workflow_name: Type.String(),
+	run_number: Type.Optional(Type.Union([Type.Integer(), Type.String()])),
 });
 
 /** PUT /api/workflows/{w}/status query. */
@@ -203,19 +208,19 @@ export const LogsResponse = Type.Object({
 	live_logs_enabled: Type.Boolean(),
 });
 
-/** One job's entry in the decoded `logs` document. */
+/**
+ * One job's entry in the decoded `logs` document: exactly REANA's keys. reana-client prints every
+ * key of an entry through a fixed table of titles, so one more key makes `reana-client logs` fail.
+ * Timestamps are in REANA's form (`toReanaTime`).
+ */
 export const JobLog = Type.Object({
 	workflow_uuid: Type.String(),
 	job_name: Type.String(),
-	attempt: Type.Integer(),
 	compute_backend: Type.String(),
 	backend_job_id: Type.String(),
 	docker_img: Type.String(),
-	image_used: Nullable(Type.Boolean()),
 	cmd: Type.String(),
 	status: Type.String(),
-	exit_code: Nullable(Type.Integer()),
-	message: Type.String(),
 	logs: Type.String(),
 	started_at: Nullable(Type.String()),
 	finished_at: Nullable(Type.String()),
@@ -223,10 +228,22 @@ export const JobLog = Type.Object({
 /** One job's entry in the decoded `logs` document. */
 export type JobLog = Static<typeof JobLog>;
 
+/** What Orrery adds about a job in the `logs` document, under the same key as its `job_logs` entry. */
+export const JobLogDetail = Type.Object({
+	attempt: Type.Integer(),
+	image_used: Nullable(Type.Boolean()),
+	exit_code: Nullable(Type.Integer()),
+	message: Type.String(),
+});
+/** What Orrery adds about a job in the `logs` document. */
+export type JobLogDetail = Static<typeof JobLogDetail>;
+
 /** The document encoded in LogsResponse.logs. */
 export const LogsDocument = Type.Object({
 	workflow_logs: Type.String(),
 	job_logs: Type.Record(Type.String(), JobLog),
+	/** Orrery's additions per job (reana-client reads only the keys above). */
+	job_details: Type.Record(Type.String(), JobLogDetail),
 	engine_specific: Nullable(Type.String()),
 	events: Type.Array(
 		Type.Object({

@@ -11,6 +11,7 @@ export type {
 	SerialSpecification,
 	SerialStep,
 } from "./reana-spec.js";
+export { parseApiTime, toReanaTime, toReanaTimeOrNull } from "./reana-time.js";
 export { type RemoteUrlScheme, remoteUrlSchemes } from "./remote-urls.js";
 export type { RouteContract, routes } from "./routes.js";
 export { endedRunStatuses, type JobStatus, jobStatuses, type WorkflowStatus, workflowStatuses } from "./states.js";

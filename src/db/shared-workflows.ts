@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import type { Db } from "./connection.js";
 import { hasRunningSession } from "./interactive-sessions.js";
-import type { WorkflowQuery, WorkflowRow } from "./workflows.js";
+import { nameContains, type WorkflowQuery, type WorkflowRow } from "./workflows.js";
 
 /** Which runs a user may see in a listing: their own, those shared with them (directly or through a group), or both. */
 export interface AccessibleWorkflowQuery {
@@ -58,10 +58,7 @@ export async function listAccessibleWorkflows(
 	if (access.ownerId) base = base.where("w.owner_id", "=", access.ownerId);
 	if (q.statuses && q.statuses.length > 0) base = base.where("w.status", "in", q.statuses);
 	else if (!q.includeDeleted) base = base.where("w.status", "!=", "deleted");
-	if (q.search) {
-		const pattern = `%${q.search.replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
-		base = base.where(sql<boolean>`w.name like ${pattern} escape '\\'`);
-	}
+	for (const text of q.search ?? []) base = base.where(nameContains("w.name", text));
 	if (q.id) base = base.where("w.id", "=", q.id);
 	if (q.name) base = base.where("w.name", "=", q.name);
 	if (q.run !== undefined) base = base.where("w.run_number", "=", q.run).where("w.run_minor", "=", q.minor ?? 0);

@@ -78,7 +78,8 @@ export async function findWorkflowByName(
 export interface WorkflowQuery {
 	ownerId: string;
 	statuses?: readonly WorkflowStatus[];
-	search?: string;
+	/** Only runs whose name contains each of these, ignoring case (REANA's `ilike`). */
+	search?: readonly string[];
 	sort?: "asc" | "desc";
 	offset: number;
 	limit: number;
@@ -114,15 +115,18 @@ const listColumns = [
 /** A run as a listing returns it (without its large columns). */
 export type WorkflowListRow = Pick<WorkflowRow, (typeof listColumns)[number]>;
 
+/** The condition that a name column contains a text, ignoring case, on both dialects (PostgreSQL's `like` heeds case). */
+export function nameContains(column: "name" | "w.name", text: string) {
+	const pattern = `%${text.toLowerCase().replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
+	return sql<boolean>`lower(${sql.ref(column)}) like ${pattern} escape '\\'`;
+}
+
 /** One page of a user's workflows and the total number that match. */
 export async function listWorkflows(db: Db, q: WorkflowQuery): Promise<{ items: WorkflowListRow[]; total: number }> {
 	let base = db.kysely.selectFrom("workflows").where("owner_id", "=", q.ownerId);
 	if (q.statuses && q.statuses.length > 0) base = base.where("status", "in", q.statuses);
 	else if (!q.includeDeleted) base = base.where("status", "!=", "deleted");
-	if (q.search) {
-		const pattern = `%${q.search.replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
-		base = base.where(sql<boolean>`name like ${pattern} escape '\\'`);
-	}
+	for (const text of q.search ?? []) base = base.where(nameContains("name", text));
 	if (q.id) base = base.where("id", "=", q.id);
 	if (q.name) base = base.where("name", "=", q.name);
 	if (q.run !== undefined) base = base.where("run_number", "=", q.run).where("run_minor", "=", q.minor ?? 0);

@@ -1,19 +1,25 @@
 import type { Static } from "typebox";
-import type { JobSummary, Progress, WorkflowListItem } from "../contract/index.js";
+import {
+	type JobSummary,
+	type Progress,
+	toReanaTime,
+	toReanaTimeOrNull,
+	type WorkflowListItem,
+} from "../contract/index.js";
 import type { JobRow, UserRow, WorkflowListRow, WorkflowRow } from "../db/index.js";
 import { computeProgress, runName } from "../scheduler/index.js";
 import { humanSize } from "./human-size.js";
 
-/** A run's progress in the API's shape, with its timestamps. */
+/** A run's progress in the API's shape, with its timestamps in REANA's form (`toReanaTime`). */
 export function progressOf(
 	wf: Pick<WorkflowRow, "progress" | "started_at" | "finished_at" | "status">,
 ): Static<typeof Progress> {
 	const stored = wf.progress ? (JSON.parse(wf.progress) as ReturnType<typeof computeProgress>) : computeProgress([]);
 	return {
 		...stored,
-		run_started_at: wf.started_at,
-		run_finished_at: wf.status === "stopped" ? null : wf.finished_at,
-		run_stopped_at: wf.status === "stopped" ? wf.finished_at : null,
+		run_started_at: toReanaTimeOrNull(wf.started_at),
+		run_finished_at: wf.status === "stopped" ? null : toReanaTimeOrNull(wf.finished_at),
+		run_stopped_at: wf.status === "stopped" ? toReanaTimeOrNull(wf.finished_at) : null,
 	};
 }
 
@@ -25,7 +31,7 @@ export function listItem(wf: WorkflowListRow, owner: UserRow, size?: number): St
 		status: wf.status,
 		user: owner.id,
 		owner_email: owner.email,
-		created: wf.created_at,
+		created: toReanaTime(wf.created_at),
 		progress: progressOf(wf),
 		size: size === undefined ? { raw: -1, human_readable: "" } : { raw: size, human_readable: humanSize(size) },
 		launcher_url: null,

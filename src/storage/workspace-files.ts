@@ -168,28 +168,38 @@ export type DownloadSource =
 			/** The path as asked for (normalised), and the workspace's real path: for `readStream`'s checks. */
 			path: string;
 			within: string;
+			/** The file's path in the workspace (`results/out.txt`): REANA's clients save it under that path. */
 			name: string;
 			size: number;
 			stats: Stats;
 	  }
-	| { kind: "zip"; name: string; files: WorkspaceEntry[] };
+	| {
+			kind: "zip";
+			/** The last segment of the folder or glob asked for (`results`, `*.txt`), `workspace` for all of it. */
+			name: string;
+			files: WorkspaceEntry[];
+	  };
 
-/** Resolves a download request: a file streams as itself; a directory or a glob becomes a zip. */
+/** Resolves a download request: a file (or a glob matching one) streams as itself; a directory or a glob becomes a zip. */
 export async function resolveDownload(root: string, path: string): Promise<DownloadSource> {
-	const clean = normaliseUserPath(path);
+	let clean = normaliseUserPath(path);
 	if (clean && isGlob(clean)) {
 		const files = await listFiles(root, clean);
 		if (files.length === 0) throw new AppError("not_found", `no file in the workspace matches '${clean}'`);
-		return { kind: "zip", name: "files.zip", files };
+		// A glob that matches one file serves that file, as REANA does.
+		if (files.length > 1) return { kind: "zip", name: clean.split("/").pop() || clean, files };
+		clean = (files[0] as WorkspaceEntry).name;
 	}
 	const absolute = await resolveInWorkspace(root, clean);
 	const s = await stat(absolute).catch(() => undefined);
 	if (!s)
-		throw new AppError("not_found", `'${clean}' does not exist in the workspace; list the files with 'orrery ls'`);
+		throw new AppError(
+			"not_found",
+			`'${clean}' does not exist in the workspace; list the files with 'ls' (orrery or reana-client)`,
+		);
 	if (s.isDirectory()) {
 		const files = await collect(walkFiles(root, clean));
-		const base = clean ? (clean.split("/").pop() ?? "workspace") : "workspace";
-		return { kind: "zip", name: `${base}.zip`, files };
+		return { kind: "zip", name: clean ? (clean.split("/").pop() ?? clean) : "workspace", files };
 	}
 	// A FIFO, socket or device a job made is never opened: reading one could wait forever.
 	if (!s.isFile()) {
@@ -198,8 +208,7 @@ export async function resolveDownload(root: string, path: string): Promise<Downl
 			`'${clean}' is not a regular file (a FIFO, socket or device); only files and folders can be downloaded`,
 		);
 	}
-	const name = clean.split("/").pop() ?? clean;
-	return { kind: "file", absolute, path: clean, within: await realpath(root), name, size: s.size, stats: s };
+	return { kind: "file", absolute, path: clean, within: await realpath(root), name: clean, size: s.size, stats: s };
 }
 
 /**

@@ -102,7 +102,9 @@ export async function downloadFile(
 	const disposition = res.headers.get("content-disposition") ?? "";
 	const utf8 = /filename\*=UTF-8''([^;]+)/i.exec(disposition)?.[1];
 	const plain = /filename="([^"]*)"/i.exec(disposition)?.[1];
-	const name = utf8 ? decodeURIComponent(utf8) : (plain ?? path.split("/").pop() ?? "download");
+	// The server names the file by its workspace path (`results/out.txt`, as REANA does); a browser saves a base name.
+	const named = utf8 ? decodeURIComponent(utf8) : (plain ?? path);
+	const name = named.split("/").pop() || "download";
 	const url = URL.createObjectURL(new Blob(parts, { type: res.headers.get("content-type") ?? "" }));
 	const a = document.createElement("a");
 	a.href = url;

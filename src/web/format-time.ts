@@ -1,3 +1,5 @@
+import { parseApiTime } from "../contract/index.js";
+
 /** A duration as people read it: `850 ms`, `42 s`, `3 min 05 s`, `2 h 07 min`, `3 d 4 h`. */
 export function formatDuration(ms: number): string {
 	if (!Number.isFinite(ms) || ms < 0) return "–";
@@ -11,21 +13,21 @@ export function formatDuration(ms: number): string {
 	return `${Math.floor(h / 24)} d ${h % 24} h`;
 }
 
-/** The time between two ISO timestamps; a missing end means "until now". Undefined when it has not started. */
+/** The time between two API timestamps; a missing end means "until now". Undefined when it has not started. */
 export function elapsed(start: string | null | undefined, end: string | null | undefined, now = Date.now()) {
 	if (!start) return undefined;
-	const from = Date.parse(start);
-	const to = end ? Date.parse(end) : now;
+	const from = parseApiTime(start);
+	const to = end ? parseApiTime(end) : now;
 	return Number.isNaN(from) || Number.isNaN(to) ? undefined : Math.max(0, to - from);
 }
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
 const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: "medium" });
 
-/** A timestamp in the reader's locale and time zone; "–" when absent. */
+/** A timestamp in the reader's locale and time zone (REANA's zone-less form is UTC); "–" when absent. */
 export function formatDateTime(iso: string | null | undefined): string {
 	if (!iso) return "–";
-	const t = Date.parse(iso);
+	const t = parseApiTime(iso);
 	return Number.isNaN(t) ? iso : dateTime.format(t);
 }
 
@@ -39,7 +41,7 @@ const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 /** How long ago: `5 minutes ago`, `yesterday`. */
 export function formatRelative(iso: string | null | undefined, now = Date.now()): string {
 	if (!iso) return "–";
-	const t = Date.parse(iso);
+	const t = parseApiTime(iso);
 	if (Number.isNaN(t)) return iso;
 	const s = Math.round((t - now) / 1000);
 	const units: [limit: number, unit: Intl.RelativeTimeFormatUnit, seconds: number][] = [

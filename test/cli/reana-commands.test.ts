@@ -75,6 +75,10 @@ describe("orrery's REANA-style commands against a server process", () => {
 		expect(diff.stdout).toMatch(/\+\s+"n": "2"/);
 		expect((await orrery(["retention-rules", "-w", "again.1"], client)).stdout).toMatch(/trace\.txt\s+30/);
 		expect((await orrery(["du", "-w", "again.1", "-s"], client)).stdout).toMatch(/\d+ Bytes\s+\./);
+		expect((await orrery(["du", "-w", "again.1"], client)).stdout).toMatch(/\d+ Bytes\s+\.\/trace\.txt/);
+		const missing = await orrery(["rm", "-w", "again.1", "nope.txt"], client);
+		expect(missing.code).toBe(66);
+		expect(missing.stderr).toMatch(/nope\.txt did not match any existing file/);
 		expect((await orrery(["mv", "-w", "again.1", "trace.txt", "old/trace.txt"], client)).stdout).toMatch(
 			/successfully moved/,
 		);

@@ -61,13 +61,13 @@ describe.each(testDialects)("workflow API on %s", (dialect) => {
 			body: { input_parameters: { who: "orrery" } },
 		});
 		expect(start.status).toBe(200);
-		expect(await start.json()).toMatchObject({ status: "queued", workflow_name: "hello.1" });
+		expect(await start.json()).toMatchObject({ status: "queued", workflow_name: "hello", run_number: 1 });
 		const status = await waitForStatus(t, alice.token, "hello.1");
 		expect(status).toMatchObject({ status: "finished", name: "hello.1" });
 		expect(status.progress).toMatchObject({ total: { total: 5 }, finished: { total: 5 }, failed: { total: 0 } });
 		const file = await t.call("GET", "/api/workflows/hello.1/workspace/results/out.txt", { token: alice.token });
 		expect(file.status).toBe(200);
-		expect(file.headers.get("content-disposition")).toMatch(/filename="out.txt"/);
+		expect(file.headers.get("content-disposition")).toMatch(/filename="results\/out.txt"/);
 		expect(await file.text()).toBe("hello orrery\n");
 		const logs = (await (await t.call("GET", "/api/workflows/hello/logs", { token: alice.token })).json()) as {
 			logs: string;

@@ -85,7 +85,7 @@ describe("orrery upload and download of trees", () => {
 		};
 		const remoteX = listed.items.find((i) => i.name === "data/deep/er/x.txt")?.["last-modified"] as string;
 		expect(Math.floor(statSync(join(out, "data/deep/er/x.txt")).mtimeMs / 1000)).toBe(
-			Math.floor(Date.parse(remoteX) / 1000),
+			Math.floor(Date.parse(`${remoteX}Z`) / 1000), // REANA's form: UTC without a zone
 		);
 		// Same size, other content: found by its checksum and fetched again; same content, other time: kept.
 		writeFileSync(join(out, "data/a.txt"), "edited!\n");

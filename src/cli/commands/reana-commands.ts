@@ -1,10 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import type { Command } from "commander";
+import { ApiError } from "../api-client.js";
 import { parseKeyValues } from "../key-values.js";
 import { statusColour } from "../output.js";
 import type { Session } from "../session.js";
-import { type Action, loadSpec, short, usage } from "./workflow-commands.js";
+import { type Action, loadSpec, short, startedRun, usage } from "./workflow-commands.js";
 
 /** REANA's remaining commands: restart, diff, du, mv, rm, prune, secrets, quota, retention rules, info. */
 export function registerReanaCommands(program: Command, action: Action): void {
@@ -26,7 +27,7 @@ export function registerReanaCommands(program: Command, action: Action): void {
 					const w = session.workflow(opts.workflow);
 					const spec = opts.file ? (await loadSpec(opts.file)).spec.reana : undefined;
 					const api = await session.api();
-					const res = await api.call("start_workflow", {
+					const answer = await api.call("start_workflow", {
 						params: { workflow_id_or_name: w },
 						body: {
 							restart: true,
@@ -35,6 +36,7 @@ export function registerReanaCommands(program: Command, action: Action): void {
 							...(spec ? { reana_specification: spec } : {}),
 						},
 					});
+					const res = { ...answer, workflow_name: startedRun(answer) };
 					if (opts.follow || session.isEmbedded) {
 						const { followRun } = await import("../follow.js");
 						const status = await followRun(api, session.out, res.workflow_name, {
@@ -68,7 +70,9 @@ export function registerReanaCommands(program: Command, action: Action): void {
 					query: { context_lines: opts.unified, ...(opts.brief ? { brief: true } : {}) },
 				});
 				const spec = JSON.parse(res.reana_specification) as Record<string, string[]>;
-				const files = JSON.parse(res.workspace_listing) as string[];
+				// A JSON-encoded string of diff lines, as REANA sends it (older Orrery servers sent a list).
+				const listing = JSON.parse(res.workspace_listing) as string | string[];
+				const files = Array.isArray(listing) ? listing : listing ? listing.replace(/\n$/, "").split("\n") : [];
 				if (session.out.isJson) return session.out.json({ specification: spec, workspace: files });
 				const colour = (l: string) =>
 					l.startsWith("+") ? session.out.colour("green", l) : l.startsWith("-") ? session.out.colour("red", l) : l;
@@ -103,7 +107,8 @@ export function registerReanaCommands(program: Command, action: Action): void {
 				if (session.out.isJson) return session.out.json(res);
 				session.out.table(
 					["size", "name"],
-					res.disk_usage_info.map((d) => [d.size.human_readable, d.name]),
+					// REANA's names: `/path` below the workspace, "" for all of it.
+					res.disk_usage_info.map((d) => [d.size.human_readable, `.${d.name}`]),
 				);
 			}),
 		);
@@ -138,6 +143,8 @@ export function registerReanaCommands(program: Command, action: Action): void {
 					const res = await api.call("delete_file", {
 						params: { workflow_id_or_name: session.workflow(opts.workflow), "*": p },
 					});
+					if (Object.keys(res.deleted).length === 0 && Object.keys(res.failed).length === 0)
+						throw new ApiError(404, "not_found", `${p} did not match any existing file`);
 					if (session.out.isJson) session.out.json(res);
 					else
 						for (const [name, { size }] of Object.entries(res.deleted))

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { Command } from "commander";
 import { AppError } from "../../common/index.js";
-import type { LogsDocument } from "../../contract/index.js";
+import type { JobLogDetail, LogsDocument } from "../../contract/index.js";
 import { parseKeyValues } from "../key-values.js";
 import { statusColour } from "../output.js";
 import type { Session } from "../session.js";
@@ -123,17 +123,20 @@ export function registerRunCommands(program: Command, action: Action): void {
 				if (session.out.isJson) return session.out.json({ ...res, logs: doc });
 				session.out.line(session.out.colour("bold", "workflow engine logs"));
 				session.out.line(doc.workflow_logs);
-				for (const job of Object.values(doc.job_logs)) {
+				for (const [id, job] of Object.entries(doc.job_logs)) {
+					// Orrery's additions sit beside job_logs (REANA's servers send none).
+					const detail: Partial<JobLogDetail> = doc.job_details?.[id] ?? {};
+					const attempt = detail.attempt ?? 1;
 					session.out.line();
 					session.out.line(
-						session.out.colour("bold", `step: ${job.job_name}${job.attempt > 1 ? ` (attempt ${job.attempt})` : ""}`),
+						session.out.colour("bold", `step: ${job.job_name}${attempt > 1 ? ` (attempt ${attempt})` : ""}`),
 					);
 					session.out.line(`command: ${job.cmd}`);
 					session.out.line(
-						`status: ${session.out.colour(statusColour(job.status), job.status)}${job.exit_code === null ? "" : ` (exit code ${job.exit_code})`}`,
+						`status: ${session.out.colour(statusColour(job.status), job.status)}${detail.exit_code === null || detail.exit_code === undefined ? "" : ` (exit code ${detail.exit_code})`}`,
 					);
 					session.out.line(
-						`backend: ${job.compute_backend}${job.docker_img ? ` · image ${job.docker_img}${job.image_used === false ? " (not used)" : ""}` : ""}`,
+						`backend: ${job.compute_backend}${job.docker_img ? ` · image ${job.docker_img}${detail.image_used === false ? " (not used)" : ""}` : ""}`,
 					);
 					if (job.logs) session.out.line(`logs:\n${job.logs.trimEnd()}`);
 				}

@@ -224,13 +224,14 @@ export function registerWorkflowCommands(program: Command, action: Action): void
 				) => {
 					const w = session.workflow(opts.workflow);
 					const api = await session.api();
-					const res = await api.call("start_workflow", {
+					const answer = await api.call("start_workflow", {
 						params: { workflow_id_or_name: w },
 						body: {
 							input_parameters: parseKeyValues(opts.parameter, "-p"),
 							operational_options: parseKeyValues(opts.option, "-o"),
 						},
 					});
+					const res = { ...answer, workflow_name: startedRun(answer) };
 					if (opts.follow || session.isEmbedded) {
 						const { followRun } = await import("../follow.js");
 						const status = await followRun(api, session.out, res.workflow_name, {
@@ -332,4 +333,9 @@ function positive(value: string, flag: string): number {
 /** A timestamp shortened for tables: `2026-11-27 11:15:36`. */
 export function short(iso: string | null | undefined): string {
 	return iso ? iso.replace("T", " ").slice(0, 19) : "-";
+}
+
+/** The run a start answered: REANA's shape gives the base name and `run_number` apart. */
+export function startedRun(res: { workflow_name: string; run_number?: number | string }): string {
+	return res.run_number === undefined ? res.workflow_name : `${res.workflow_name}.${res.run_number}`;
 }

@@ -3,7 +3,13 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { jobFiles, readTail } from "../../backends/index.js";
 import { AppError, openRegularFile } from "../../common/index.js";
-import { endedRunStatuses, type JobLog, type LogsDocument } from "../../contract/index.js";
+import {
+	endedRunStatuses,
+	type JobLog,
+	type JobLogDetail,
+	type LogsDocument,
+	toReanaTimeOrNull,
+} from "../../contract/index.js";
 import {
 	findJob,
 	findUserById,
@@ -36,29 +42,33 @@ export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
 		if (query.size) jobs = jobs.slice(((query.page ?? 1) - 1) * query.size, (query.page ?? 1) * query.size);
 		const events = await listEvents(ctx.db, wf.id);
 		const jobLogs: Record<string, JobLog> = {};
+		const jobDetails: Record<string, JobLogDetail> = {};
 		for (const j of jobs) {
 			const out = await readTail(join(j.job_dir, jobFiles.stdout), maxLogBytes);
 			const err = await readTail(join(j.job_dir, jobFiles.stderr), maxLogBytes);
 			jobLogs[j.id] = {
 				workflow_uuid: wf.id,
 				job_name: j.step_name,
-				attempt: j.attempt,
 				compute_backend: j.backend,
 				backend_job_id: j.backend_ref ?? "",
 				docker_img: j.image ?? "",
-				image_used: j.image_used === null ? null : j.image_used === 1,
 				cmd: j.command,
 				status: j.status,
+				logs: err ? `${out}${out && !out.endsWith("\n") ? "\n" : ""}${err}` : out,
+				started_at: toReanaTimeOrNull(j.started_at),
+				finished_at: toReanaTimeOrNull(j.finished_at),
+			};
+			jobDetails[j.id] = {
+				attempt: j.attempt,
+				image_used: j.image_used === null ? null : j.image_used === 1,
 				exit_code: j.exit_code,
 				message: j.message ?? "",
-				logs: err ? `${out}${out && !out.endsWith("\n") ? "\n" : ""}${err}` : out,
-				started_at: j.started_at,
-				finished_at: j.finished_at,
 			};
 		}
 		const doc: LogsDocument = {
 			workflow_logs: events.map((e) => `${e.at} [${e.level}] ${e.message}`).join("\n"),
 			job_logs: jobLogs,
+			job_details: jobDetails,
 			engine_specific: null,
 			events: events.map((e) => ({ id: e.id, at: e.at, level: e.level, type: e.type, message: e.message })),
 		};

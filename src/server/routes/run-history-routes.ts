@@ -1,5 +1,6 @@
 import { createTwoFilesPatch, structuredPatch } from "diff";
 import type { FastifyInstance } from "fastify";
+import { toReanaTimeOrNull } from "../../contract/index.js";
 import { listRetentionRules, type WorkflowRow } from "../../db/index.js";
 import { decodeWorkflow, runName } from "../../scheduler/index.js";
 import { listFiles } from "../../storage/index.js";
@@ -58,7 +59,7 @@ export function runHistoryRoutes(app: FastifyInstance, ctx: ServerContext): void
 				id: r.id,
 				workspace_files: r.pattern,
 				retention_days: r.retention_days,
-				apply_on: r.apply_on,
+				apply_on: toReanaTimeOrNull(r.apply_on),
 				status: r.status,
 			})),
 		};
@@ -83,6 +84,9 @@ export function runHistoryRoutes(app: FastifyInstance, ctx: ServerContext): void
 				.filter((l, i, all) => l !== "" || i < all.length - 1);
 			if (!files.some((l) => l.startsWith("@@"))) files = [];
 		}
-		return { reana_specification: JSON.stringify(spec), workspace_listing: JSON.stringify(files) };
+		// REANA sends its `diff` output as one JSON-encoded string (reana-client calls `splitlines()` on
+		// it); no difference is the empty string.
+		const workspace = files.length === 0 ? "" : `${files.join("\n")}\n`;
+		return { reana_specification: JSON.stringify(spec), workspace_listing: JSON.stringify(workspace) };
 	});
 }

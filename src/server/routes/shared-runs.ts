@@ -48,10 +48,7 @@ export async function findAccessibleRun(
 	// OWNER:ID names that owner's run only; and another user's run that is not shared with the caller
 	// is, by name, as unknown as one that does not exist (names are not to be found out by trying).
 	const notFound = () =>
-		new AppError(
-			"not_found",
-			`workflow '${ref}' not found; list the runs shared with you with 'orrery list --shared-with-me'`,
-		);
+		new AppError("not_found", `workflow '${ref}' not found among your runs and those shared with you`);
 	if (qualified && wf.owner_id !== owner.id) throw notFound();
 	const shares = wf.owner_id === principal.user.id ? [] : grantsOf(await listSharesOfRun(ctx.db, wf));
 	const reachesCaller = shares.some(

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { authorize } from "../../auth/index.js";
 import { AppError } from "../../common/index.js";
+import { toReanaTime } from "../../contract/index.js";
 import {
 	findUserById,
 	listAccessibleWorkflows,
@@ -25,6 +26,7 @@ import {
 import { type LoadedSpec, SpecError, validateReanaSpec } from "../../spec/index.js";
 import { diskUsage } from "../../storage/index.js";
 import { handle } from "../route-kit.js";
+import { parseSearch } from "../search-filter.js";
 import type { ServerContext } from "../server-context.js";
 import { progressOf } from "../workflow-views.js";
 import { findAccessibleRun, listingItems, sharedListing } from "./shared-runs.js";
@@ -64,11 +66,14 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
 			}
 		}
 		const filter = query.workflow_id_or_name ? parseWorkflowRef(query.workflow_id_or_name) : undefined;
+		// reana-client's `--filter name=x` (JSON; REANA matches its first name, Orrery every one), or plain text.
+		const parsed = parseSearch(query.search, ["name"]);
+		const search = parsed?.kind === "text" ? [parsed.text] : parsed?.fields.name;
 		const shared = await sharedListing(ctx, principal, query);
 		const listing = {
 			ownerId: principal.user.id,
 			statuses: statuses as WorkflowStatus[],
-			...(query.search ? { search: query.search } : {}),
+			...(search ? { search } : {}),
 			sort: query.sort ?? "desc",
 			offset: (page - 1) * size,
 			limit: size,
@@ -141,7 +146,7 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
 			name: runName(wf),
 			status: wf.status,
 			user: owner.id,
-			created: wf.created_at,
+			created: toReanaTime(wf.created_at),
 			progress: progressOf(wf),
 			logs: "",
 			message: wf.status_message ?? "",
@@ -183,10 +188,10 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
 					? validateReanaSpec(specFromBody(body.reana_specification as Record<string, unknown>), "reana.yaml")
 					: undefined;
 			const restarted = await restartRun(ctx.runs, wf, { ...options, ...(specification ? { specification } : {}) });
-			return submission(restarted, `Workflow ${runName(wf)} restarted as ${runName(restarted)}`);
+			return startSubmission(restarted, `Workflow ${runName(wf)} restarted as ${runName(restarted)}`);
 		}
 		const started = await startRun(ctx.runs, wf, options);
-		return submission(started, `Workflow successfully launched`);
+		return startSubmission(started, `Workflow successfully launched`);
 	};
 
 	/**
@@ -203,6 +208,16 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
 		user: wf.owner_id,
 		workflow_id: wf.id,
 		workflow_name: runName(wf),
+	});
+
+	/**
+	 * A start answers as reana-server's does: the base name and the run number apart (`2`, or `"2.1"`
+	 * for a restart), which reana-client's restart joins into the new run's name.
+	 */
+	const startSubmission = (wf: WorkflowRow, message: string) => ({
+		...submission(wf, message),
+		workflow_name: wf.name,
+		run_number: wf.run_minor ? `${wf.run_number}.${wf.run_minor}` : wf.run_number,
 	});
 
 	handle(app, "start_workflow", async ({ principal, params, body }) => {
@@ -234,7 +249,7 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
 				if (active.length > 0) {
 					throw new AppError(
 						"conflict",
-						`workflow ${active.map(runName).join(", ")} is still ${active[0]?.status}; stop it first (orrery stop -w ${runName(active[0] as WorkflowListRow)})`,
+						`workflow ${active.map(runName).join(", ")} is still ${active[0]?.status}; stop it first ('stop -w ${runName(active[0] as WorkflowListRow)}' with orrery or reana-client)`,
 					);
 				}
 				for (const t of targets) {

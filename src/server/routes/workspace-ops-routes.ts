@@ -6,6 +6,7 @@ import { diskUsage, listFiles, moveFile, pruneWorkspace, stagedFolder } from "..
 import { jsonBodyOfGet } from "../get-body.js";
 import { humanSize } from "../human-size.js";
 import { handle } from "../route-kit.js";
+import { parseSearch } from "../search-filter.js";
 import type { ServerContext } from "../server-context.js";
 import { runFor } from "./workflow-routes.js";
 
@@ -26,22 +27,47 @@ export function workspaceOpsRoutes(app: FastifyInstance, ctx: ServerContext): vo
 		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.read");
 		const body = await jsonBodyOfGet(raw);
 		const summarize = query.summarize ?? body.summarize === true;
-		const search = query.search ?? (typeof body.search === "string" ? body.search : undefined);
+		const search = parseSearch(query.search ?? (typeof body.search === "string" ? body.search : undefined), [
+			"name",
+			"size",
+		]);
 		const owner = wf.owner_id;
-		let info: Array<{ name: string; size: { raw: number; human_readable: string } }>;
-		if (summarize && !search) {
-			const total = await diskUsage(wf.workspace_path);
-			info = [{ name: ".", size: { raw: total, human_readable: humanSize(total) } }];
+		// Names as REANA's `du` gives them: the path below the workspace with a leading `/`, and "" for
+		// the whole workspace (reana-client prints ".{name}").
+		const entry = (name: string, size: number) => ({ name, size: { raw: size, human_readable: humanSize(size) } });
+		let info: Array<ReturnType<typeof entry>>;
+		if (!search) {
+			info = summarize
+				? [entry("", await diskUsage(wf.workspace_path))]
+				: (await listFiles(wf.workspace_path)).map((f) => entry(`/${f.name}`, f.size));
+		} else if (search.kind === "text") {
+			const needle = search.text.toLowerCase();
+			const files = (await listFiles(wf.workspace_path)).filter((f) => f.name.toLowerCase().includes(needle));
+			info = summarize
+				? [
+						entry(
+							"",
+							files.reduce((n, f) => n + f.size, 0),
+						),
+					]
+				: files.map((f) => entry(`/${f.name}`, f.size));
 		} else {
-			let files = await listFiles(wf.workspace_path);
-			if (search) {
-				const needle = search.toLowerCase();
-				files = files.filter((f) => f.name.toLowerCase().includes(needle));
-			}
-			info = files.map((f) => ({ name: `./${f.name}`, size: { raw: f.size, human_readable: humanSize(f.size) } }));
-			if (summarize) {
-				const total = files.reduce((n, f) => n + f.size, 0);
-				info = [{ name: ".", size: { raw: total, human_readable: humanSize(total) } }];
+			// reana-commons' get_disk_usage: each name is a path, folder or glob (any may match); each
+			// size is an exact size in bytes (any may match); one line per matching file.
+			const { name: names, size: sizes } = search.fields;
+			const kept = (size: number) => !sizes || sizes.includes(String(size));
+			if (summarize && !names) {
+				const total = await diskUsage(wf.workspace_path);
+				info = kept(total) ? [entry("", total)] : [];
+			} else {
+				const byName = new Map<string, number>();
+				for (const pattern of names ?? [""]) {
+					for (const f of await listFiles(wf.workspace_path, pattern || undefined)) byName.set(f.name, f.size);
+				}
+				info = [...byName]
+					.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+					.filter(([, size]) => kept(size))
+					.map(([name, size]) => entry(`/${name}`, size));
 			}
 		}
 		return { workflow_id: wf.id, workflow_name: runName(wf), user: owner, disk_usage_info: info };

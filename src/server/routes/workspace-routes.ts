@@ -1,5 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { AppError } from "../../common/index.js";
+import { toReanaTime } from "../../contract/index.js";
+import { runName } from "../../scheduler/index.js";
 import {
 	deleteFiles,
 	listFiles,
@@ -10,6 +12,7 @@ import {
 } from "../../storage/index.js";
 import { humanSize } from "../human-size.js";
 import { handle } from "../route-kit.js";
+import { matchesEveryField, parseSearch } from "../search-filter.js";
 import type { ServerContext } from "../server-context.js";
 import { runFor } from "./workflow-routes.js";
 
@@ -31,39 +34,55 @@ const contentTypes: Record<string, string> = {
 	fits: "application/fits",
 };
 
-function contentTypeFor(name: string): string {
-	const ext = name.split(".").pop()?.toLowerCase() ?? "";
+function contentTypeFor(path: string): string {
+	const ext = (path.split("/").pop() ?? "").split(".").pop()?.toLowerCase() ?? "";
 	return contentTypes[ext] ?? "application/octet-stream";
 }
 
-/** RFC 6266 Content-Disposition with an ASCII fallback and the UTF-8 name. */
+/**
+ * RFC 6266 Content-Disposition with an ASCII fallback and the UTF-8 name. The name is a workspace
+ * path (`results/out.txt`), as REANA sends it: reana-client saves the file under that path in its
+ * output folder.
+ */
 function attachment(name: string): string {
-	const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, "_");
-	return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+	// The fallback drops accents as Werkzeug's does (Python's email parser, which reana-client uses, reads it first).
+	const ascii = name
+		.normalize("NFKD")
+		.replace(/[\u0300-\u036f]/g, "")
+		.replace(/[^\x20-\x7e]|["\\]/g, "_");
+	// RFC 5987 leaves ' ( ) * out of a value's characters; encodeURIComponent keeps them.
+	const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+	return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
 /** Routes for a run's workspace files: list, upload, download, delete. */
 export function workspaceRoutes(app: FastifyInstance, ctx: ServerContext): void {
 	handle(app, "get_files", async ({ principal, params, query }) => {
 		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.read");
-		let files = await listFiles(wf.workspace_path, query.file_name);
-		if (query.search) {
-			const needle = query.search.toLowerCase();
-			files = files.filter((f) => f.name.toLowerCase().includes(needle));
+		let items = (await listFiles(wf.workspace_path, query.file_name)).map((f) => ({
+			name: f.name,
+			size: { raw: f.size, human_readable: humanSize(f.size) },
+			"last-modified": toReanaTime(f.modified),
+		}));
+		const search = parseSearch(query.search, ["name", "size", "last-modified"]);
+		if (search?.kind === "text") {
+			const needle = search.text.toLowerCase();
+			items = items.filter((f) => f.name.toLowerCase().includes(needle));
+		} else if (search) {
+			items = items.filter((f) =>
+				matchesEveryField(search.fields, {
+					name: f.name,
+					size: String(f.size.raw),
+					"last-modified": f["last-modified"],
+				}),
+			);
 		}
-		const total = files.length;
+		const total = items.length;
 		if (query.size) {
 			const page = query.page ?? 1;
-			files = files.slice((page - 1) * query.size, page * query.size);
+			items = items.slice((page - 1) * query.size, page * query.size);
 		}
-		return {
-			items: files.map((f) => ({
-				name: f.name,
-				size: { raw: f.size, human_readable: humanSize(f.size) },
-				"last-modified": f.modified.toISOString(),
-			})),
-			total,
-		};
+		return { items, total };
 	});
 
 	handle(app, "upload_file", async ({ principal, params, query, raw }) => {
@@ -80,7 +99,10 @@ export function workspaceRoutes(app: FastifyInstance, ctx: ServerContext): void 
 		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.read");
 		const source = await resolveDownload(wf.workspace_path, params["*"]);
 		if (source.kind === "zip") {
-			reply.header("Content-Type", "application/zip").header("Content-Disposition", attachment(source.name));
+			// REANA's name: download_<run>_<last segment asked for>_<time>.zip.
+			const stamp = new Date().toISOString().slice(0, 19).replace("T", "-").replace(/:/g, "");
+			const zipName = `download_${runName(wf)}_${source.name}_${stamp}.zip`;
+			reply.header("Content-Type", "application/zip").header("Content-Disposition", attachment(zipName));
 			return reply.send(zipStream(wf.workspace_path, source.files));
 		}
 		reply
@@ -107,11 +129,9 @@ export function workspaceRoutes(app: FastifyInstance, ctx: ServerContext): void 
 
 	handle(app, "delete_file", async ({ principal, params }) => {
 		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.write");
-		const result = await deleteFiles(wf.workspace_path, params["*"]);
-		if (Object.keys(result.deleted).length === 0 && Object.keys(result.failed).length === 0) {
-			throw new AppError("not_found", `'${params["*"]}' does not exist in the workspace`);
-		}
-		return result;
+		// Nothing matched is a 200 with both maps empty, as in REANA: reana-client then says that the
+		// name "did not match any existing file" (a 404 made it report a failure of its own).
+		return deleteFiles(wf.workspace_path, params["*"]);
 	});
 }
 
