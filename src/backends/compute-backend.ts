@@ -31,6 +31,9 @@ export interface BackendJob {
 	options: Record<string, unknown>;
 }
 
+/** What stays known of a job whose backend reference was never recorded: Orrery's id and its job folder. */
+export type JobIdentity = Pick<BackendJob, "id" | "jobDir">;
+
 /** What a backend answers when it accepts a job. */
 export interface Submission {
 	/** The backend's handle for the job (a Slurm job id, a folder, a Kubernetes Job name). */
@@ -89,6 +92,14 @@ export interface ComputeBackend {
 	submitBatch?(jobs: readonly BackendJob[], signal?: AbortSignal): Promise<Submission[]>;
 	/** Observes many jobs in one batched call; refs the backend knows nothing about are absent from the map. */
 	poll(refs: readonly string[]): Promise<Map<string, JobObservation>>;
+	/**
+	 * The ref of a job this backend may have accepted although its ref was never recorded (a crash
+	 * between submission and record, or a submission that failed after the backend took the job),
+	 * found from what is durable: the job folder, and Orrery's job id the job is named after.
+	 * Undefined when the backend never took it. A ref answered for a job that never started must
+	 * still be cancellable so that it never runs (the local backend then takes the wrapper's lock).
+	 */
+	find(job: JobIdentity): Promise<string | undefined>;
 	/** Stops a job (and everything it started); stopping a finished or unknown job is not an error. */
 	cancel(ref: string): Promise<void>;
 	/** Registers a listener called with a ref when that job may have changed. */

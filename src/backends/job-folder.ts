@@ -15,8 +15,12 @@ import { internalDir, isOnLocalDisk } from "../storage/index.js";
  *                through the shell's noclobber) by the first wrapper that starts, so it is also the
  *                lock: a second wrapper exits at once (an external mkdir would cost a process per job,
  *                a separate lock file one more file)
+ *   holder       which copy of the job holds the lock, as its batch system names it (a Slurm job id,
+ *                an HTCondor cluster.proc), when the starter announces it in ORRERY_BACKEND_JOB
  *   stdout, stderr
  *   exit-code    the command's exit status (its mtime is the end time)
+ * A wrapper that finds the lock taken (a second copy of the job) changes nothing in the folder and
+ * exits with `lockLostExitCode`, so that its batch system's record of it is never read as the job's result.
  * Because results live in files, a restarted server re-attaches to running jobs and reads the
  * results of jobs that ended while it was down.
  */
@@ -26,6 +30,7 @@ export const jobFiles = {
 	/** The lock file of wrappers before the pid file became the lock (still recognised in existing folders). */
 	lock: "lock",
 	pid: "pid",
+	holder: "holder",
 	stdout: "stdout",
 	stderr: "stderr",
 	exitCode: "exit-code",
@@ -136,6 +141,15 @@ export function diskAwareFs(
  * written to an fd 3 they may have given it). The command never sees that fd.
  */
 export const notifyArgument = "notify";
+
+/**
+ * The exit status of a wrapper that found the job's lock taken: another copy runs (or ran) the job,
+ * and only the job folder tells its result. Reserved: batch systems report it for such copies.
+ */
+export const lockLostExitCode = 97;
+
+/** The variable a starter sets to name the copy of the job it runs (written to `holder` by the lock's winner). */
+export const backendJobVariable = "ORRERY_BACKEND_JOB";
 
 /** Where secret files appear inside containers, as on REANA. */
 export const containerSecretsPath = "/etc/reana/secrets";
@@ -313,7 +327,8 @@ export function wrapperScript(jobDir: string, options: WrapperOptions): string {
 		options.launch || options.inlineCommand === undefined ? "" : `orrery_command=${shQuote(options.inlineCommand)}\n`;
 	return `#!/bin/sh
 # Orrery job wrapper: runs ${what} exactly once and records the outcome in this folder.
-${assignment}set -C; { echo $$ > ${d}/pid; } 2>/dev/null || exit 0; set +C
+${assignment}set -C; { echo $$ > ${d}/pid; } 2>/dev/null || exit ${lockLostExitCode}; set +C
+[ -z "\${${backendJobVariable}-}" ] || { echo "$${backendJobVariable}" > ${d}/${jobFiles.holder}; unset ${backendJobVariable}; }
 cd ${shQuote(options.workdir)} || { echo "orrery: cannot enter ${options.workdir.replace(/'/g, "")}" > ${d}/stderr; echo 126 > ${d}/exit-code; ${reportEnd}; exit 126; }
 ${body}
 echo $code > ${d}/exit-code
@@ -326,6 +341,12 @@ exit $code
 export async function hasJobStarted(jobDir: string, fs: JobFolderFs = threadPoolFs): Promise<boolean> {
 	const names = await fs.readdir(jobDir).catch(() => [] as string[]);
 	return names.includes(jobFiles.lock) || names.includes(jobFiles.pid) || names.includes(jobFiles.exitCode);
+}
+
+/** The copy of a job that holds its lock, as its batch system names it, if the winner recorded one. */
+export async function readLockHolder(jobDir: string, fs: JobFolderFs = threadPoolFs): Promise<string | undefined> {
+	const text = await fs.readFile(join(jobDir, jobFiles.holder), "utf8").catch(() => "");
+	return text.trim() || undefined;
 }
 
 /** What a job folder says about its job. */

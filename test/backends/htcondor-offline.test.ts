@@ -281,3 +281,101 @@ describe("htcondor (offline: the backend against stand-in condor_* scripts that 
 		expect(runner.commandsIssued).toBe(before);
 	});
 });
+
+describe("htcondor (offline: stand-in condor_* tools for a schedd that cannot be reached for a moment)", () => {
+	let root: string;
+	beforeAll(() => {
+		root = mkdtempSync(join(tmpdir(), "orrery-condor-down-"));
+	});
+	afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+	/**
+	 * Tools whose first condor_submit takes the job but loses the answer, and whose first condor_q and
+	 * condor_history fail as an unreachable schedd does; afterwards condor_q lists the job taken.
+	 */
+	function standIns(jobId: string): { runner: CommandRunner; calls: () => string[] } {
+		const bin = join(root, "bin");
+		const log = join(root, "calls.log");
+		mkdirSync(bin, { recursive: true });
+		const tool = (name: string, body: string) => {
+			writeFileSync(join(bin, name), `#!/bin/sh\necho "${name} $*" >> '${log}'\n${body}\n`);
+			chmodSync(join(bin, name), 0o755);
+		};
+		const once = (name: string, first: string, later: string) =>
+			`if [ ! -e '${root}/${name}.done' ]; then : > '${root}/${name}.done'; ${first}; fi; ${later}`;
+		const ad = `[{"ClusterId": 4242, "ProcId": 0, "JobStatus": 2, "OrreryJobId": "${jobId}"}]`;
+		tool(
+			"condor_submit",
+			once(
+				"submit",
+				"cat > /dev/null; echo 'ERROR: lost the connection to the schedd' >&2; exit 1",
+				"cat > /dev/null; echo '4300.0 - 4300.0'",
+			),
+		);
+		tool(
+			"condor_q",
+			once("q", "echo 'Failed to connect to <10.0.0.1:9618>: schedd unreachable' >&2; exit 1", `echo '${ad}'`),
+		);
+		tool("condor_history", once("history", "echo 'Failed to connect to the schedd' >&2; exit 1", "echo '[]'"));
+		return {
+			runner: new CommandRunner({ env: { PATH: `${bin}:${process.env.PATH}` } }),
+			calls: () => readFileSync(log, "utf8").trim().split("\n"),
+		};
+	}
+
+	it("does not submit a job again when condor_q fails after a submission that went through", async () => {
+		const jobDir = join(root, "ws", ".orrery", "jobs", "00001-s-1");
+		mkdirSync(jobDir, { recursive: true });
+		const j = job({ id: "7d1e00", jobDir, workspace: join(root, "ws"), workdir: join(root, "ws") });
+		const { runner, calls } = standIns(j.id);
+		const backend = new HtcondorBackend(plain, runner);
+		// The schedd took the job, but condor_submit's answer was lost.
+		await expect(backend.submit(j)).rejects.toMatchObject({ code: "backend_unavailable" });
+		// The schedd cannot be asked whether it has the job: that is no "never submitted".
+		await expect(backend.submit(j)).rejects.toMatchObject({ code: "backend_unavailable", retryable: true });
+		// Once it answers, the job is found by its OrreryJobId, not submitted again.
+		expect((await backend.submit(j)).ref).toBe(`4242.0@${jobDir}`);
+		expect(calls().filter((c) => c.startsWith("condor_submit"))).toHaveLength(1);
+		// A stop of the job finds it the same way, without its ref having been recorded.
+		expect(await backend.find({ id: j.id, jobDir })).toBe(`4242.0@${jobDir}`);
+	});
+});
+
+describe("htcondor (offline: stand-in condor_q for two copies of one job, one of which lost the wrapper's lock)", () => {
+	let root: string;
+	beforeAll(() => {
+		root = mkdtempSync(join(tmpdir(), "orrery-condor-copies-"));
+	});
+	afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+	it("follows the copy that holds the lock instead of taking the other copy's end as the job's result", async () => {
+		const bin = join(root, "bin");
+		mkdirSync(bin);
+		const answer = join(root, "condor_q.json");
+		writeFileSync(join(bin, "condor_q"), `#!/bin/sh\ncat '${answer}'\n`);
+		writeFileSync(join(bin, "condor_history"), "#!/bin/sh\necho '[]'\n");
+		for (const t of ["condor_q", "condor_history"]) chmodSync(join(bin, t), 0o755);
+		const backend = new HtcondorBackend(plain, new CommandRunner({ env: { PATH: `${bin}:${process.env.PATH}` } }));
+		const jobDir = join(root, "job");
+		mkdirSync(jobDir);
+		// The recorded copy (500.0) found the lock held by the other (501.0), changed nothing and exited 97.
+		writeFileSync(join(jobDir, "pid"), "4242\n");
+		writeFileSync(join(jobDir, "holder"), "501.0\n");
+		const loser = { ClusterId: 500, ProcId: 0, JobStatus: 4, ExitCode: 97 };
+		const ref = `500.0@${jobDir}`;
+		writeFileSync(answer, JSON.stringify([loser, { ClusterId: 501, ProcId: 0, JobStatus: 2 }]));
+		expect((await backend.poll([ref])).get(ref)).toMatchObject({ state: "running" });
+		writeFileSync(join(jobDir, "exit-code"), "3\n");
+		expect((await backend.poll([ref])).get(ref)).toMatchObject({ state: "exited", exitCode: 3 });
+		rmSync(join(jobDir, "exit-code"));
+		writeFileSync(answer, JSON.stringify([loser]));
+		expect((await backend.poll([ref])).get(ref)).toMatchObject({ state: "lost" });
+		// Without a holder recorded, the copy's reserved exit code is still never read as a result.
+		rmSync(join(jobDir, "holder"));
+		expect(observeCondorJob(loser, { hasStarted: true, pid: 4242 })).toMatchObject({ state: "lost" });
+		// Each copy names itself to the wrapper, which records the one that takes the lock.
+		expect(submitDescription([job()], condorJobSpec(job(), plain), plain)).toContain(
+			'environment = "ORRERY_BACKEND_JOB=$(ClusterId).$(ProcId)"',
+		);
+	});
+});

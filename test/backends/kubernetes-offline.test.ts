@@ -237,4 +237,20 @@ describe("kubernetes (offline: requests on the wire, answered by a stand-in HTTP
 		expect(calls[0]?.url).toMatch(/\/apis\/batch\/v1\/namespaces\/reana\/jobs\/orrery-3f2a9c1e/);
 		expect(`${calls[0]?.url}${calls[0]?.body}`).toContain("Background");
 	});
+
+	it("finds a Job whose ref was never recorded by the name derived from the job id, and a never-created one not", async () => {
+		const jobDir = join(root, "w2", ".orrery", "jobs", "00001-s-1");
+		mkdirSync(jobDir, { recursive: true });
+		const j: BackendJob = { ...job, id: "5b7d0c2a", jobDir, workspace: join(root, "w2"), workdir: join(root, "w2") };
+		const before = calls.length;
+		expect(await backend.find(j)).toBeUndefined(); // no scripts yet: never submitted, and no request sent
+		expect(calls.length).toBe(before);
+		const { ref } = await backend.submit(j);
+		expect(await backend.find(j)).toBe(ref);
+		calls.length = 0;
+		await backend.cancel((await backend.find(j)) as string);
+		expect(calls.map((c) => `${c.method} ${c.url}`)).toEqual([
+			expect.stringMatching(/^DELETE \/apis\/batch\/v1\/namespaces\/reana\/jobs\/orrery-5b7d0c2a/),
+		]);
+	});
 });

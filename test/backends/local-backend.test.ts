@@ -19,6 +19,7 @@ import {
 	type JobFolderFs,
 	jobEnvironment,
 	LocalBackend,
+	lockLostExitCode,
 	writeJobScripts,
 } from "../../src/backends/index.js";
 import { describeBackendConformance } from "./backend-conformance.js";
@@ -42,8 +43,9 @@ describe("local backend: a job cancelled before its wrapper starts", () => {
 			// The job's folder as a submission leaves it, before the launcher has started its wrapper.
 			await writeJobScripts(jobDir, `touch ${join(dir, "ran")}`, {}, { workdir: dir });
 			await backend.cancel(jobDir);
-			// The wrapper starting now (as the launcher would) finds the lock taken and exits at once.
-			expect(spawnSync("/bin/sh", [join(jobDir, "run.sh")]).status).toBe(0);
+			// The wrapper starting now (as the launcher would) finds the lock taken and exits at once, with
+			// the code reserved for a copy that lost the lock.
+			expect(spawnSync("/bin/sh", [join(jobDir, "run.sh")]).status).toBe(lockLostExitCode);
 			expect(existsSync(join(dir, "ran"))).toBe(false);
 			expect(existsSync(join(jobDir, "exit-code"))).toBe(false);
 			// Not submitted through this backend, so no start grace: it reads as never started.

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CommandRunner } from "../../src/backends/command-runner.js";
@@ -163,6 +163,70 @@ describe("slurm backend specifics (live, one-node Slurm)", () => {
 		expect(named.trim().split("\n")).toHaveLength(1);
 		expect(readFileSync(join(j.workspace, "count.txt"), "utf8")).toBe("once\n");
 	}, 200_000);
+
+	it("finds and cancels a job whose id was never recorded (a stop after a crash between sbatch and record)", async () => {
+		const j = job("sleep 20; echo ran > out.txt");
+		const crashed = await SlurmBackend.create(liveSlurmConfig);
+		const { ref } = await crashed.submit(j);
+		rmSync(join(j.jobDir, "slurm-id"));
+		const restarted = await SlurmBackend.create(liveSlurmConfig);
+		expect(await restarted.find({ id: j.id, jobDir: j.jobDir })).toBe(ref);
+		await restarted.cancel(ref);
+		const state = () =>
+			execFileSync("squeue", ["-h", "--states=all", `--name=orrery-${j.id}`, "-o", "%T"], { encoding: "utf8" }).trim();
+		const end = Date.now() + 30_000;
+		while (!/CANCELLED/.test(state()) && Date.now() < end) await new Promise((r) => setTimeout(r, 500));
+		expect(state()).toMatch(/CANCELLED/);
+		// A job never handed to sbatch is not found.
+		expect(await restarted.find({ id: "never-submitted", jobDir: job("true").jobDir })).toBeUndefined();
+	}, 60_000);
+
+	it("never reads the end of a second copy that lost the wrapper's lock as the job's result: it follows the copy that runs", async () => {
+		const j = job("sleep 8; echo done > out.txt");
+		// Two servers submit the same job at the same moment: Slurm gets two copies; one takes the lock.
+		const [a, b] = [await SlurmBackend.create(liveSlurmConfig), await SlurmBackend.create(liveSlurmConfig)];
+		const [ra, rb] = await Promise.all([a.submit(j), b.submit(j)]);
+		expect(ra.ref).not.toBe(rb.ref);
+		const end = Date.now() + 120_000;
+		const seen: Array<[JobObservation | undefined, JobObservation | undefined, boolean]> = [];
+		while (Date.now() < end) {
+			const oa = (await a.poll([ra.ref])).get(ra.ref);
+			const ob = (await b.poll([rb.ref])).get(rb.ref);
+			seen.push([oa, ob, existsSync(join(j.workspace, "out.txt"))]);
+			if (oa && ob && ended(oa) && ended(ob)) break;
+			await new Promise((r) => setTimeout(r, 1000));
+		}
+		// Neither copy reads as ended before the command has written its output, and both end with its code.
+		for (const [oa, ob, isDone] of seen) {
+			if (!isDone) expect([oa?.state, ob?.state]).not.toContain("exited");
+			expect([oa?.state, ob?.state]).not.toContain("lost");
+		}
+		expect(seen.at(-1)?.slice(0, 2)).toEqual([
+			expect.objectContaining({ state: "exited", exitCode: 0 }),
+			expect.objectContaining({ state: "exited", exitCode: 0 }),
+		]);
+		expect(readFileSync(join(j.workspace, "out.txt"), "utf8")).toBe("done\n");
+		// The copy that lost wrote nothing into the folder; the folder names the copy that runs the job.
+		const holder = readFileSync(join(j.jobDir, "holder"), "utf8").trim();
+		expect([slurmId(ra.ref), slurmId(rb.ref)]).toContain(holder);
+	}, 180_000);
+
+	it("cancels the copy that holds the lock when the recorded copy lost it", async () => {
+		const j = job("sleep 60; echo ran > out.txt");
+		const [a, b] = [await SlurmBackend.create(liveSlurmConfig), await SlurmBackend.create(liveSlurmConfig)];
+		const [ra, rb] = await Promise.all([a.submit(j), b.submit(j)]);
+		expect(ra.ref).not.toBe(rb.ref);
+		const end = Date.now() + 60_000;
+		while (!existsSync(join(j.jobDir, "holder")) && Date.now() < end) await new Promise((r) => setTimeout(r, 500));
+		const holder = readFileSync(join(j.jobDir, "holder"), "utf8").trim();
+		const loser = slurmId(ra.ref) === holder ? rb.ref : ra.ref;
+		await a.cancel(loser);
+		const state = () =>
+			execFileSync("squeue", ["-h", "--states=all", `--jobs=${holder}`, "-o", "%T"], { encoding: "utf8" }).trim();
+		const until = Date.now() + 30_000;
+		while (!/CANCELLED/.test(state()) && Date.now() < until) await new Promise((r) => setTimeout(r, 500));
+		expect(state()).toMatch(/CANCELLED/);
+	}, 120_000);
 
 	it("reads final states from sacct once squeue has forgotten a job (cancelled outside Orrery)", async () => {
 		const b = await SlurmBackend.create(liveSlurmConfig);

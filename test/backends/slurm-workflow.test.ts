@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BackendJob, ComputeBackend, JobObservation, Submission } from "../../src/backends/index.js";
+import type { BackendJob, ComputeBackend, JobIdentity, JobObservation, Submission } from "../../src/backends/index.js";
 import { SlurmBackend } from "../../src/backends/slurm/index.js";
 import { startTestServer, type TestServer, waitForStatus } from "../support/test-server.js";
 import { slurmEnv } from "./slurm-service.js";
@@ -38,6 +38,9 @@ class NodeFailOnceBackend implements ComputeBackend {
 			seen.set(first, { state: "lost", reason: "the node running the job failed (Slurm NODE_FAIL)" });
 		}
 		return seen;
+	}
+	find(job: JobIdentity) {
+		return this.inner.find(job);
 	}
 	cancel(ref: string) {
 		return this.inner.cancel(ref);

@@ -1,5 +1,5 @@
 import type { JobObservation } from "../compute-backend.js";
-import type { JobFolderState } from "../job-folder.js";
+import { type JobFolderState, lockLostExitCode } from "../job-folder.js";
 
 /** The job ClassAd attributes the backend reads (condor_q -json / condor_history -json). */
 export const condorAttributes = [
@@ -88,6 +88,14 @@ export function observeCondorJob(ad: CondorAd | undefined, folder: JobFolderStat
 			if (folder.exitCode !== undefined) return { state: "exited", exitCode: folder.exitCode, ...times };
 			return times.startedAt ? { state: "running", startedAt: times.startedAt } : { state: "running" };
 		case 4: {
+			// A second copy of the job that found the lock taken: its end is not the job's (the backend
+			// follows the copy holding the lock, see `HtcondorBackend.poll`).
+			if (folder.exitCode === undefined && !ad.ExitBySignal && ad.ExitCode === lockLostExitCode)
+				return {
+					state: "lost",
+					reason:
+						"a second copy of the job found it started by another and ended, and no copy that ran it recorded an exit code",
+				};
 			const own = ad.ExitBySignal ? 128 + (ad.ExitSignal ?? 0) : ad.ExitCode;
 			return { state: "exited", exitCode: folder.exitCode ?? own ?? 1, ...times };
 		}

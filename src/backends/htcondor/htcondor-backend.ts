@@ -6,10 +6,11 @@ import type {
 	BackendCapabilities,
 	BackendJob,
 	ComputeBackend,
+	JobIdentity,
 	JobObservation,
 	Submission,
 } from "../compute-backend.js";
-import { readJobFolder, removeJobSecrets, writeJobScripts } from "../job-folder.js";
+import { readJobFolder, readLockHolder, removeJobSecrets, writeJobScripts } from "../job-folder.js";
 import {
 	type CondorAd,
 	condorAttributes,
@@ -177,8 +178,17 @@ export class HtcondorBackend implements ComputeBackend {
 		await writeFile(join(job.jobDir, submittedFile), `${job.id}\n`);
 	}
 
-	/** The `cluster.proc` of a job already submitted (by this or a crashed server), if any. */
-	private async priorSubmission(job: BackendJob): Promise<string | undefined> {
+	/** A job condor_submit may have taken without its id being recorded: by the folder's id, or by OrreryJobId. */
+	async find(job: JobIdentity): Promise<string | undefined> {
+		const id = await this.priorSubmission(job);
+		return id ? `${id}@${job.jobDir}` : undefined;
+	}
+
+	/**
+	 * The `cluster.proc` of a job already submitted (by this or a crashed server), if any. A schedd
+	 * that cannot be asked is not an answer: it throws (retryable) rather than let the job be submitted twice.
+	 */
+	private async priorSubmission(job: JobIdentity): Promise<string | undefined> {
 		const id = ((await readRegularFile(join(job.jobDir, idFile), 4096))?.text ?? "").trim();
 		if (/^\d+\.\d+$/.test(id)) return id;
 		if (!(await readRegularFile(join(job.jobDir, submittedFile), 4096))?.text) return undefined;
@@ -187,7 +197,13 @@ export class HtcondorBackend implements ComputeBackend {
 			const result = await this.runner.run(
 				this.command(tool, ["-json", "-attributes", "ClusterId,ProcId", "-constraint", constraint]),
 			);
-			const ad = result.exitCode === 0 ? parseCondorJson(result.stdout)[0] : undefined;
+			if (result.exitCode !== 0) {
+				throw new AppError(
+					"backend_unavailable",
+					`${tool} failed (exit ${result.exitCode}) while looking for job ${job.id}: ${lastLine(result.stderr)}`,
+				);
+			}
+			const ad = parseCondorJson(result.stdout)[0];
 			if (ad) {
 				await writeFile(join(job.jobDir, idFile), `${condorId(ad)}\n`);
 				return condorId(ad);
@@ -213,6 +229,7 @@ export class HtcondorBackend implements ComputeBackend {
 				])
 			: new Map<string, CondorAd>();
 		const held: string[] = [];
+		const withoutExitCode: typeof jobs = [];
 		await Promise.all(
 			jobs.map(async (j) => {
 				const ad = queue.get(j.id) ?? history.get(j.id);
@@ -225,6 +242,7 @@ export class HtcondorBackend implements ComputeBackend {
 					}
 				}
 				const folder = await readJobFolder(j.jobDir);
+				if (folder.exitCode === undefined && !this.isTransfer) withoutExitCode.push(j);
 				const obs = observeCondorJob(ad, folder) ?? {
 					state: "lost",
 					reason: "HTCondor no longer knows the job and its command recorded no exit code",
@@ -234,9 +252,48 @@ export class HtcondorBackend implements ComputeBackend {
 				out.set(j.ref, obs);
 			}),
 		);
+		await this.followLockHolders(withoutExitCode, out);
 		// A held job waits forever; once reported as failed it is removed so it frees its slot.
 		if (held.length > 0) await this.remove(held.sort());
 		return out;
+	}
+
+	/**
+	 * A job that ended while its folder held no exit code and names another job as the holder of the
+	 * wrapper's lock was a second copy of the job (two submissions of one job): the job is the
+	 * holder's, watched instead (one condor_q for all of them) until the folder has its exit code,
+	 * or lost when the holder has left the queue without one.
+	 */
+	private async followLockHolders(
+		jobs: ReadonlyArray<{ ref: string; id: string; jobDir: string }>,
+		out: Map<string, JobObservation>,
+	): Promise<void> {
+		const losers: Array<{ ref: string; jobDir: string; holder: string }> = [];
+		await Promise.all(
+			jobs.map(async (j) => {
+				const obs = out.get(j.ref);
+				if (!obs || obs.state === "queued" || obs.state === "running") return;
+				const holder = await readLockHolder(j.jobDir);
+				if (holder && holder !== j.id && /^\d+\.\d+$/.test(holder))
+					losers.push({ ref: j.ref, jobDir: j.jobDir, holder });
+			}),
+		);
+		if (losers.length === 0) return;
+		const queue = await this.ads("condor_q", [...new Set(losers.map((l) => l.holder))]);
+		await Promise.all(
+			losers.map(async (l) => {
+				const folder = await readJobFolder(l.jobDir);
+				const ad = queue.get(l.holder);
+				const obs = observeCondorJob(ad && ad.JobStatus !== 3 && ad.JobStatus !== 4 ? ad : undefined, folder);
+				out.set(
+					l.ref,
+					obs ?? {
+						state: "lost",
+						reason: `a second copy of the job found it started by another; that copy (${l.holder}) has ended without recording an exit code`,
+					},
+				);
+			}),
+		);
 	}
 
 	/** Moves a job's returned outputs into its workspace; answers an observation only when that failed. */
@@ -268,7 +325,10 @@ export class HtcondorBackend implements ComputeBackend {
 	async cancel(ref: string): Promise<void> {
 		const m = /^(\d+\.\d+)@(.*)$/.exec(ref);
 		if (!m) return;
-		await this.remove([m[1] as string]);
+		// A second copy of the job may be the one running it (see `followLockHolders`): it goes too.
+		const holder = this.isTransfer ? undefined : await readLockHolder(m[2] as string);
+		const extra = holder && holder !== m[1] && /^\d+\.\d+$/.test(holder) ? [holder] : [];
+		await this.remove([m[1] as string, ...extra]);
 		if (this.isTransfer) await dropSnapshot(m[2] as string);
 	}
 

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { AppError } from "../../common/index.js";
 import type { BackendJob } from "../compute-backend.js";
-import { jobFiles } from "../job-folder.js";
+import { backendJobVariable, jobFiles } from "../job-folder.js";
 import type { HtcondorConfig } from "./htcondor-config.js";
 import { transferFiles, transferInputs, transferOutputs } from "./transfer-wrapper.js";
 
@@ -104,7 +104,10 @@ export function submitDescription(
 		"output = $(OrreryJobDir)/condor.out",
 		"error = $(OrreryJobDir)/condor.err",
 		"log = $(OrreryJobDir)/condor.log",
-		...(isTransfer ? transferCommands(spec.hasSecrets === true) : ["should_transfer_files = NO"]),
+		...(isTransfer
+			? transferCommands(spec.hasSecrets === true)
+			: // The copy that takes the wrapper's lock names itself in the folder (`holder`).
+				["should_transfer_files = NO", `environment = "${backendJobVariable}=$(ClusterId).$(ProcId)"`]),
 		"getenv = false",
 		"batch_name = orrery",
 		'+OrreryJobId = "$(OrreryJobId)"',

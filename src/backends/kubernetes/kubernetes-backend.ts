@@ -1,13 +1,16 @@
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
 import { BatchV1Api, CoreV1Api, KubeConfig, type V1Job, type V1Pod } from "@kubernetes/client-node";
 import { AppError, messageOf } from "../../common/index.js";
 import type {
 	BackendCapabilities,
 	BackendJob,
 	ComputeBackend,
+	JobIdentity,
 	JobObservation,
 	Submission,
 } from "../compute-backend.js";
-import { readJobFolder, writeJobScripts } from "../job-folder.js";
+import { jobFiles, readJobFolder, writeJobScripts } from "../job-folder.js";
 import { jobManifest, kubernetesJobName, orrerySelector } from "./job-manifest.js";
 import { isStuck, observeKubernetesJob } from "./kube-states.js";
 import type { KubernetesConfig } from "./kubernetes-config.js";
@@ -112,6 +115,15 @@ export class KubernetesBackend implements ComputeBackend {
 		);
 		for (const name of stuck) await this.delete(name);
 		return out;
+	}
+
+	/**
+	 * A Job created without its ref being recorded is named after the job id. The scripts are written
+	 * before the Job is created: a folder without run.sh was never submitted.
+	 */
+	async find(job: JobIdentity): Promise<string | undefined> {
+		if (!(await stat(join(job.jobDir, jobFiles.wrapper)).catch(() => undefined))) return undefined;
+		return `${kubernetesJobName(job.id)}@${job.jobDir}`;
 	}
 
 	async cancel(ref: string): Promise<void> {

@@ -7,6 +7,7 @@ import type {
 	BackendCapabilities,
 	BackendJob,
 	ComputeBackend,
+	JobIdentity,
 	JobObservation,
 	Submission,
 } from "../compute-backend.js";
@@ -226,6 +227,11 @@ export class LocalBackend implements ComputeBackend {
 		if (since !== undefined && Date.now() - since < startGraceMs) return { state: "queued" };
 		this.launcher.forget(ref);
 		return { state: "lost", reason: "the job never started" };
+	}
+
+	/** A local job's ref is its job folder: cancelling it kills the wrapper holding the lock, or takes the lock first. */
+	async find(job: JobIdentity): Promise<string | undefined> {
+		return job.jobDir;
 	}
 
 	async cancel(ref: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { AppError } from "../../common/index.js";
 import type { BackendJob } from "../compute-backend.js";
-import { containerSecretsPath, jobFiles, shQuote } from "../job-folder.js";
+import { backendJobVariable, containerSecretsPath, jobFiles, shQuote } from "../job-folder.js";
 import type { SlurmConfig, SlurmContainerConfig } from "./slurm-config.js";
 
 /** What Slurm is asked for, for one job (or every task of an array). */
@@ -89,7 +89,7 @@ export function arrayKey(spec: SlurmJobSpec): string {
 
 /** The batch script of one job: it only starts the job folder's wrapper. */
 export function batchScript(jobDir: string): string {
-	return `#!/bin/sh\n# Orrery job: the wrapper records stdout, stderr and the exit code in the job folder.\nexec /bin/sh ${shQuote(join(jobDir, jobFiles.wrapper))}\n`;
+	return `#!/bin/sh\n# Orrery job: the wrapper records stdout, stderr and the exit code in the job folder.\n${backendJobVariable}=$SLURM_JOB_ID exec /bin/sh ${shQuote(join(jobDir, jobFiles.wrapper))}\n`;
 }
 
 /** The batch script of an array: task N starts the wrapper of the N-th folder listed in `listFile`. */
@@ -98,7 +98,7 @@ export function arrayBatchScript(listFile: string): string {
 # Orrery job array: task N runs the job folder on line N of the list.
 dir=$(sed -n "\${SLURM_ARRAY_TASK_ID}p" ${shQuote(listFile)})
 [ -n "$dir" ] || { echo "orrery: no job folder for array task $SLURM_ARRAY_TASK_ID" >&2; exit 127; }
-exec /bin/sh "$dir/${jobFiles.wrapper}"
+${backendJobVariable}="\${SLURM_ARRAY_JOB_ID}_\${SLURM_ARRAY_TASK_ID}" exec /bin/sh "$dir/${jobFiles.wrapper}"
 `;
 }
 

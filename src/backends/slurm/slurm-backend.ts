@@ -6,10 +6,11 @@ import type {
 	BackendCapabilities,
 	BackendJob,
 	ComputeBackend,
+	JobIdentity,
 	JobObservation,
 	Submission,
 } from "../compute-backend.js";
-import { type JobFolderState, readJobFolder } from "../job-folder.js";
+import { type JobFolderState, readJobFolder, readLockHolder } from "../job-folder.js";
 import {
 	clusterPaths,
 	parseSlurmRef,
@@ -25,7 +26,13 @@ import { arrayBatchScript, arrayKey, batchScript, containerPlacement, slurmJobSp
 import { SlurmCli, type SlurmTransport } from "./slurm-cli.js";
 import type { SlurmConfig } from "./slurm-config.js";
 import { SlurmRest } from "./slurm-rest.js";
-import { isActiveSlurmState, observeSlurmJob, type SlurmRecord, vanishedObservation } from "./slurm-states.js";
+import {
+	isActiveSlurmState,
+	lockLostReason,
+	observeSlurmJob,
+	type SlurmRecord,
+	vanishedObservation,
+} from "./slurm-states.js";
 import { SshStaging } from "./ssh-staging.js";
 
 /**
@@ -193,6 +200,12 @@ export class SlurmBackend implements ComputeBackend {
 		return found;
 	}
 
+	/** A job sbatch may have taken without its id being recorded: by the folder's id, or its submit record and name. */
+	async find(job: JobIdentity): Promise<string | undefined> {
+		const id = await this.priorSubmission(job.jobDir);
+		return id ? slurmRef(id, job.jobDir) : undefined;
+	}
+
 	private answer(id: string, job: BackendJob, placement: { imageUsed?: boolean; note?: string }): Submission {
 		const s: Submission = { ref: slurmRef(id, job.jobDir) };
 		if (placement.imageUsed !== undefined) s.imageUsed = placement.imageUsed;
@@ -209,12 +222,14 @@ export class SlurmBackend implements ComputeBackend {
 		if (jobs.length === 0) return out;
 		const queue = await this.transport.queue([...new Set(jobs.map((j) => j.base))]);
 		await this.stageOutEnded(jobs.filter((j) => !isActive(queue.get(j.id))).map((j) => j.jobDir));
+		const withoutExitCode = new Set<string>();
 		const unresolved: Array<{ ref: string; id: string; base: string; folder: JobFolderState; jobDir: string }> = [];
 		await Promise.all(
 			jobs.map(async (j) => {
 				const record = queue.get(j.id);
 				if (record?.state === "PENDING") return void out.set(j.ref, { state: "queued" });
 				const folder = await readJobFolder(j.jobDir);
+				if (folder.exitCode === undefined) withoutExitCode.add(j.ref);
 				const facts = isActive(record) ? {} : ((await readSubmitRecord(j.jobDir)) ?? {});
 				const obs = observeSlurmJob(record, folder, facts);
 				if (obs) out.set(j.ref, obs);
@@ -229,6 +244,10 @@ export class SlurmBackend implements ComputeBackend {
 				out.set(j.ref, (record && observeSlurmJob(record, j.folder, facts)) || vanishedObservation(j.folder));
 			}
 		}
+		await this.followLockHolders(
+			jobs.filter((j) => withoutExitCode.has(j.ref)),
+			out,
+		);
 		// Slurm signals every process of a cancelled job at once: a command whose children die first may
 		// see them end and exit 0 before its own signal arrives. A job Orrery cancelled never reads as a success.
 		await Promise.all(
@@ -241,6 +260,47 @@ export class SlurmBackend implements ComputeBackend {
 			}),
 		);
 		return out;
+	}
+
+	/**
+	 * A Slurm job that ended while its folder held no exit code and names another Slurm job as the
+	 * holder of the wrapper's lock was a second copy of the job (two submissions of one job): it ran
+	 * nothing, and the job is the holder's. The holder is watched instead (one squeue for all of them):
+	 * queued or running while Slurm has it active, then the folder's exit code, or lost without one.
+	 */
+	private async followLockHolders(
+		jobs: ReadonlyArray<{ ref: string; id: string; jobDir: string }>,
+		out: Map<string, JobObservation>,
+	): Promise<void> {
+		const losers: Array<{ ref: string; jobDir: string; holder: string }> = [];
+		await Promise.all(
+			jobs.map(async (j) => {
+				const obs = out.get(j.ref);
+				if (!obs || obs.state === "queued" || obs.state === "running") return;
+				const holder = await readLockHolder(j.jobDir);
+				if (holder && holder !== j.id && /^\d+(_\d+)?$/.test(holder))
+					losers.push({ ref: j.ref, jobDir: j.jobDir, holder });
+			}),
+		);
+		if (losers.length === 0) return;
+		const queue = await this.transport.queue([...new Set(losers.map((l) => l.holder.split("_")[0] as string))]);
+		await Promise.all(
+			losers.map(async (l) => {
+				const folder = await readJobFolder(l.jobDir);
+				if (folder.exitCode !== undefined) {
+					const obs: JobObservation = { state: "exited", exitCode: folder.exitCode };
+					if (folder.startedAt) obs.startedAt = folder.startedAt;
+					if (folder.finishedAt) obs.finishedAt = folder.finishedAt;
+					return void out.set(l.ref, obs);
+				}
+				const record = queue.get(l.holder);
+				if (record && isActiveSlurmState(record.state)) {
+					const obs = observeSlurmJob(record, folder);
+					return void out.set(l.ref, obs?.state === "queued" ? obs : { state: "running" });
+				}
+				out.set(l.ref, { state: "lost", reason: `${lockLostReason} (the holder, Slurm job ${l.holder}, has ended)` });
+			}),
+		);
 	}
 
 	private async stageOutEnded(jobDirs: readonly string[]): Promise<void> {
@@ -262,6 +322,9 @@ export class SlurmBackend implements ComputeBackend {
 		if (!p) return;
 		await writeFile(join(p.jobDir, cancelRequested), "").catch(() => undefined);
 		this.pendingCancels.push(p.id);
+		// A second copy of the job may be the one running it (see `followLockHolders`): it goes too.
+		const holder = await readLockHolder(p.jobDir);
+		if (holder && holder !== p.id && /^\d+(_\d+)?$/.test(holder)) this.pendingCancels.push(holder);
 		this.cancelFlush ??= new Promise<void>((resolve, reject) => {
 			setImmediate(() => {
 				const ids = this.pendingCancels;

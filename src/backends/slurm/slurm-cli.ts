@@ -105,7 +105,14 @@ export class SlurmCli implements SlurmTransport {
 			"--starttime=now-30days",
 			"--format=JobID",
 		]);
-		if (a.exitCode !== 0) return undefined;
+		if (a.exitCode !== 0) {
+			if (/accounting storage is disabled|slurmdbd/i.test(a.stderr)) {
+				this.hasAccounting = false;
+				return undefined;
+			}
+			// Not knowing is not "never submitted": the job could be submitted twice.
+			throw unavailable("sacct", a);
+		}
 		return a.stdout.trim().split("\n")[0]?.split("_")[0]?.trim() || undefined;
 	}
 

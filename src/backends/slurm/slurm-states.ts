@@ -1,5 +1,5 @@
 import type { JobObservation } from "../compute-backend.js";
-import type { JobFolderState } from "../job-folder.js";
+import { type JobFolderState, lockLostExitCode } from "../job-folder.js";
 
 /** One job (or array task) as squeue, sacct or slurmrestd describe it. */
 export interface SlurmRecord {
@@ -89,6 +89,10 @@ export function observeSlurmJob(
 	}
 	const lost = lostMessages[record.state];
 	if (lost && folder.exitCode === undefined) return { state: "lost", reason: lost };
+	// A second copy of the job that found the lock taken: its end is not the job's (the backend
+	// follows the copy holding the lock, see `SlurmBackend.poll`).
+	if (folder.exitCode === undefined && !record.signal && record.exitCode === lockLostExitCode)
+		return { state: "lost", reason: lockLostReason };
 	const slurmCode = record.signal ? 128 + record.signal : record.exitCode;
 	const code = folder.exitCode ?? slurmCode;
 	switch (record.state) {
@@ -140,6 +144,10 @@ export function observeSlurmJob(
 			};
 	}
 }
+
+/** Why a job whose Slurm job found the wrapper's lock taken is lost when no copy holding it is known. */
+export const lockLostReason =
+	"a second copy of the job found it started by another and ended, and no copy that ran it recorded an exit code";
 
 /** What to say about a job neither Slurm nor its folder can account for. */
 export function vanishedObservation(folder: JobFolderState): JobObservation {
