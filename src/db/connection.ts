@@ -130,3 +130,30 @@ export async function uniquely<T>(message: string, write: () => Promise<T>): Pro
 		throw error;
 	}
 }
+
+/** SQLite result codes that mean "try again": another connection holds a lock. */
+const sqliteTransient = /^SQLITE_(BUSY|LOCKED)/;
+/** PostgreSQL SQLSTATEs that mean "try again": a lost connection (08…), a serialization failure or deadlock, a server going down or full. */
+const postgresTransient = /^(08...|40001|40P01|57P0[123]|53300)$/;
+/** Node's socket errors and pg's own messages for a connection that went away. */
+const socketTransient = new Set(["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTCONN"]);
+
+/**
+ * A driver error that says "try again" (the database is busy, locked, unreachable, or could not
+ * serialize a transaction) as a retryable `backend_unavailable`; undefined for any other error,
+ * which stays what it is. The scheduler retries a run's tick on these instead of failing the run.
+ */
+export function transientDatabaseError(error: unknown): AppError | undefined {
+	if (!(error instanceof Error)) return undefined;
+	const code = (error as { code?: unknown }).code;
+	const isTransient =
+		typeof code === "string"
+			? sqliteTransient.test(code) || postgresTransient.test(code) || socketTransient.has(code)
+			: /^Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(
+					error.message,
+				);
+	if (!isTransient) return undefined;
+	return new AppError("backend_unavailable", `the database is unavailable for now (${error.message})`, {
+		cause: error,
+	});
+}

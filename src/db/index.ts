@@ -11,6 +11,7 @@ export {
 	isPostgresUrl,
 	isUniqueViolation,
 	openDatabase,
+	transientDatabaseError,
 	uniquely,
 } from "./connection.js";
 export { appendEvents, type EventRow, listEvents, type NewEvent } from "./events.js";
@@ -52,6 +53,7 @@ export {
 	updateJobsWithEvents,
 	updateJobWithEvents,
 } from "./jobs.js";
+export { renewLease, transitionLeasedWorkflow } from "./leases.js";
 export { type DialectName, migrateToLatest } from "./migrations.js";
 export { listQuotas, type QuotaRow, setQuotaLimit, setQuotaUsage } from "./quotas.js";
 export {

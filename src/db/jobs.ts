@@ -50,32 +50,51 @@ export interface JobUpdate {
 	id: string;
 	patch: Partial<Omit<JobRow, "id">>;
 	events: readonly NewEvent[];
+	/**
+	 * The states the writer saw the job in: the change (and its events) applies only while the job is
+	 * still in one of them, so a late writer (one whose lease ran out) cannot undo another's change.
+	 */
+	from?: readonly JobStatus[];
 }
 
 /**
  * Updates a job and appends the events that tell of it in one transaction: the run's log never lacks
  * (after a crash) or runs ahead of (for a reader) the job's state, and SQLite commits once, not twice.
+ * False when `from` was given and the job was no longer in one of those states (nothing written).
  */
 export async function updateJobWithEvents(
 	db: Db,
 	id: string,
 	patch: Partial<Omit<JobRow, "id">>,
 	events: readonly NewEvent[],
-): Promise<void> {
-	await updateJobsWithEvents(db, [{ id, patch, events }]);
+	from?: readonly JobStatus[],
+): Promise<boolean> {
+	const applied = await updateJobsWithEvents(db, [{ id, patch, events, ...(from ? { from } : {}) }]);
+	return applied.has(id);
 }
 
 /**
  * Updates several jobs and appends their events in one transaction (one commit for all the jobs a
- * scheduler tick saw end or handed to a backend, instead of one each): all of them or none.
+ * scheduler tick saw end or handed to a backend, instead of one each): all of them or none. An update
+ * with `from` whose job has moved on is skipped with its events; returns the ids of the jobs updated.
  */
-export async function updateJobsWithEvents(db: Db, updates: readonly JobUpdate[]): Promise<void> {
-	const events = updates.flatMap((u) => u.events);
+export async function updateJobsWithEvents(db: Db, updates: readonly JobUpdate[]): Promise<Set<string>> {
+	const applied = new Set<string>();
+	const updateOne = async (q: Kysely<Database>, u: JobUpdate) => {
+		let query = q.updateTable("jobs").set(u.patch).where("id", "=", u.id);
+		if (u.from) query = query.where("status", "in", u.from);
+		const res = await query.executeTakeFirst();
+		if (!u.from || Number(res.numUpdatedRows) > 0) applied.add(u.id);
+	};
 	const only = updates.length === 1 ? updates[0] : undefined;
-	if (only && events.length === 0) return updateJob(db, only.id, only.patch);
-	if (updates.length === 0) return;
+	if (only && only.events.length === 0) {
+		await updateOne(db.kysely, only);
+		return applied;
+	}
+	if (updates.length === 0) return applied;
 	await db.kysely.transaction().execute(async (trx) => {
-		for (const u of updates) await trx.updateTable("jobs").set(u.patch).where("id", "=", u.id).execute();
+		for (const u of updates) await updateOne(trx, u);
+		const events = updates.flatMap((u) => (applied.has(u.id) ? u.events : []));
 		// Chunked: a statement's parameters are limited (SQLite 32,766, PostgreSQL 65,535).
 		for (let i = 0; i < events.length; i += 500)
 			await trx
@@ -83,6 +102,7 @@ export async function updateJobsWithEvents(db: Db, updates: readonly JobUpdate[]
 				.values(events.slice(i, i + 500))
 				.execute();
 	});
+	return applied;
 }
 
 /** All jobs of a workflow in creation order. */

@@ -5,6 +5,7 @@ import type { JobRow, JobUpdate, NewEvent, WorkflowRow } from "../db/index.js";
 import type { GuardedBackend } from "./guarded-backend.js";
 import type { JobSubmitter } from "./job-submitter.js";
 import type { RunEvents } from "./run-events.js";
+import { LeaseLostError, type RunLeases } from "./run-leases.js";
 import { type SchedulerDeps, terminalJob } from "./scheduler-settings.js";
 
 /**
@@ -18,6 +19,7 @@ export class JobObserver {
 		private readonly backends: ReadonlyMap<string, GuardedBackend>,
 		private readonly events: RunEvents,
 		private readonly submitter: JobSubmitter,
+		private readonly leases: RunLeases,
 	) {}
 
 	/** Polls every active job of the claimed workflows, one batched call per backend, and records what changed. */
@@ -52,8 +54,14 @@ export class JobObserver {
 					const update = obs ? await this.changeOf(wf, jobsOf.get(wf.id) ?? [], job, obs, backend) : undefined;
 					if (update) changes.push({ job, update });
 				}
-				await this.events.recordJobUpdates(changes.map((c) => c.update));
+				// Each change applies only to a job still in the state it was seen in: a job that moved on
+				// meanwhile was changed by another instance, which holds the run's lease now.
+				const applied = await this.events.recordJobUpdates(changes.map((c) => c.update));
 				for (const { job, update } of changes) {
+					if (!applied.has(job.id)) {
+						this.leases.markLost(job.workflow_id);
+						continue;
+					}
 					Object.assign(job, update.patch);
 					if (update.patch.status && terminalJob.has(update.patch.status)) await this.submitter.clearSecrets(job);
 				}
@@ -90,7 +98,12 @@ export class JobObserver {
 					!backend.backend.capabilities.enforcesTimeLimit &&
 					Date.now() - started > limit * 1000
 				) {
-					await backend.cancel(job.backend_ref as string);
+					try {
+						await this.leases.during(wf.id, () => backend.cancel(job.backend_ref as string));
+					} catch (error) {
+						if (error instanceof LeaseLostError) return undefined; // the run's new holder sees to it
+						throw error;
+					}
 					patch.status = "failed";
 					patch.finished_at = at;
 					patch.message = `time limit of ${limit}s exceeded; the job was stopped`;
@@ -137,7 +150,7 @@ export class JobObserver {
 				return undefined;
 		}
 		if (Object.keys(patch).length === 0) return undefined;
-		return { id: job.id, patch, events };
+		return { id: job.id, patch, events, from: [job.status] };
 	}
 
 	/**
@@ -155,15 +168,17 @@ export class JobObserver {
 			message: `infrastructure failure: ${reason}`,
 		};
 		const retry = canRetry ? `; retrying (attempt ${job.attempt + 1} of ${retries + 1})` : "";
-		await this.events.recordJobUpdate(job.id, patch, [
-			this.events.event(
-				wf.id,
-				job.id,
-				"job_lost",
-				`${job.step_name}: ${reason}${retry}`,
-				canRetry ? "warning" : "error",
-			),
-		]);
+		const event = this.events.event(
+			wf.id,
+			job.id,
+			"job_lost",
+			`${job.step_name}: ${reason}${retry}`,
+			canRetry ? "warning" : "error",
+		);
+		if (!(await this.events.recordJobUpdate(job.id, patch, [event], [job.status]))) {
+			this.leases.markLost(wf.id);
+			return;
+		}
 		Object.assign(job, patch);
 		await this.submitter.clearSecrets(job);
 	}

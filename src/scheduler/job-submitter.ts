@@ -13,6 +13,7 @@ import type { JobRequest } from "../engines/index.js";
 import { internalDir, isInside, jobFolderPath } from "../storage/index.js";
 import type { GuardedBackend } from "./guarded-backend.js";
 import type { RunEvents } from "./run-events.js";
+import { LeaseLostError, type RunLeases } from "./run-leases.js";
 import type { SchedulerConfig, SchedulerDeps } from "./scheduler-settings.js";
 
 /** A job a backend accepted, not yet recorded. */
@@ -34,6 +35,7 @@ export class JobSubmitter {
 		private readonly deps: SchedulerDeps,
 		private readonly backends: ReadonlyMap<string, GuardedBackend>,
 		private readonly events: RunEvents,
+		private readonly leases: RunLeases,
 	) {}
 
 	/**
@@ -138,14 +140,17 @@ export class JobSubmitter {
 	 */
 	private async submitBatchInto(wf: WorkflowRow, jobs: JobRow[], accepted: Accepted[]): Promise<void> {
 		const backend = this.backends.get((jobs[0] as JobRow).backend) as GuardedBackend;
-		if (jobs.length < 2 || !backend.backend.submitBatch) {
+		const submitBatch = backend.backend.submitBatch?.bind(backend.backend);
+		if (jobs.length < 2 || !submitBatch) {
 			for (const job of jobs) await this.submitInto(wf, job, accepted);
 			return;
 		}
 		let subs: Submission[];
 		try {
-			subs = await backend.backend.submitBatch(await Promise.all(jobs.map((j) => this.backendJobOf(wf, j))));
+			const batch = await Promise.all(jobs.map((j) => this.backendJobOf(wf, j)));
+			subs = await this.leases.during(wf.id, () => submitBatch(batch));
 		} catch (error) {
+			if (error instanceof LeaseLostError) throw error;
 			this.deps.logger.warn({ err: error, backend: backend.name }, "batch submission failed; submitting one by one");
 			for (const job of jobs) await this.submitInto(wf, job, accepted);
 			return;
@@ -170,9 +175,8 @@ export class JobSubmitter {
 		const at = isoNow(this.deps.clock);
 		const fail = async (message: string) => {
 			const patch: Partial<JobRow> = { status: "failed", finished_at: at, message };
-			await this.events.recordJobUpdate(job.id, patch, [
-				this.events.event(wf.id, job.id, "job_failed", `${job.step_name}: ${message}`, "error"),
-			]);
+			const event = this.events.event(wf.id, job.id, "job_failed", `${job.step_name}: ${message}`, "error");
+			if (!(await this.events.recordJobUpdate(job.id, patch, [event], ["created"]))) throw new LeaseLostError(wf.id);
 			Object.assign(job, patch);
 		};
 		let backendJob: BackendJob;
@@ -183,9 +187,13 @@ export class JobSubmitter {
 			if (isAppError(error) && error.code === "validation_failed") return fail(error.message);
 			throw error;
 		}
+		// Only while this instance holds the run's lease: a replica that took it over submits instead (a
+		// database error here is the tick's to retry, not the backend's).
+		await this.leases.hold(wf.id);
 		try {
-			accepted.push({ job, sub: await backend.submit(backendJob) });
+			accepted.push({ job, sub: await this.leases.during(wf.id, () => backend.submit(backendJob)) });
 		} catch (error) {
+			if (error instanceof LeaseLostError) throw error;
 			if (isAppError(error) && error.code === "validation_failed") return fail(error.message);
 			// The backend is unreachable: the job stays `created` and is submitted again next tick.
 			this.deps.logger.warn({ err: error, job: job.id }, "submission failed; will retry");
@@ -264,7 +272,11 @@ export class JobSubmitter {
 		return value;
 	}
 
-	/** Records that backends accepted jobs, in one transaction. */
+	/**
+	 * Records that backends accepted jobs, in one transaction, for the jobs still `created`: a job
+	 * another instance submitted and moved on meanwhile (this one lost the lease while its backend
+	 * call was under way) keeps that state, and this instance leaves the run alone.
+	 */
 	private async recordSubmissions(wf: WorkflowRow, accepted: readonly Accepted[]): Promise<void> {
 		const at = isoNow(this.deps.clock);
 		const updates = accepted.map(({ job, sub }): JobUpdate => {
@@ -278,10 +290,15 @@ export class JobSubmitter {
 				`${job.step_name}: submitted to ${job.backend}${note}`,
 				sub.note ? "warning" : "info",
 			);
-			return { id: job.id, patch, events: [event] };
+			return { id: job.id, patch, events: [event], from: ["created"] };
 		});
-		await this.events.recordJobUpdates(updates);
-		for (const [i, { job }] of accepted.entries()) Object.assign(job, (updates[i] as JobUpdate).patch);
+		const applied = await this.events.recordJobUpdates(updates);
+		for (const [i, { job }] of accepted.entries())
+			if (applied.has(job.id)) Object.assign(job, (updates[i] as JobUpdate).patch);
+		if (applied.size < updates.length) {
+			this.leases.markLost(wf.id);
+			throw new LeaseLostError(wf.id);
+		}
 	}
 }
 

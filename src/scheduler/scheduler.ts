@@ -1,12 +1,14 @@
-import { AppError, isAppError, isoNow } from "../common/index.js";
+import { AppError, isAppError, isoNow, messageOf } from "../common/index.js";
 import {
 	activeJobStatuses,
+	activeWorkflowStatuses,
 	claimWorkflows,
 	type JobRow,
 	type JobUpdate,
 	listJobs,
 	listLeasedWorkflows,
-	releaseLease,
+	transientDatabaseError,
+	transitionLeasedWorkflow,
 	transitionWorkflow,
 	updateJob,
 	updateJobsWithEvents,
@@ -16,12 +18,13 @@ import {
 import type { EngineStep, WorkflowEngine } from "../engines/index.js";
 import type { WorkflowType } from "../spec/index.js";
 import { recordRunEnd } from "./accounting.js";
-import { GuardedBackend } from "./guarded-backend.js";
+import { CancelDeferredError, GuardedBackend } from "./guarded-backend.js";
 import { JobObserver } from "./job-observer.js";
 import { JobSubmitter } from "./job-submitter.js";
 import { maintain, reclaimDeadLocalLeases } from "./maintenance.js";
 import { computeProgress } from "./progress.js";
 import { RunEvents } from "./run-events.js";
+import { LeaseLostError, RunLeases } from "./run-leases.js";
 import { RunViews, runState, toJobView } from "./run-view.js";
 import { type SchedulerConfig, type SchedulerDeps, terminalJob } from "./scheduler-settings.js";
 import { type StagingGate, StagingPhase } from "./staging-phase.js";
@@ -50,6 +53,7 @@ export class Scheduler {
 	private readonly staging: StagingPhase | undefined;
 
 	private readonly events: RunEvents;
+	private readonly leases: RunLeases;
 	private readonly submitter: JobSubmitter;
 	private readonly observer: JobObserver;
 
@@ -60,8 +64,9 @@ export class Scheduler {
 		for (const [name, b] of deps.backends)
 			this.backends.set(name, new GuardedBackend(b, deps.clock, () => this.wake()));
 		this.events = new RunEvents(deps.db, deps.clock, (id) => this.notify(id));
-		this.submitter = new JobSubmitter(config, deps, this.backends, this.events);
-		this.observer = new JobObserver(deps, this.backends, this.events, this.submitter);
+		this.leases = new RunLeases(deps.db, config.instanceId, config.leaseMs, deps.clock, deps.logger);
+		this.submitter = new JobSubmitter(config, deps, this.backends, this.events, this.leases);
+		this.observer = new JobObserver(deps, this.backends, this.events, this.submitter, this.leases);
 		const { secretsOf } = deps;
 		if (config.staging && secretsOf) {
 			this.staging = new StagingPhase({
@@ -183,6 +188,7 @@ export class Scheduler {
 				throw error;
 			}
 			this.lastClaim = now.getTime();
+			this.leases.claimed(claimed.map((wf) => wf.id));
 		} else {
 			claimed = await listLeasedWorkflows(
 				db,
@@ -205,10 +211,17 @@ export class Scheduler {
 		this.views.retain(new Set(jobsOf.keys()));
 		await this.observer.observe(claimed, jobsOf);
 		for (const wf of claimed) {
+			// A run whose lease was found gone (here or while observing) is left to its new holder; a tick
+			// that outlasts the lease finds that out before each backend call and each write of its state.
+			if (this.leases.isLost(wf.id)) {
+				this.leaveRun(wf.id);
+				continue;
+			}
+			const jobs = jobsOf.get(wf.id) ?? [];
 			try {
-				await this.advance(wf, jobsOf.get(wf.id) ?? []);
+				await this.advance(wf, jobs);
 			} catch (error) {
-				await this.failOnError(wf, error);
+				await this.failOnError(wf, error, jobs);
 			}
 		}
 	}
@@ -280,11 +293,12 @@ export class Scheduler {
 		const hasJobs = jobs.some((j) => j.status !== "created");
 		if (wf.status === "queued" || (wf.status === "pending" && hasJobs)) {
 			const next = hasJobs ? "running" : "pending";
-			await transitionWorkflow(db, wf.id, [wf.status], {
+			const isMoved = await transitionLeasedWorkflow(db, wf.id, this.config.instanceId, [wf.status], {
 				status: next,
 				updated_at: at,
 				...(next === "running" ? { started_at: wf.started_at ?? at } : {}),
 			});
+			if (!isMoved) throw new LeaseLostError(wf.id); // the event tells of a change only when it happened
 			await this.events.record([this.events.event(wf.id, null, `workflow_${next}`, `workflow is ${next}`)]);
 			wf.status = next;
 		}
@@ -304,7 +318,7 @@ export class Scheduler {
 					if (targets.length > 0) message = `${message}; outputs published to ${targets.join(", ")}`;
 				}
 			}
-			await transitionWorkflow(db, wf.id, ["queued", "pending", "running"], {
+			const isEnded = await transitionLeasedWorkflow(db, wf.id, this.config.instanceId, activeWorkflowStatuses, {
 				status: ok ? "finished" : "failed",
 				status_message: message,
 				progress,
@@ -315,6 +329,7 @@ export class Scheduler {
 				lease_owner: null,
 				lease_expires_at: null,
 			});
+			if (!isEnded) throw new LeaseLostError(wf.id);
 			await this.events.record([
 				this.events.event(wf.id, null, ok ? "workflow_finished" : "workflow_failed", message, ok ? "info" : "error"),
 			]);
@@ -322,31 +337,43 @@ export class Scheduler {
 			return;
 		}
 		if (progress !== wf.progress) {
-			await updateWorkflow(db, wf.id, { progress, updated_at: at });
+			await transitionLeasedWorkflow(db, wf.id, this.config.instanceId, [wf.status], { progress, updated_at: at });
 			wf.progress = progress;
 			this.notify(wf.id);
 		}
 	}
 
+	/**
+	 * Stops a run whose stop was requested. A job is marked stopped only once its backend cancelled it
+	 * (jobs never recorded as accepted are first looked for on the backend, see `ComputeBackend.find`);
+	 * a job whose cancel failed stays as it is, and so does the run, with its stop request: every later
+	 * tick (of this server or, after a crash, of the next) tries again, until the run's last job is
+	 * stopped or has ended. Only then is the run `stopped`.
+	 */
 	private async stopRun(wf: WorkflowRow, jobs: JobRow[]): Promise<void> {
 		const { db } = this.deps;
 		const at = isoNow(this.deps.clock);
 		const live = jobs.filter((j) => !terminalJob.has(j.status));
 		// All cancels go out together, so a backend can merge them (one scancel for a whole fan-out).
+		const failures = new Map<JobRow, unknown>();
 		await Promise.all(
 			live.map(async (job) => {
-				if (!job.backend_ref) return;
 				try {
-					await this.backends.get(job.backend)?.cancel(job.backend_ref);
+					await this.cancelJob(job);
 				} catch (error) {
-					this.deps.logger.warn({ err: error, job: job.id }, "cancel failed");
+					failures.set(job, error);
 				}
 			}),
 		);
 		for (const job of live) {
+			if (failures.has(job)) continue;
 			await updateJob(db, job.id, { status: "stopped", finished_at: at, message: "stopped by request" });
 			await this.submitter.clearSecrets(job);
 			job.status = "stopped";
+		}
+		if (failures.size > 0) {
+			await this.stopPending(wf, failures);
+			return;
 		}
 		await transitionWorkflow(db, wf.id, ["queued", "pending", "running"], {
 			status: "stopped",
@@ -363,6 +390,31 @@ export class Scheduler {
 		await this.ended(wf);
 	}
 
+	/** Cancels one job on its backend, finding it there first when its ref was never recorded. */
+	private async cancelJob(job: JobRow): Promise<void> {
+		const backend = this.backends.get(job.backend);
+		if (!backend) throw new AppError("internal", `compute backend '${job.backend}' is not configured`);
+		const ref = job.backend_ref ?? (await backend.find({ id: job.id, jobDir: job.job_dir }));
+		if (ref) await backend.cancel(ref);
+	}
+
+	/**
+	 * Tells (in the run's log and status message) that some jobs could not be cancelled yet. Cancels
+	 * merely deferred (their backend failed a moment ago) are not told again, so a backend that stays
+	 * down adds a line per retry with a growing pause, not one per tick.
+	 */
+	private async stopPending(wf: WorkflowRow, failures: ReadonlyMap<JobRow, unknown>): Promise<void> {
+		const fresh = [...failures].filter(([, error]) => !(error instanceof CancelDeferredError));
+		if (fresh.length === 0) return;
+		for (const [job, error] of fresh)
+			this.deps.logger.warn({ err: error, job: job.id }, "cancel failed; the job is not stopped yet, retrying");
+		const [first, firstError] = fresh[0] as [JobRow, unknown];
+		const backends = [...new Set(fresh.map(([j]) => j.backend))].join(", ");
+		const message = `stopping: ${failures.size} job${failures.size > 1 ? "s" : ""} not cancelled yet (${backends}: ${messageOf(firstError)}); retrying`;
+		await updateWorkflow(this.deps.db, wf.id, { status_message: message, updated_at: isoNow(this.deps.clock) });
+		await this.events.record([this.events.event(wf.id, first.id, "job_cancel_retry", message, "warning")]);
+	}
+
 	/** Waits for stage-in: the run shows as pending; a failed stage-in fails it before any job. */
 	private async holdForStaging(wf: WorkflowRow, gate: Exclude<StagingGate, { state: "ready" }>): Promise<void> {
 		if (gate.state === "failed") {
@@ -371,7 +423,11 @@ export class Scheduler {
 		}
 		if (wf.status !== "queued") return;
 		const at = isoNow(this.deps.clock);
-		await transitionWorkflow(this.deps.db, wf.id, ["queued"], { status: "pending", updated_at: at });
+		const isMoved = await transitionLeasedWorkflow(this.deps.db, wf.id, this.config.instanceId, ["queued"], {
+			status: "pending",
+			updated_at: at,
+		});
+		if (!isMoved) throw new LeaseLostError(wf.id);
 		await this.events.record([
 			this.events.event(wf.id, null, "workflow_pending", "workflow is pending: staging inputs"),
 		]);
@@ -382,6 +438,7 @@ export class Scheduler {
 	private async ended(wf: WorkflowRow): Promise<void> {
 		this.jobCache.delete(wf.id);
 		this.views.forget(wf.id);
+		this.leases.forget(wf.id);
 		this.isClaimDue = true; // room for a run that waited for the per-tick limit
 		this.staging?.cancel(wf.id);
 		this.notify(wf.id);
@@ -392,24 +449,100 @@ export class Scheduler {
 		}
 	}
 
-	private async failOnError(wf: WorkflowRow, error: unknown): Promise<void> {
+	/**
+	 * Handles an error of advancing a run. A lost lease leaves the run to its new holder. A retryable
+	 * error (a backend, or the database, unavailable for now: busy, locked, a dropped connection, a
+	 * serialization failure) is tried again next tick, with the run's jobs read afresh. Anything else
+	 * fails the run, after its live jobs are cancelled as a stop cancels them (none is left running
+	 * unwatched); while a cancel fails, the run stays as it is and the next tick tries again.
+	 */
+	private async failOnError(wf: WorkflowRow, error: unknown, jobs: JobRow[] = []): Promise<void> {
 		const { db } = this.deps;
-		const isUserError = isAppError(error) && error.code === "validation_failed";
+		if (error instanceof LeaseLostError || this.leases.isLost(wf.id)) {
+			this.deps.logger.info({ workflow: wf.id }, "the run's lease went elsewhere; leaving the run to its holder");
+			this.leaveRun(wf.id);
+			return;
+		}
+		const cause = transientDatabaseError(error) ?? error;
+		const isUserError = isAppError(cause) && cause.code === "validation_failed";
+		if (!isUserError && isAppError(cause) && cause.retryable) {
+			this.deps.logger.warn({ err: error, workflow: wf.id }, "advancing a workflow failed; will retry");
+			// What is in memory may be ahead of what was committed: the next tick reads the run afresh.
+			this.jobCache.delete(wf.id);
+			this.views.forget(wf.id);
+			return;
+		}
 		if (!isUserError) this.deps.logger.error({ err: error, workflow: wf.id }, "advancing a workflow failed");
-		if (!isUserError && isAppError(error) && error.retryable) return; // try again next tick
-		const message = isUserError
-			? (error as AppError).message
-			: "internal error while running the workflow; see the server log";
+		const message = isUserError ? cause.message : "internal error while running the workflow; see the server log";
+		try {
+			if (!(await this.cancelLiveJobs(wf, jobs, `stopped: the workflow failed (${message})`))) return;
+		} catch (cancelError) {
+			if (!(cancelError instanceof LeaseLostError)) throw cancelError;
+			this.leaveRun(wf.id);
+			return;
+		}
 		const at = isoNow(this.deps.clock);
-		await transitionWorkflow(db, wf.id, ["queued", "pending", "running"], {
+		const isFailed = await transitionLeasedWorkflow(db, wf.id, this.config.instanceId, activeWorkflowStatuses, {
 			status: "failed",
 			status_message: message,
+			progress: JSON.stringify(computeProgress(jobs)),
 			finished_at: at,
 			updated_at: at,
+			lease_owner: null,
+			lease_expires_at: null,
 		});
-		await releaseLease(db, wf.id, this.config.instanceId);
+		if (!isFailed) {
+			this.leaveRun(wf.id);
+			return;
+		}
 		await this.events.record([this.events.event(wf.id, null, "workflow_failed", message, "error")]);
 		await this.ended(wf);
+	}
+
+	/**
+	 * Cancels the live jobs of a run that fails, through the same cancel as a stop (which finds a job
+	 * whose ref was never recorded on its backend), and marks those cancelled `stopped`. False when
+	 * some cancel failed: those jobs stay as they are, to be cancelled again at the next tick.
+	 */
+	private async cancelLiveJobs(wf: WorkflowRow, jobs: JobRow[], message: string): Promise<boolean> {
+		const live = jobs.filter((j) => !terminalJob.has(j.status));
+		if (live.length === 0) return true;
+		const cancelled: JobRow[] = [];
+		await this.leases.during(wf.id, () =>
+			Promise.all(
+				live.map(async (job) => {
+					try {
+						await this.cancelJob(job);
+						cancelled.push(job);
+					} catch (error) {
+						this.deps.logger.warn({ err: error, job: job.id }, "cancelling a job of a failing run failed; retrying");
+					}
+				}),
+			),
+		);
+		const at = isoNow(this.deps.clock);
+		const applied = await this.events.recordJobUpdates(
+			cancelled.map((job) => ({
+				id: job.id,
+				patch: { status: "stopped", finished_at: at, message },
+				events: [this.events.event(wf.id, job.id, "job_stopped", `${job.step_name}: ${message}`, "warning")],
+				from: [job.status],
+			})),
+		);
+		for (const job of cancelled) {
+			if (!applied.has(job.id)) throw new LeaseLostError(wf.id);
+			Object.assign(job, { status: "stopped", finished_at: at, message });
+			await this.submitter.clearSecrets(job);
+		}
+		return cancelled.length === live.length;
+	}
+
+	/** Drops what this instance keeps of a run it no longer holds (another instance does now, or the run moved on). */
+	private leaveRun(workflowId: string): void {
+		this.leases.markLost(workflowId);
+		this.jobCache.delete(workflowId);
+		this.views.forget(workflowId);
+		this.staging?.cancel(workflowId);
 	}
 
 	private notify(workflowId: string): void {

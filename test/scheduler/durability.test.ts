@@ -1,7 +1,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type BackendJob, type ComputeBackend, LocalBackend, type Submission } from "../../src/backends/index.js";
+import {
+	type BackendJob,
+	type ComputeBackend,
+	type JobIdentity,
+	LocalBackend,
+	type Submission,
+} from "../../src/backends/index.js";
 import { claimWorkflows, listLeasedWorkflows } from "../../src/db/index.js";
 import { testDatabase, testDialects } from "../support/databases.js";
 import { startTestServer, type TestServer, waitForStatus } from "../support/test-server.js";
@@ -22,6 +28,9 @@ class FlakySubmitBackend implements ComputeBackend {
 	}
 	poll(refs: readonly string[]) {
 		return this.inner.poll(refs);
+	}
+	find(job: JobIdentity) {
+		return this.inner.find(job);
 	}
 	cancel(ref: string) {
 		return this.inner.cancel(ref);
