@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import { isAppError } from "../common/index.js";
 import { errorTable } from "../contract/index.js";
+import { transientDatabaseError } from "../db/index.js";
 import { SecretsNotFoundError } from "../secrets/index.js";
 
 /** The only place that writes error bodies: `{ message, code, details?, request_id }`. */
@@ -51,6 +52,15 @@ export function installErrorHandler(app: FastifyInstance): void {
 				.status(fe.statusCode)
 				.type("application/json")
 				.send({ message: fe.message, code, request_id: request.id });
+		}
+		if (transientDatabaseError(error)) {
+			// Busy, locked or unreachable for now: the request may simply be sent again.
+			request.log.warn({ err: error }, "database unavailable");
+			return reply.status(503).header("retry-after", "5").type("application/json").send({
+				message: "the database is busy or unreachable for now; try again in a few seconds",
+				code: "backend_unavailable",
+				request_id: request.id,
+			});
 		}
 		request.log.error({ err: error }, "unhandled error");
 		return reply.status(500).type("application/json").send({
