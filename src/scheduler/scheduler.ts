@@ -9,8 +9,6 @@ import {
 	listLeasedWorkflows,
 	transientDatabaseError,
 	transitionLeasedWorkflow,
-	transitionWorkflow,
-	updateJob,
 	updateJobsWithEvents,
 	updateWorkflow,
 	type WorkflowRow,
@@ -356,18 +354,32 @@ export class Scheduler {
 		const live = jobs.filter((j) => !terminalJob.has(j.status));
 		// All cancels go out together, so a backend can merge them (one scancel for a whole fan-out).
 		const failures = new Map<JobRow, unknown>();
-		await Promise.all(
-			live.map(async (job) => {
-				try {
-					await this.cancelJob(job);
-				} catch (error) {
-					failures.set(job, error);
-				}
-			}),
+		// Cancels go out only while the run's lease is ours, like submissions.
+		if (live.length > 0)
+			await this.leases.during(wf.id, () =>
+				Promise.all(
+					live.map(async (job) => {
+						try {
+							await this.cancelJob(job);
+						} catch (error) {
+							failures.set(job, error);
+						}
+					}),
+				),
+			);
+		const cancelled = live.filter((job) => !failures.has(job));
+		const message = "stopped by request";
+		const applied = await this.events.recordJobUpdates(
+			cancelled.map((job) => ({
+				id: job.id,
+				patch: { status: "stopped", finished_at: at, message },
+				events: [],
+				from: [job.status],
+			})),
 		);
-		for (const job of live) {
-			if (failures.has(job)) continue;
-			await updateJob(db, job.id, { status: "stopped", finished_at: at, message: "stopped by request" });
+		for (const job of cancelled) {
+			// Changed by someone else since it was read: another scheduler holds the run now.
+			if (!applied.has(job.id)) throw new LeaseLostError(wf.id);
 			await this.submitter.clearSecrets(job);
 			job.status = "stopped";
 		}
@@ -375,15 +387,22 @@ export class Scheduler {
 			await this.stopPending(wf, failures);
 			return;
 		}
-		await transitionWorkflow(db, wf.id, ["queued", "pending", "running"], {
-			status: "stopped",
-			status_message: "workflow stopped by request",
-			progress: JSON.stringify(computeProgress(jobs)),
-			finished_at: at,
-			updated_at: at,
-			lease_owner: null,
-			lease_expires_at: null,
-		});
+		const isStopped = await transitionLeasedWorkflow(
+			db,
+			wf.id,
+			this.config.instanceId,
+			["queued", "pending", "running"],
+			{
+				status: "stopped",
+				status_message: "workflow stopped by request",
+				progress: JSON.stringify(computeProgress(jobs)),
+				finished_at: at,
+				updated_at: at,
+				lease_owner: null,
+				lease_expires_at: null,
+			},
+		);
+		if (!isStopped) throw new LeaseLostError(wf.id);
 		await this.events.record([
 			this.events.event(wf.id, null, "workflow_stopped", "workflow stopped by request", "warning"),
 		]);

@@ -54,6 +54,78 @@ class SlowSubmitBackend implements ComputeBackend {
 	}
 }
 
+/** A real local backend whose polls can be held (a slow squeue), counting cancels. */
+class HeldPollBackend implements ComputeBackend {
+	readonly name = "local";
+	cancelCalls = 0;
+	heldPolls = 0;
+	private gate: { promise: Promise<void>; open: () => void } | undefined;
+	constructor(private readonly inner: LocalBackend) {}
+	get capabilities() {
+		return this.inner.capabilities;
+	}
+	get jobFolderFs() {
+		return this.inner.jobFolderFs;
+	}
+	/** Holds the next polls until `next` or `release`. */
+	hold(): void {
+		let open: () => void = () => undefined;
+		const promise = new Promise<void>((r) => {
+			open = r;
+		});
+		this.gate = { promise, open };
+	}
+	/** Lets the held polls go and holds the following ones. */
+	next(): void {
+		const old = this.gate;
+		this.hold();
+		old?.open();
+	}
+	release(): void {
+		const old = this.gate;
+		this.gate = undefined;
+		old?.open();
+	}
+	submit(job: BackendJob): Promise<Submission> {
+		return this.inner.submit(job);
+	}
+	async poll(refs: readonly string[]) {
+		const gate = this.gate;
+		if (gate) {
+			this.heldPolls++;
+			await gate.promise;
+		}
+		return this.inner.poll(refs);
+	}
+	cancel(ref: string) {
+		this.cancelCalls++;
+		return this.inner.cancel(ref);
+	}
+	find(job: Parameters<LocalBackend["find"]>[0]) {
+		return this.inner.find(job);
+	}
+	private listeners: Array<(ref: string) => void> = [];
+	onChange(listener: (ref: string) => void) {
+		this.listeners.push(listener);
+		this.inner.onChange(listener);
+	}
+	/** Reports a job changed, so the next tick polls it (local polls are otherwise rare). */
+	changed(ref: string): void {
+		for (const l of this.listeners) l(ref);
+	}
+	close() {
+		return this.inner.close();
+	}
+}
+
+async function until(what: string, check: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
+	const end = Date.now() + ms;
+	while (!(await check())) {
+		if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+		await sleep(50);
+	}
+}
+
 describe.each(testDialects)("a run's lease fences what a scheduler does to it (%s)", (dialect) => {
 	const servers: TestServer[] = [];
 	const schedulers: Scheduler[] = [];
@@ -63,11 +135,11 @@ describe.each(testDialects)("a run's lease fences what a scheduler does to it (%
 	});
 
 	/** A server that runs no scheduler of its own, and a run started through its API. */
-	async function startRun(name: string): Promise<{ t: TestServer; id: string }> {
+	async function startRun(name: string, command = "echo ran >> runs.log"): Promise<{ t: TestServer; id: string }> {
 		const t = await startTestServer(dialect, { runScheduler: false });
 		servers.push(t);
 		const { token } = await t.user(`${name}@example.org`);
-		const spec = { type: "serial", specification: { steps: [{ name: "s", commands: ["echo ran >> runs.log"] }] } };
+		const spec = { type: "serial", specification: { steps: [{ name: "s", commands: [command] }] } };
 		const created = await t.call("POST", `/api/workflows?workflow_name=${name}`, { token, body: { workflow: spec } });
 		const { workflow_id: id } = (await created.json()) as { workflow_id: string };
 		await t.call("POST", `/api/workflows/${name}/start`, { token, body: {} });
@@ -176,5 +248,45 @@ describe.each(testDialects)("a run's lease fences what a scheduler does to it (%
 			done.types.filter((x) => x.startsWith("workflow_")),
 		);
 		expect(after.log).toBe("ran\n");
+	}, 60_000);
+
+	it("does not cancel jobs or stop a run whose lease went elsewhere while its tick was under way", async () => {
+		const { t, id } = await startRun("stopping", "sleep 8; echo ran >> runs.log");
+		const a = new HeldPollBackend(await LocalBackend.create({ containerRuntime: "none" }));
+		replica(t, "replica-a:3", a);
+		const jobOf = () =>
+			t.server.db.kysely.selectFrom("jobs").selectAll().where("workflow_id", "=", id).executeTakeFirst();
+		await until("the job to run", async () => (await jobOf())?.status === "running");
+		const ref = (await jobOf())?.backend_ref as string;
+		// Hold a tick in its poll, ask for the stop, and hold the next tick (which reads the stop) there too.
+		a.hold();
+		a.changed(ref);
+		await until("a held poll", () => a.heldPolls >= 1);
+		await t.server.db.kysely
+			.updateTable("workflows")
+			.set({ stop_requested_at: new Date().toISOString() })
+			.where("id", "=", id)
+			.execute();
+		a.next();
+		a.changed(ref);
+		await until("the next tick's poll", () => a.heldPolls >= 2);
+		// Meanwhile another replica took the run over.
+		await t.server.db.kysely
+			.updateTable("workflows")
+			.set({ lease_owner: "replica-b:3", lease_expires_at: "2100-01-01T00:00:00.000Z" })
+			.where("id", "=", id)
+			.execute();
+		await sleep(leaseMs / 10 + 300); // past the renewal A may skip
+		a.release();
+		await sleep(1500);
+		expect(a.cancelCalls).toBe(0);
+		const wf = await t.server.db.kysely
+			.selectFrom("workflows")
+			.selectAll()
+			.where("id", "=", id)
+			.executeTakeFirstOrThrow();
+		expect(wf.status).toBe("running");
+		expect(wf.lease_owner).toBe("replica-b:3");
+		expect((await jobOf())?.status).toBe("running");
 	}, 60_000);
 });
