@@ -116,6 +116,7 @@ export {
 	claimWorkflows,
 	findWorkflowById,
 	findWorkflowByName,
+	insertRestartRun,
 	insertWorkflowRun,
 	listLeasedWorkflows,
 	listWorkflows,

@@ -30,6 +30,57 @@ export async function insertWorkflowRun(
 	}
 }
 
+/**
+ * Inserts a restart (`NAME.RUN.MINOR`) unless another run is active in the same workspace: restarts
+ * share their parent's workspace, and two at once would write into each other's files. A restart
+ * just made and not yet started counts as active for `startingMs`. Returns the active run instead of
+ * inserting. Restarts of one workspace are serialised: on PostgreSQL by locking the rows of that
+ * workspace first, on SQLite by the transaction on its single connection.
+ */
+export async function insertRestartRun(
+	db: Db,
+	row: Omit<WorkflowRow, "run_number" | "run_minor">,
+	runNumber: number,
+	startingMs = 5 * 60_000,
+): Promise<{ inserted: WorkflowRow } | { active: WorkflowRow }> {
+	return db.kysely.transaction().execute(async (trx) => {
+		if (db.dialect === "postgres")
+			await trx
+				.selectFrom("workflows")
+				.select("id")
+				.where("workspace_path", "=", row.workspace_path)
+				.forUpdate()
+				.execute();
+		const startingSince = new Date(Date.parse(row.created_at) - startingMs).toISOString();
+		const active = await trx
+			.selectFrom("workflows")
+			.selectAll()
+			.where("workspace_path", "=", row.workspace_path)
+			.where((eb) =>
+				eb.or([
+					eb("status", "in", ["queued", "pending", "running"]),
+					eb.and([
+						eb("status", "=", "created"),
+						eb("restart_of", "is not", null),
+						eb("created_at", ">", startingSince),
+					]),
+				]),
+			)
+			.executeTakeFirst();
+		if (active) return { active };
+		const minor = await trx
+			.selectFrom("workflows")
+			.select((eb) => eb.fn.max("run_minor").as("m"))
+			.where("owner_id", "=", row.owner_id)
+			.where("name", "=", row.name)
+			.where("run_number", "=", runNumber)
+			.executeTakeFirst();
+		const full: WorkflowRow = { ...row, run_number: runNumber, run_minor: Number(minor?.m ?? 0) + 1 };
+		await trx.insertInto("workflows").values(full).execute();
+		return { inserted: full };
+	});
+}
+
 async function maxRun(db: Db, ownerId: string, name: string): Promise<number> {
 	const r = await db.kysely
 		.selectFrom("workflows")

@@ -6,6 +6,7 @@ import {
 	type Db,
 	findWorkflowById,
 	findWorkflowByName,
+	insertRestartRun,
 	insertRetentionRules,
 	insertWorkflowRun,
 	type RetentionRuleRow,
@@ -357,7 +358,7 @@ export async function restartRun(deps: RunsDeps, wf: WorkflowRow, options: Resta
 	if (!deps.engines.has(type))
 		throw new AppError("validation_failed", `${type} workflows are not supported by this server`);
 	const at = isoNow(deps.clock);
-	const row = await insertWorkflowRun(
+	const made = await insertRestartRun(
 		deps.db,
 		{
 			id: newId(),
@@ -384,6 +385,12 @@ export async function restartRun(deps: RunsDeps, wf: WorkflowRow, options: Resta
 		},
 		wf.run_number,
 	);
+	if ("active" in made)
+		throw new AppError(
+			"conflict",
+			`workflow ${runName(made.active)} is ${made.active.status === "created" ? "starting" : made.active.status} in the same workspace; wait until it ends (or stop it) before restarting`,
+		);
+	const row = made.inserted;
 	await insertRetentionRules(deps.db, retentionRulesOf(row.id, spec));
 	await appendEvents(deps.db, [
 		{
