@@ -61,6 +61,15 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
 		},
 	});
 	installAuthHook(app, ctx);
+	// What the API sends is data, never a page or a script of this origin: a workspace file (which a job
+	// or a user wrote) must not run even if some page here came to include it.
+	app.addHook("onSend", async (request, reply, payload) => {
+		if (request.url.startsWith("/api/")) {
+			reply.header("x-content-type-options", "nosniff");
+			reply.header("content-security-policy", "default-src 'none'; sandbox");
+		}
+		return payload;
+	});
 	// The embedded server of a single CLI command has no one to scrape it (and skips loading prom-client).
 	if (ctx.config.metrics !== false) await installMetrics(app, ctx);
 	accountRoutes(app, ctx);

@@ -75,7 +75,11 @@ export function installAuthHook(app: FastifyInstance, ctx: ServerContext): void 
 		const isManagement = secret !== undefined;
 		const management = secret?.given;
 		const explicit = isManagement ? management : credentialOf(request.query, request.headers.authorization);
-		const cookie = explicit ? undefined : cookieOf(request, sessionCookie);
+		// The web login's cookie is a credential for signing out only (and for entering interactive
+		// sessions, at the proxy): the web UI sends its token as a header. Pages served on this origin
+		// that are not the UI's (a notebook in an interactive session runs its author's code) would
+		// otherwise act as whoever visits them, through the cookie the browser adds by itself.
+		const cookie = explicit || config.operationId !== "logout" ? undefined : cookieOf(request, sessionCookie);
 		const value = explicit ?? cookie;
 		if (cookie && unsafeMethods.has(request.method) && !isSameOrigin(request, ctx.config.publicUrl)) {
 			// A browser sends cookies by itself, also on requests other sites make it send: those get no principal.

@@ -65,5 +65,6 @@ export function isSameOrigin(request: FastifyRequest, publicUrl: string | undefi
 		return false;
 	}
 	if (publicUrl && origin.origin === new URL(publicUrl).origin) return true;
-	return origin.host === request.headers.host;
+	// The scheme counts too: this server's origin is http(s) on its own host.
+	return (origin.protocol === "http:" || origin.protocol === "https:") && origin.host === request.headers.host;
 }

@@ -123,6 +123,21 @@ describe.skipIf(!runsJupyterTests)("interactive sessions (a real Jupyter; needs 
 			expect.objectContaining({ name: "nb.1", session_type: "jupyter", session_uri: path, session_status: "running" }),
 		]);
 		expect(((await api("GET", "/api/workflows?type=batch")).body.items as unknown[]).length).toBe(1);
+		// A page of another site cannot send a browser in with a link it made (the browser says where
+		// the navigation came from); a link opened from the address bar (none) or this origin can.
+		for (const site of ["cross-site", "same-site"]) {
+			const pushed = await fetch(`${server.url}${path}?token=${encodeURIComponent(token)}`, {
+				redirect: "manual",
+				headers: { "sec-fetch-site": site },
+			});
+			expect(pushed.status).toBe(403);
+			expect(pushed.headers.get("set-cookie")).toBeNull();
+		}
+		const typed = await fetch(`${server.url}${path}?token=${encodeURIComponent(token)}`, {
+			redirect: "manual",
+			headers: { "sec-fetch-site": "none" },
+		});
+		expect(typed.status).toBe(302);
 		// The link reana-client prints: the token is exchanged for a cookie of this session, and dropped from the address.
 		const entered = await enter(path);
 		expect(entered.status).toBe(302);
@@ -142,6 +157,10 @@ describe.skipIf(!runsJupyterTests)("interactive sessions (a real Jupyter; needs 
 		expect(await execute(server.url, path, cookie, "6 * 7")).toBe("42");
 		// The kernel runs in a session of its own, named by its connection file in the session's folder.
 		expect(processesNaming(join(home, "sessions", path.split("/")[2] as string, "runtime", "kernel-"))).toHaveLength(1);
+		// Notebook trust (which notebooks' scripts run when opened) is the session's own, not shared by all.
+		expect(await execute(server.url, path, cookie, "__import__('jupyter_core.paths').paths.jupyter_data_dir()")).toBe(
+			`'${join(home, "sessions", path.split("/")[2] as string, "data")}'`,
+		);
 		// Opening again answers the same session.
 		expect((await api("POST", "/api/workflows/nb/open/jupyter", {})).body.path).toBe(path);
 		expect(jupyterProcesses(path)).toHaveLength(1);

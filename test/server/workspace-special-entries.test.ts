@@ -66,6 +66,12 @@ describe("workspace files that jobs made", () => {
 		]);
 		expect(Date.now() - started).toBeLessThan(5000);
 		expect(existsSync(join(ws, "keep.txt"))).toBe(true);
+		// A workspace file is served as data that no page of this origin can run as a script or a page.
+		writeFileSync(join(ws, "evil.js"), "document.title = 'ran';\n");
+		const script = await t.call("GET", "/api/workflows/globs/workspace/evil.js", { token: alice.token });
+		expect(script.status).toBe(200);
+		expect(script.headers.get("x-content-type-options")).toBe("nosniff");
+		expect(script.headers.get("content-security-policy")).toBe("default-src 'none'; sandbox");
 	});
 
 	it("refuses to download a FIFO (400, at once) and keeps serving other files meanwhile", async () => {

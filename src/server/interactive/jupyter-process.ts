@@ -97,6 +97,7 @@ export function sessionEnvironment(base: NodeJS.ProcessEnv = process.env): NodeJ
  */
 export async function startJupyter(options: JupyterOptions): Promise<JupyterProcess> {
 	mkdirSync(join(options.folder, "runtime"), { recursive: true, mode: 0o700 });
+	mkdirSync(join(options.folder, "data"), { recursive: true, mode: 0o700 });
 	const logPath = join(options.folder, "jupyter.log");
 	const port = await freePort();
 	const log = openSync(logPath, "a", 0o600);
@@ -128,6 +129,9 @@ export async function startJupyter(options: JupyterOptions): Promise<JupyterProc
 					...sessionEnvironment(),
 					JUPYTER_TOKEN: options.token,
 					JUPYTER_RUNTIME_DIR: join(options.folder, "runtime"),
+					// Its own data folder: the notebook trust database and its signing secret are per session,
+					// so a notebook one user signed (ran) is not trusted, and its scripts not run, in another's.
+					JUPYTER_DATA_DIR: join(options.folder, "data"),
 				},
 			});
 		} finally {

@@ -198,6 +198,17 @@ export async function sessionProxy(app: FastifyInstance, ctx: ServerContext): Pr
 		const explicit = linkToken ?? credentialOf(request.query, request.headers.authorization);
 		const webLogin = explicit ? undefined : cookieOf(request, sessionCookie);
 		const credential = explicit ?? webLogin;
+		// A page of another site must not send a browser into a session with a link it made (its token)
+		// or with the browser's own login: the session's pages run their author's code on this origin.
+		const site = request.headers["sec-fetch-site"];
+		if ((linkToken || webLogin) && (site === "cross-site" || site === "same-site")) {
+			await refuse(
+				reply,
+				403,
+				"another site sent this browser into an interactive session; open the session's link yourself (paste it into the address bar) or from the Orrery web UI",
+			);
+			return;
+		}
 		if (!credential) {
 			await refuse(reply, 401, "open this session through its link (printed by 'orrery open' or 'reana-client open')");
 			return;
