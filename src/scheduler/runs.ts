@@ -336,6 +336,25 @@ function retentionRulesOf(workflowId: string, spec: ReanaSpecification): Retenti
 	}));
 }
 
+/**
+ * What a restart with FROM=step does not run again, for its record: the files of the steps before
+ * it come from the run it restarts, made with that run's parameters (which may differ from this one's).
+ */
+function skippedStepsEvents(row: WorkflowRow, parent: WorkflowRow, options: StartOptions, at: string) {
+	const from = options.operationalOptions?.FROM;
+	if (typeof from !== "string" || from === "") return [];
+	return [
+		{
+			workflow_id: row.id,
+			job_id: null,
+			at,
+			level: "warning" as const,
+			type: "steps_reused",
+			message: `the steps before '${from}' are not run again: their files in the workspace come from ${runName(parent)}, run with the parameters ${parent.parameters}`,
+		},
+	];
+}
+
 /** Options of a restart: a new specification, parameters and operational options, all optional. */
 export interface RestartOptions extends StartOptions {
 	specification?: LoadedSpec;
@@ -401,6 +420,7 @@ export async function restartRun(deps: RunsDeps, wf: WorkflowRow, options: Resta
 			type: "workflow_created",
 			message: `workflow ${runName(row)} created as a restart of ${runName(wf)}`,
 		},
+		...skippedStepsEvents(row, wf, options, at),
 	]);
 	try {
 		return await startRun(deps, row, options);

@@ -49,4 +49,38 @@ describe.each(testDialects)("restarts of one workspace (%s)", (dialect) => {
 		const out = await t.call("GET", "/api/workflows/twice.1.2/workspace/out.txt", { token });
 		expect(await out.text()).toBe("D\n");
 	}, 60_000);
+
+	it("records, in a restart FROM a step, that the steps before it were not run again and with which parameters they ran", async () => {
+		const twoSteps = {
+			inputs: { parameters: { n: "1" } },
+			workflow: {
+				type: "serial",
+				specification: {
+					steps: [
+						{ name: "make", commands: ["echo ${n} > made.txt"] },
+						{ name: "use", commands: ["cp made.txt used.txt"] },
+					],
+				},
+			},
+		};
+		await t.call("POST", "/api/workflows?workflow_name=from", { token, body: twoSteps });
+		await t.call("POST", "/api/workflows/from/start", { token, body: { input_parameters: { n: "5" } } });
+		expect(((await waitForStatus(t, token, "from")) as { status: string }).status).toBe("finished");
+		const restarted = await t.call("POST", "/api/workflows/from.1/start", {
+			token,
+			body: { restart: true, operational_options: { FROM: "use" }, input_parameters: { n: "7" } },
+		});
+		expect(restarted.status).toBe(200);
+		expect(((await waitForStatus(t, token, "from.1.1")) as { status: string }).status).toBe("finished");
+		const eventsOf = async (name: string) => {
+			const body = (await (await t.call("GET", `/api/workflows/${name}/logs`, { token })).json()) as { logs: string };
+			return (JSON.parse(body.logs) as { events: Array<{ type: string; level: string; message: string }> }).events;
+		};
+		const reused = (await eventsOf("from.1.1")).find((e) => e.type === "steps_reused");
+		expect(reused?.level).toBe("warning");
+		expect(reused?.message).toBe(
+			`the steps before 'use' are not run again: their files in the workspace come from from.1, run with the parameters {"n":"5"}`,
+		);
+		expect((await eventsOf("from.1")).some((e) => e.type === "steps_reused")).toBe(false);
+	}, 60_000);
 });
