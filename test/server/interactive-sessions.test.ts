@@ -146,6 +146,10 @@ describe.skipIf(!runsJupyterTests)("interactive sessions (a real Jupyter; needs 
 		expect(entered.cookie).toMatch(new RegExp(`Path=${path}; .*HttpOnly`));
 		const page = await fetch(`${server.url}${path}tree`, { headers: { cookie } });
 		expect(page.status).toBe(200);
+		// Jupyter's own cookies (its _xsrf) are held to the session's address, not set for the whole origin.
+		const jupyterSet = page.headers.getSetCookie();
+		expect(jupyterSet.some((c) => c.startsWith("_xsrf="))).toBe(true);
+		for (const c of jupyterSet) expect(c).toMatch(new RegExp(`; Path=${path}$`));
 		expect(await page.text()).toMatch(/<title>Home Page - Select or create a notebook<\/title>/);
 		const file = await fetch(`${server.url}${path}api/contents/data/hello.txt?content=1`, { headers: { cookie } });
 		expect(((await file.json()) as { content: string }).content).toBe("hello\n");

@@ -281,6 +281,8 @@ export async function sessionProxy(app: FastifyInstance, ctx: ServerContext): Pr
 				withoutCredentials(
 					search ? search.replace(/^\?/, "") : reqUrl.includes("?") ? reqUrl.slice(reqUrl.indexOf("?") + 1) : "",
 				),
+			// Jupyter's cookies stay within its session's address; it never sets one of Orrery's.
+			rewriteHeaders: (headers, request) => confineCookies(headers, sessionBase(request?.url.split("/")[2] ?? "")),
 			// Jupyter answers requests for its own host only, and checks a browser's Origin against it.
 			rewriteRequestHeaders: (request, headers) => ({
 				...withoutCookie(headers),
@@ -308,6 +310,23 @@ function jupyterCookies(header: string | undefined): { cookie?: string } {
 		.map((c) => c.trim())
 		.filter((c) => c !== "" && !c.startsWith("orrery_"));
 	return kept.length > 0 ? { cookie: kept.join("; ") } : {};
+}
+
+/**
+ * Jupyter's answer with its cookies held to the session's address (it sets its `_xsrf` cookie for `/`,
+ * where every session and the web UI would see it) and without any cookie named like Orrery's own.
+ */
+export function confineCookies<T extends Record<string, unknown>>(headers: T, base: string): T {
+	const raw = headers["set-cookie"];
+	if (raw === undefined) return headers;
+	const cookies = (Array.isArray(raw) ? raw : [raw])
+		.map(String)
+		.filter((c) => !c.trim().toLowerCase().startsWith("orrery_"))
+		.map((c) => {
+			const parts = c.split(";").filter((p) => !/^\s*path\s*=/i.test(p));
+			return [...parts, ` Path=${base}`].join(";");
+		});
+	return { ...headers, "set-cookie": cookies };
 }
 
 function withoutCookie<T extends Record<string, unknown>>(headers: T): Omit<T, "cookie"> {
