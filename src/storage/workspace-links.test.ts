@@ -1,4 +1,4 @@
-import { lstat, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -63,6 +63,55 @@ describe("files of a workspace linked to other places in it (real files)", () =>
 				links: [{ from: join(ws, "job/out/away.txt"), target: join(ws, "outputs/away.txt") }],
 			}),
 		).rejects.toThrow("leads outside the workspace");
+	});
+
+	it("leaves in an exclusive folder only what it placed and what it linked from there, removing links unfollowed", async () => {
+		const ws = await mkdtemp(join(tmpdir(), "orrery-links-"));
+		dirs.push(ws);
+		const outside = await mkdtemp(join(tmpdir(), "orrery-links-outside-"));
+		dirs.push(outside);
+		await writeFile(join(outside, "precious.txt"), "keep\n");
+		await mkdir(join(ws, "job/out"), { recursive: true });
+		await writeFile(join(ws, "job/out/f1.txt"), "new\n");
+		// What an earlier run left: files, a numbered folder, an empty folder, links in and out of the workspace.
+		await mkdir(join(ws, "outputs/2/deep"), { recursive: true });
+		await mkdir(join(ws, "outputs/empty"));
+		for (const name of ["f1.txt", "f2.txt", "2/f3.txt", "2/deep/f4.txt", ".hidden", "passed.txt"])
+			await writeFile(join(ws, "outputs", name), "old\n");
+		await symlink(outside, join(ws, "outputs/away"));
+		await symlink(join(ws, "job"), join(ws, "outputs/job"));
+		await linkInWorkspace(ws, {
+			folders: [join(ws, "outputs"), join(ws, "outputs/dir")],
+			literals: [{ contents: "lit\n", target: join(ws, "outputs/dir/lit.txt") }],
+			links: [
+				{ from: join(ws, "job/out/f1.txt"), target: join(ws, "outputs/f1.txt") },
+				// An input passed through from the folder itself stays where it is, as well as at its place.
+				{ from: join(ws, "outputs/passed.txt"), target: join(ws, "outputs/2/passed.txt") },
+			],
+			exclusiveFolder: join(ws, "outputs"),
+		});
+		const listing = async (dir: string): Promise<string[]> => {
+			const out: string[] = [];
+			for (const e of await readdir(dir, { withFileTypes: true })) {
+				out.push(e.name);
+				if (e.isDirectory()) out.push(...(await listing(join(dir, e.name))).map((n) => `${e.name}/${n}`));
+			}
+			return out.sort();
+		};
+		expect(await listing(join(ws, "outputs"))).toEqual([
+			"2",
+			"2/passed.txt",
+			"dir",
+			"dir/lit.txt",
+			"f1.txt",
+			"passed.txt",
+		]);
+		expect(await readFile(join(ws, "outputs/f1.txt"), "utf8")).toBe("new\n");
+		expect(await readdir(outside)).toEqual(["precious.txt"]);
+		expect(await readFile(join(ws, "job/out/f1.txt"), "utf8")).toBe("new\n");
+		await expect(linkInWorkspace(ws, { folders: [], literals: [], links: [], exclusiveFolder: ws })).rejects.toThrow(
+			"cannot be emptied",
+		);
 	});
 
 	it("refuses any place outside the workspace or in Orrery's own folder, before touching anything", async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, createReadStream, createWriteStream, fstatSync, type Stats, writeFileSync } from "node:fs";
-import { link, lstat, mkdir, realpath, rename, rm } from "node:fs/promises";
-import { basename, dirname, join, relative } from "node:path";
+import { link, lstat, mkdir, readdir, realpath, rename, rm, rmdir, unlink } from "node:fs/promises";
+import { basename, dirname, isAbsolute, join, relative } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createFileIn, openFileWithin } from "../archive/index.js";
 import { AppError, isAppError } from "../common/index.js";
@@ -12,12 +12,18 @@ export interface WorkspaceLinks {
 	folders: readonly string[];
 	literals: ReadonlyArray<{ contents: string; target: string }>;
 	links: ReadonlyArray<{ from: string; target: string }>;
+	/**
+	 * A folder that afterwards holds only what this plan placed in it, and the files it linked from
+	 * there: anything else in it (an earlier placement's, a restarted run's parent's) is removed.
+	 */
+	exclusiveFolder?: string;
 }
 
 /**
  * Makes files of a workspace appear at other places in it: hard links (no copy, and the originals stay
  * valid), a copy where the filesystem cannot link. A target that exists is replaced, so doing it again
- * gives the same result. Every path must be in the workspace and outside Orrery's own folder.
+ * gives the same result. Every path must be in the workspace and outside Orrery's own folder. With
+ * `exclusiveFolder`, what else that folder holds is removed once everything is placed.
  *
  * A job may have left symbolic links anywhere in the workspace (an `outputs` leading to a folder of
  * the server's): every folder is made one part at a time and checked on disk, and each file is placed
@@ -31,6 +37,11 @@ export async function linkInWorkspace(workspace: string, plan: WorkspaceLinks): 
 			throw new AppError("internal", `${path} is not a place in the workspace ${workspace}`);
 	};
 	for (const folder of plan.folders) check(folder);
+	if (plan.exclusiveFolder !== undefined) {
+		check(plan.exclusiveFolder);
+		if (relative(workspace, plan.exclusiveFolder) === "")
+			throw new AppError("internal", `the whole workspace ${workspace} cannot be emptied`);
+	}
 	for (const { target } of plan.literals) check(target);
 	for (const { from, target } of plan.links) {
 		check(from);
@@ -81,6 +92,50 @@ export async function linkInWorkspace(workspace: string, plan: WorkspaceLinks): 
 			closeSync(source);
 		}
 	}
+	if (plan.exclusiveFolder !== undefined) {
+		const only = plan.exclusiveFolder;
+		const kept = new Set<string>();
+		const keep = (path: string) => {
+			const rel = relative(only, path);
+			if (rel !== "" && rel !== ".." && !rel.startsWith("../") && !isAbsolute(rel)) kept.add(rel);
+		};
+		for (const folder of plan.folders) keep(folder);
+		for (const { target } of plan.literals) keep(target);
+		for (const { from, target } of plan.links) {
+			keep(from);
+			keep(target);
+		}
+		await removeAllBut(await places.folder(only), "", kept, places.shown(only));
+	}
+}
+
+/**
+ * Removes everything in the real folder `real` whose path relative to the exclusive folder is not
+ * kept, and the folders left empty (a kept one stays). Links are removed, never followed; a folder
+ * that became a link meanwhile stops it. Returns whether the folder is empty afterwards.
+ */
+async function removeAllBut(real: string, rel: string, kept: ReadonlySet<string>, shown: string): Promise<boolean> {
+	let left = 0;
+	const gone = (error: NodeJS.ErrnoException) => {
+		if (error.code !== "ENOENT") throw error;
+	};
+	for (const entry of await readdir(real, { withFileTypes: true })) {
+		const name = rel === "" ? entry.name : `${rel}/${entry.name}`;
+		const at = join(real, entry.name);
+		if (!entry.isDirectory()) {
+			if (kept.has(name)) left++;
+			else await unlink(at).catch(gone);
+			continue;
+		}
+		if ((await realpath(at)) !== at)
+			throw new AppError(
+				"validation_failed",
+				`the folder '${shown}/${name}' was replaced while the outputs were published`,
+			);
+		if ((await removeAllBut(at, name, kept, shown)) && !kept.has(name)) await rmdir(at).catch(gone);
+		else left++;
+	}
+	return left === 0;
 }
 
 function isSameFile(a: Stats | undefined, b: Stats): boolean {

@@ -8,8 +8,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer, waitForStatus } from "../support/test-server.js";
 
-/** A shell command that goes to the workspace (the folder with Orrery's own .orrery in it); backquotes, as $(…) is CWL's. */
-const toWorkspace = 'd="$PWD"; while [ ! -d "$d/.orrery" ]; do d=`dirname "$d"`; done; cd "$d"';
+/**
+ * A shell command that goes to the workspace (the folder with Orrery's own .orrery in it), leaving in
+ * $r the folder of the run's CWL jobs (cwl-work/<run id>/, two up from the step's output folder);
+ * backquotes, as $(…) is CWL's.
+ */
+const toWorkspace =
+	'r=`dirname "$PWD"`; r=`dirname "$r"`; d="$PWD"; while [ ! -d "$d/.orrery" ]; do d=`dirname "$d"`; done; cd "$d"';
 
 /** Step s1 runs `plant` in the workspace; step s2, which takes s1's output, leaves a file where it runs. */
 const chain = (plant: string) => ({
@@ -61,21 +66,23 @@ describe("a CWL job that plants a link where a later job's folder goes", () => {
 		return () => rmSync(victim, { recursive: true, force: true });
 	});
 
-	async function run(name: string, plant: string): Promise<{ status: string; message: string }> {
+	async function run(name: string, plant: string): Promise<{ status: string; message: string; id: string }> {
 		const created = await t.call("POST", `/api/workflows?workflow_name=${name}`, {
 			token,
 			body: { workflow: { type: "cwl", specification: chain(plant) } },
 		});
 		expect(created.status, await created.clone().text()).toBe(201);
+		const id = ((await created.clone().json()) as { workflow_id: string }).workflow_id;
 		const started = await t.call("POST", `/api/workflows/${name}/start`, { token, body: {} });
 		expect(started.status, await started.clone().text()).toBe(200);
-		return (await waitForStatus(t, token, name, 60_000)) as { status: string; message: string };
+		return { ...((await waitForStatus(t, token, name, 60_000)) as { status: string; message: string }), id };
 	}
 
 	it("fails the step, naming the folder, when its CWL folder is a link leading out of the workspace", async () => {
-		// A step's CWL folder is cwl-work/<step>-<first 8 hex digits of the SHA-1 of the step's key>.
-		const folder = `cwl-work/s2-${createHash("sha1").update("s2").digest("hex").slice(0, 8)}`;
-		const status = await run("cwl-folder-link", `ln -s ${victim} ${folder}`);
+		// A step's CWL folder is cwl-work/<run id>/<step>-<first 8 hex digits of the SHA-1 of the step's key>.
+		const name = `s2-${createHash("sha1").update("s2").digest("hex").slice(0, 8)}`;
+		const status = await run("cwl-folder-link", `ln -s ${victim} "$r"/${name}`);
+		const folder = `cwl-work/${status.id}/${name}`;
 		expect(status.status).toBe("failed");
 		expect(status.message).toContain(`'${folder}' leads outside the workspace through a symbolic link`);
 		expect(status.message).not.toContain("\n");

@@ -55,7 +55,7 @@ export function createCwlEngine(config: CwlEngineConfig = {}): WorkflowEngine {
 			cache.set(run.workflowId, hit);
 			return hit;
 		}
-		const env = runEnvironment(workspaceFiles(run.workspace.path), timeoutMs);
+		const env = runEnvironment(workspaceFiles(run.workspace.path), timeoutMs, run.workflowId);
 		const loaded = await loadRun(run.spec, run.parameters, env);
 		const entry: Cached = {
 			env,
@@ -187,14 +187,15 @@ function latestJobs(entry: Cached, jobs: readonly JobView[]): Map<string, JobVie
 	return latest.byKey;
 }
 
-/** The output object as the API shows it: Files and Directories located relative to the workspace. */
 /**
  * The run's output object, its files placed in the workspace's `outputs/` folder as REANA's CWL
  * engine leaves them (cwltool's `--outdir`: by basename, a taken name in a numbered subfolder), so
  * that a reana.yaml's `outputs.files: [outputs/plot.png]` and `reana-client download` find them.
  * They are hard links to the jobs' own files (no copy; the jobs' outputs stay valid for reuse), a
- * copy where the filesystem cannot link. Locations are relative to the workspace. Placing again (a
- * retried decision) gives the same result.
+ * copy where the filesystem cannot link. Afterwards `outputs/` holds this output object only (and
+ * input files passed through from there): what a restarted run's parent, or an earlier placement,
+ * left there is removed. Locations are relative to the workspace. Placing again (a retried
+ * decision) gives the same result.
  */
 async function publish(outputs: Record<string, unknown>, workspace: string): Promise<unknown> {
 	const dir = posix.join(workspace, "outputs");
@@ -207,7 +208,12 @@ async function publish(outputs: Record<string, unknown>, workspace: string): Pro
 		const from = pathOfValue(source as FileValue);
 		if (from !== undefined) links.push({ from, target });
 	}
-	await linkInWorkspace(workspace, { folders: [dir, ...placed.folders], literals: placed.literals, links });
+	await linkInWorkspace(workspace, {
+		folders: [dir, ...placed.folders],
+		literals: placed.literals,
+		links,
+		exclusiveFolder: dir,
+	});
 	return mapFileValues(placed.value, async (f) => {
 		if (!isFileOrDirectory(f)) return f;
 		const { path: _path, dirname: _dirname, ...rest } = f;

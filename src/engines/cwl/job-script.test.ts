@@ -1,5 +1,15 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import {
+	existsSync,
+	mkdirSync,
+	mkdtempSync,
+	readdirSync,
+	readFileSync,
+	readlinkSync,
+	rmSync,
+	symlinkSync,
+	writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
@@ -16,6 +26,7 @@ function script(overrides: Partial<JobScript>): JobScript {
 		jobDir: dir,
 		outdir: `${dir}/out`,
 		tmpdir: `${dir}/tmp`,
+		stagedir: `${dir}/stg`,
 		stage: [],
 		env: {},
 		words: [],
@@ -78,6 +89,41 @@ describe("job scripts", () => {
 		expect(readlinkSync(`${dir}/stg/1/renamed.txt`)).toBe(join(dir, "source.txt"));
 		expect(readFileSync(`${dir}/out/copy.txt`, "utf8")).toBe("original");
 		expect(readFileSync(`${dir}/out/conf/written.txt`, "utf8")).toBe("a 'quoted' $HOME\nline");
+	});
+
+	test("each attempt starts from empty output, temporary and staging folders, removing links without following them", () => {
+		const input = join(dir, "input");
+		mkdirSync(input);
+		writeFileSync(join(input, "data.txt"), "input");
+		const job = script({
+			stage: [{ kind: "link", from: input, to: `${dir}/out/input` }],
+			words: [
+				word("sh"),
+				word("-c"),
+				word("{ ls -A; echo /; ls -A $TMPDIR; } | tr '\\n' ' ' > ../listing; echo $$ > .hidden; touch f.txt $TMPDIR/t"),
+			],
+		});
+		for (const [folder, name] of [
+			["out", "partial.txt"],
+			["out", "..odd"],
+			["tmp", ".t"],
+			["stg", "1"],
+		] as const) {
+			mkdirSync(join(dir, folder), { recursive: true });
+			writeFileSync(join(dir, folder, name), "stale");
+		}
+		symlinkSync(join(dir, "nowhere"), join(dir, "stg/dangling"));
+		expect(run(job).status).toBe(0);
+		expect(readFileSync(join(dir, "listing"), "utf8")).toBe("input / ");
+		expect(readdirSync(join(dir, "out")).sort()).toEqual([".hidden", "f.txt", "input"]);
+		expect(existsSync(join(dir, "stg"))).toBe(false);
+		// The second attempt: what the first left is gone; the input behind the link is untouched.
+		expect(run(job).status).toBe(0);
+		expect(readFileSync(join(dir, "listing"), "utf8")).toBe("input / ");
+		expect(readdirSync(input)).toEqual(["data.txt"]);
+		expect(readFileSync(join(input, "data.txt"), "utf8")).toBe("input");
+		// Files beside the folders in the job folder (the exit code, the tool's own) stay.
+		expect(existsSync(join(dir, "listing"))).toBe(true);
 	});
 
 	test("with ShellCommandRequirement, words marked unquoted reach the shell as they are", () => {

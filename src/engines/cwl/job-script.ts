@@ -13,6 +13,8 @@ export interface JobScript {
 	jobDir: string;
 	outdir: string;
 	tmpdir: string;
+	/** Where inputs that must be renamed, and literals, are staged. */
+	stagedir: string;
 	stage: StageAction[];
 	env: Record<string, string>;
 	words: CommandWord[];
@@ -59,6 +61,7 @@ export function renderJobScript(job: JobScript): string {
 	].map(q);
 	const lines: string[] = [
 		`J=${shQuote(job.jobDir)}`,
+		...emptyFoldersLine(job, q),
 		`${dirs.map((d) => `[ -d ${d} ]`).join(" && ")} || mkdir -p ${dirs.join(" ")}`,
 	];
 	for (const a of job.stage) lines.push(...stageLines(a, q));
@@ -127,6 +130,22 @@ const cleanEnvironmentLines = [
 	`orrery_dirty=\${BASH_VERSION-}; set -f; if [ -n "\${orrery_inherited+x}" ] && [ -n "\${ORRERY_ENV_NAMES+x}" ] && [ "$ORRERY_ENV_NAMES" = "$orrery_inherited" ]; then { for orrery_name in $orrery_inherited $orrery_exported ORRERY_ENV_NAMES PWD OLDPWD SHLVL _; do ${unsetName}; done; } 2>/dev/null; else orrery_env=$(export -p); IFS="`,
 	`"; { for orrery_line in $orrery_env; do case $orrery_line in "export "*) orrery_name=\${orrery_line#export }; orrery_name=\${orrery_name%%=*}; ${unsetName} ;; esac; done; } 2>/dev/null; unset IFS orrery_env orrery_line; fi; unset orrery_name; set +f`,
 ].join("\n");
+
+/**
+ * Every attempt starts from empty output, temporary and staging folders: the attempts of a job share
+ * its folder, and an earlier one (a temporaryFailCodes exit, a failure retried) may have left files
+ * that the output globs would match. Removed and made again only when one holds something (the
+ * globs and tests are builtins; `rm` is a process). `rm -rf` removes a link it meets, never what it
+ * leads to, and only folders inside the job folder are named.
+ */
+function emptyFoldersLine(job: JobScript, q: (path: string) => string): string[] {
+	const folders = [job.outdir, job.tmpdir, job.stagedir].filter((f) => f.startsWith(`${job.jobDir}/`)).map(q);
+	if (folders.length === 0) return [];
+	const entries = folders.flatMap((f) => [`${f}/*`, `${f}/.[!.]*`, `${f}/..?*`]);
+	return [
+		`for orrery_f in ${entries.join(" ")}; do if [ -e "$orrery_f" ] || [ -L "$orrery_f" ]; then rm -rf ${folders.join(" ")} || exit 70; break; fi; done; unset orrery_f`,
+	];
+}
 
 function stageLines(a: StageAction, q: (path: string) => string): string[] {
 	switch (a.kind) {

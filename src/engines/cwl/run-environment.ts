@@ -9,12 +9,22 @@ export interface RunEnvironment {
 	files: WorkspaceFiles;
 	/** The workspace (absolute). */
 	workspace: string;
+	/**
+	 * The run's id, which names the folder of its jobs (`cwl-work/<run id>/`): a restart shares its
+	 * parent's workspace, and must not find the parent's outputs in its jobs' folders. Absent when
+	 * nothing runs (validation).
+	 */
+	runId?: string;
 	timeoutMs: number;
 }
 
-/** Creates the environment of one run. */
-export function runEnvironment(files: WorkspaceFiles, timeoutMs = defaultExpressionTimeoutMs): RunEnvironment {
-	return { files, workspace: files.root, timeoutMs };
+/** Creates the environment of one run (`runId` absent: one that only loads and validates). */
+export function runEnvironment(
+	files: WorkspaceFiles,
+	timeoutMs = defaultExpressionTimeoutMs,
+	runId?: string,
+): RunEnvironment {
+	return { files, workspace: files.root, timeoutMs, ...(runId === undefined ? {} : { runId }) };
 }
 
 /** A chain of requirement holders, outermost first (workflow, step, process). */

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
+import { AppError } from "../../common/index.js";
 import { type CwlCommandLineTool, findRequirement } from "../../spec/index.js";
 import type { JobRequest, StepResources } from "../workflow-engine.js";
 import { buildCommandLine } from "./command-line.js";
@@ -30,11 +31,18 @@ export interface Invocation {
 	request: JobRequest;
 }
 
-/** The job folder of an invocation key (readable, unique). */
-export function jobDirFor(workspace: string, key: string): string {
+/**
+ * The job folder of an invocation key in a run: `cwl-work/<run id>/<key>-<hash>` (readable, unique).
+ * The run id keeps a restart, which shares its parent's workspace, out of its parent's folders; the
+ * attempts of one job share the folder, and its script empties `out/`, `tmp/` and `stg/` first.
+ */
+export function jobDirFor(workspace: string, runId: string | undefined, key: string): string {
+	// A run id is one of ours (a UUID); anything that could leave cwl-work/ is a bug.
+	if (runId === undefined || !/^[A-Za-z0-9_-]+$/.test(runId))
+		throw new AppError("internal", `a CWL job needs the id of its run, got ${JSON.stringify(runId)}`);
 	const safe = key.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 80);
 	const digest = createHash("sha1").update(key).digest("hex").slice(0, 8);
-	return `${workspace}/${cwlWorkDir}/${safe}-${digest}`;
+	return `${workspace}/${cwlWorkDir}/${runId}/${safe}-${digest}`;
 }
 
 /** Prepares a tool invocation: runtime, staging, command line and the job request. */
@@ -46,7 +54,7 @@ export async function prepareInvocation(
 	stepName: string,
 	env: RunEnvironment,
 ): Promise<Invocation> {
-	const jobDir = jobDirFor(env.workspace, key);
+	const jobDir = jobDirFor(env.workspace, env.runId, key);
 	const outdir = `${jobDir}/out`;
 	const tmpdir = `${jobDir}/tmp`;
 	const javascript = javascriptOf(scopes);
@@ -140,6 +148,7 @@ export async function prepareInvocation(
 		jobDir,
 		outdir,
 		tmpdir,
+		stagedir: plan.stageDir,
 		stage: plan.actions,
 		env: vars,
 		words,
