@@ -349,6 +349,28 @@ export async function readLockHolder(jobDir: string, fs: JobFolderFs = threadPoo
 	return text.trim() || undefined;
 }
 
+/**
+ * The jobs that ended (by their batch system's word) while their folder names another copy as the
+ * holder of the wrapper's lock (a name matching `holderName`): second submissions of one job, which
+ * ran nothing. Their holders are to be watched instead.
+ */
+export async function lockLosers(
+	jobs: ReadonlyArray<{ ref: string; id: string; jobDir: string }>,
+	seen: ReadonlyMap<string, { state: string }>,
+	holderName: RegExp,
+): Promise<Array<{ ref: string; jobDir: string; holder: string }>> {
+	const losers: Array<{ ref: string; jobDir: string; holder: string }> = [];
+	await Promise.all(
+		jobs.map(async (j) => {
+			const obs = seen.get(j.ref);
+			if (!obs || obs.state === "queued" || obs.state === "running") return;
+			const holder = await readLockHolder(j.jobDir);
+			if (holder && holder !== j.id && holderName.test(holder)) losers.push({ ref: j.ref, jobDir: j.jobDir, holder });
+		}),
+	);
+	return losers;
+}
+
 /** What a job folder says about its job. */
 export interface JobFolderState {
 	hasStarted: boolean;

@@ -10,7 +10,7 @@ import type {
 	JobObservation,
 	Submission,
 } from "../compute-backend.js";
-import { readJobFolder, readLockHolder, removeJobSecrets, writeJobScripts } from "../job-folder.js";
+import { lockLosers, readJobFolder, readLockHolder, removeJobSecrets, writeJobScripts } from "../job-folder.js";
 import {
 	type CondorAd,
 	condorAttributes,
@@ -268,16 +268,7 @@ export class HtcondorBackend implements ComputeBackend {
 		jobs: ReadonlyArray<{ ref: string; id: string; jobDir: string }>,
 		out: Map<string, JobObservation>,
 	): Promise<void> {
-		const losers: Array<{ ref: string; jobDir: string; holder: string }> = [];
-		await Promise.all(
-			jobs.map(async (j) => {
-				const obs = out.get(j.ref);
-				if (!obs || obs.state === "queued" || obs.state === "running") return;
-				const holder = await readLockHolder(j.jobDir);
-				if (holder && holder !== j.id && /^\d+\.\d+$/.test(holder))
-					losers.push({ ref: j.ref, jobDir: j.jobDir, holder });
-			}),
-		);
+		const losers = await lockLosers(jobs, out, /^\d+\.\d+$/);
 		if (losers.length === 0) return;
 		const queue = await this.ads("condor_q", [...new Set(losers.map((l) => l.holder))]);
 		await Promise.all(

@@ -10,7 +10,7 @@ import type {
 	JobObservation,
 	Submission,
 } from "../compute-backend.js";
-import { type JobFolderState, readJobFolder, readLockHolder } from "../job-folder.js";
+import { type JobFolderState, lockLosers, readJobFolder, readLockHolder } from "../job-folder.js";
 import {
 	clusterPaths,
 	parseSlurmRef,
@@ -272,16 +272,7 @@ export class SlurmBackend implements ComputeBackend {
 		jobs: ReadonlyArray<{ ref: string; id: string; jobDir: string }>,
 		out: Map<string, JobObservation>,
 	): Promise<void> {
-		const losers: Array<{ ref: string; jobDir: string; holder: string }> = [];
-		await Promise.all(
-			jobs.map(async (j) => {
-				const obs = out.get(j.ref);
-				if (!obs || obs.state === "queued" || obs.state === "running") return;
-				const holder = await readLockHolder(j.jobDir);
-				if (holder && holder !== j.id && /^\d+(_\d+)?$/.test(holder))
-					losers.push({ ref: j.ref, jobDir: j.jobDir, holder });
-			}),
-		);
+		const losers = await lockLosers(jobs, out, /^\d+(_\d+)?$/);
 		if (losers.length === 0) return;
 		const queue = await this.transport.queue([...new Set(losers.map((l) => l.holder.split("_")[0] as string))]);
 		await Promise.all(
