@@ -2,7 +2,7 @@ import { type RawBuilder, sql } from "kysely";
 import type { Db } from "./connection.js";
 import type { WorkflowStatus } from "./schema.js";
 import type { WorkflowRow } from "./workflows.js";
-import { activeWorkflowStatuses } from "./workflows.js";
+import { activeWorkflowStatuses, transitionWorkflow } from "./workflows.js";
 
 /**
  * The database's time `offsetMs` from now, written as `Date.toISOString` writes it (how leases are
@@ -42,12 +42,5 @@ export async function transitionLeasedWorkflow(
 	from: readonly WorkflowStatus[],
 	patch: Partial<Omit<WorkflowRow, "id">> & { status?: WorkflowStatus },
 ): Promise<boolean> {
-	const res = await db.kysely
-		.updateTable("workflows")
-		.set(patch)
-		.where("id", "=", id)
-		.where("lease_owner", "=", owner)
-		.where("status", "in", from)
-		.executeTakeFirst();
-	return Number(res.numUpdatedRows) > 0;
+	return transitionWorkflow(db, id, from, patch, owner);
 }

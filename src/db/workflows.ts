@@ -205,19 +205,18 @@ export async function updateWorkflow(db: Db, id: string, patch: Partial<Omit<Wor
 /**
  * Changes a workflow's status only if it is currently one of `from`; returns whether it did.
  * This compare-and-set is how concurrent requests (two starts, a start and a delete) stay consistent.
+ * With `leaseOwner`, only while that scheduler instance holds the run's lease.
  */
 export async function transitionWorkflow(
 	db: Db,
 	id: string,
 	from: readonly WorkflowStatus[],
 	patch: Partial<Omit<WorkflowRow, "id">> & { status?: WorkflowStatus },
+	leaseOwner?: string,
 ): Promise<boolean> {
-	const res = await db.kysely
-		.updateTable("workflows")
-		.set(patch)
-		.where("id", "=", id)
-		.where("status", "in", from)
-		.executeTakeFirst();
+	let query = db.kysely.updateTable("workflows").set(patch).where("id", "=", id).where("status", "in", from);
+	if (leaseOwner !== undefined) query = query.where("lease_owner", "=", leaseOwner);
+	const res = await query.executeTakeFirst();
 	return Number(res.numUpdatedRows) > 0;
 }
 
