@@ -73,6 +73,7 @@ async function measure(dialect: "sqlite" | "postgres"): Promise<Array<Array<stri
 				disk_bytes: 0,
 				lease_owner: null,
 				lease_expires_at: null,
+				workflow_files: null,
 			});
 		}
 		await server.db.kysely.insertInto("workflows").values(rows).execute();

@@ -62,6 +62,7 @@ async function insertRuns(home: string, ownerId: string, count: number): Promise
 				stop_requested_at: null,
 				lease_owner: null,
 				lease_expires_at: null,
+				workflow_files: null,
 				restart_of: null,
 				disk_bytes: null,
 			});

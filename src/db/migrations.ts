@@ -208,6 +208,25 @@ function migrations(dialect: DialectName): Record<string, Migration> {
 					.execute();
 			},
 		},
+		"0006_provenance_and_cache": {
+			async up(db: Kysely<unknown>) {
+				// The SHA-256 of each workflow file a run read (JSON {path: sha256}), recorded when it started.
+				await db.schema.alterTable("workflows").addColumn("workflow_files", "text").execute();
+				// The job whose results a cached job reused (CACHE=on).
+				await db.schema.alterTable("jobs").addColumn("cached_from", "text").execute();
+				// What a finished job changed in its workspace, under the key of what it ran on what (CACHE=on).
+				await db.schema
+					.createTable("job_cache")
+					.addColumn("job_id", "text", (c) => c.primaryKey().references("jobs.id").onDelete("cascade"))
+					.addColumn("owner_id", "text", (c) => c.notNull())
+					.addColumn("cache_key", "text", (c) => c.notNull())
+					.addColumn("workspace_path", "text", (c) => c.notNull())
+					.addColumn("changes", "text", (c) => c.notNull())
+					.addColumn("created_at", "text", (c) => c.notNull())
+					.execute();
+				await db.schema.createIndex("job_cache_key").on("job_cache").columns(["owner_id", "cache_key"]).execute();
+			},
+		},
 	};
 }
 

@@ -57,6 +57,8 @@ export interface WorkflowTable {
 	disk_bytes: number | null;
 	lease_owner: string | null;
 	lease_expires_at: string | null;
+	/** The SHA-256 of each workflow file the run read, JSON `{path: sha256}`, recorded when it started. */
+	workflow_files: string | null;
 }
 
 /** Jobs: one command of one step (serial) or one tool invocation (CWL), per attempt. */
@@ -82,6 +84,19 @@ export interface JobTable {
 	submitted_at: string | null;
 	started_at: string | null;
 	finished_at: string | null;
+	/** The job whose results this one reused instead of running (CACHE=on). */
+	cached_from: string | null;
+}
+
+/** What a finished job changed in its workspace, under the key of what it ran on what (CACHE=on). */
+export interface JobCacheTable {
+	job_id: string;
+	owner_id: string;
+	cache_key: string;
+	workspace_path: string;
+	/** JSON {written: {path: [size, sha256]}, removed: [path]}. */
+	changes: string;
+	created_at: string;
 }
 
 /** The per-workflow event log: every state change, in order. */
@@ -135,6 +150,7 @@ export interface Database {
 	tokens: TokenTable;
 	workflows: WorkflowTable;
 	jobs: JobTable;
+	job_cache: JobCacheTable;
 	events: EventTable;
 	groups: GroupTable;
 	memberships: MembershipTable;

@@ -131,6 +131,7 @@ export class JobSubmitter {
 			submitted_at: null,
 			started_at: null,
 			finished_at: null,
+			cached_from: null,
 		};
 	}
 

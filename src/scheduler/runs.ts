@@ -138,6 +138,7 @@ export async function createRun(deps: RunsDeps, owner: UserRow, name: string, sp
 		disk_bytes: null,
 		lease_owner: null,
 		lease_expires_at: null,
+		workflow_files: null,
 	}).catch(async (error: unknown) => {
 		// The run was not recorded, so its empty workspace goes; the insert's error is the one to report.
 		await deps.workspaces.remove(workspace).catch(() => undefined);
@@ -401,6 +402,7 @@ export async function restartRun(deps: RunsDeps, wf: WorkflowRow, options: Resta
 			disk_bytes: null,
 			lease_owner: null,
 			lease_expires_at: null,
+			workflow_files: null,
 		},
 		wf.run_number,
 	);

@@ -24,5 +24,6 @@ export function jobRow(seq: number, status: JobRow["status"], attempt = 1, key =
 		submitted_at: null,
 		started_at: null,
 		finished_at: null,
+		cached_from: null,
 	};
 }
