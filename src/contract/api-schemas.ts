@@ -234,6 +234,9 @@ export const JobLogDetail = Type.Object({
 	image_used: Nullable(Type.Boolean()),
 	exit_code: Nullable(Type.Integer()),
 	message: Type.String(),
+	cached_from: Type.Optional(
+		Nullable(Type.String({ description: "the job whose results this one reused instead of running (CACHE=on)" })),
+	),
 });
 /** What Orrery adds about a job in the `logs` document. */
 export type JobLogDetail = Static<typeof JobLogDetail>;
@@ -317,6 +320,9 @@ export const JobSummary = Type.Object({
 	image_used: Nullable(Type.Boolean()),
 	exit_code: Nullable(Type.Integer()),
 	message: Nullable(Type.String()),
+	cached_from: Type.Optional(
+		Nullable(Type.String({ description: "the job whose results this one reused instead of running (CACHE=on)" })),
+	),
 	created_at: Type.String(),
 	started_at: Nullable(Type.String()),
 	finished_at: Nullable(Type.String()),

@@ -40,6 +40,13 @@ export {
 	updateInteractiveSession,
 } from "./interactive-sessions.js";
 export {
+	type CacheCandidate,
+	deleteCacheEntry,
+	findCacheEntries,
+	insertCacheEntry,
+	type JobCacheRow,
+} from "./job-cache.js";
+export {
 	activeJobStatuses,
 	findJob,
 	insertJob,

@@ -30,6 +30,11 @@ export interface JobRequest {
 	retries?: number;
 	/** Exit codes that mean "try again" (CWL's temporaryFailCodes); any other failure is final. */
 	retryExitCodes?: number[];
+	/**
+	 * The results of an earlier job that ran the same command in the same image on the same workspace
+	 * content may be reused instead of running it (the run asked for it: CACHE=on).
+	 */
+	cacheable?: boolean;
 }
 
 /** The lifecycle states of a job as engines see them. */
@@ -94,6 +99,12 @@ export interface WorkflowEngine {
 	 * specification's `inputs.parameters`.
 	 */
 	parameterNames?(input: ValidationInput): Promise<string[]>;
+	/**
+	 * The workspace files (relative paths) that define the workflow and that the run reads, for its
+	 * provenance: e.g. a CWL document and every document it imports, includes or runs. Without it, the
+	 * specification's `workflow.file`.
+	 */
+	workflowFiles?(input: ValidationInput): Promise<string[]>;
 	/** What should happen next. */
 	next(run: RunState): Promise<EngineStep>;
 	/** Called once when a job ends; what it returns is stored with the job and shown to `next`. */

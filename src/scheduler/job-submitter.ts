@@ -41,8 +41,14 @@ export class JobSubmitter {
 	/**
 	 * Persists the jobs an engine asked for (as many as the backends' capacity allows, in one
 	 * transaction) and submits them; jobs for backends that take batches (Slurm arrays) go together.
+	 * Jobs `hold` picks are persisted only (they stay `created`); returns whether there were any.
 	 */
-	async submitRequests(wf: WorkflowRow, jobs: JobRow[], requests: readonly JobRequest[]): Promise<void> {
+	async submitRequests(
+		wf: WorkflowRow,
+		jobs: JobRow[],
+		requests: readonly JobRequest[],
+		hold: (job: JobRow) => boolean = () => false,
+	): Promise<boolean> {
 		const db = this.deps.db;
 		const fresh: JobRow[] = [];
 		// Counted once per decision, not per request: a fan-out asks for hundreds of jobs at a time.
@@ -61,8 +67,9 @@ export class JobSubmitter {
 			seq += 1;
 			fresh.push(this.newJobRow(wf, request, seq, 1));
 		}
-		const persisted = await insertJobs(db, fresh);
-		jobs.push(...persisted);
+		const inserted = await insertJobs(db, fresh);
+		jobs.push(...inserted);
+		const persisted = inserted.filter((row) => !hold(row));
 		const batches = new Map<string, JobRow[]>();
 		const accepted: Accepted[] = [];
 		try {
@@ -76,6 +83,7 @@ export class JobSubmitter {
 			// Whatever the backends accepted is recorded, in one transaction, even if a later job failed.
 			await this.recordSubmissions(wf, accepted);
 		}
+		return persisted.length < inserted.length;
 	}
 
 	backendFor(request: JobRequest): string {

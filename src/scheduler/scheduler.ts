@@ -17,6 +17,7 @@ import type { EngineStep, WorkflowEngine } from "../engines/index.js";
 import type { WorkflowType } from "../spec/index.js";
 import { recordRunEnd } from "./accounting.js";
 import { CancelDeferredError, GuardedBackend } from "./guarded-backend.js";
+import { type CacheDecision, JobCaching } from "./job-cache.js";
 import { JobObserver } from "./job-observer.js";
 import { JobSubmitter } from "./job-submitter.js";
 import { maintain, reclaimDeadLocalLeases } from "./maintenance.js";
@@ -54,6 +55,7 @@ export class Scheduler {
 	private readonly leases: RunLeases;
 	private readonly submitter: JobSubmitter;
 	private readonly observer: JobObserver;
+	private readonly caching: JobCaching;
 
 	constructor(
 		private readonly config: SchedulerConfig,
@@ -65,6 +67,7 @@ export class Scheduler {
 		this.leases = new RunLeases(deps.db, config.instanceId, config.leaseMs, deps.clock, deps.logger);
 		this.submitter = new JobSubmitter(config, deps, this.backends, this.events, this.leases);
 		this.observer = new JobObserver(deps, this.backends, this.events, this.submitter, this.leases);
+		this.caching = new JobCaching(deps, () => this.wake());
 		const { secretsOf } = deps;
 		if (config.staging && secretsOf) {
 			this.staging = new StagingPhase({
@@ -240,8 +243,19 @@ export class Scheduler {
 			}
 		}
 		if (this.staging?.isPublishing(wf.id)) return;
-		// Jobs persisted but not yet accepted by a backend (the server died in between): submit again.
-		for (const job of jobs.filter((j) => j.status === "created")) await this.submitter.submit(wf, job);
+		// Jobs persisted but not yet accepted by a backend (the server died in between, or their cache
+		// check was due): submit them (again), or take their results from the cache.
+		for (const job of jobs.filter((j) => j.status === "created")) {
+			if (JobCaching.applies(job)) {
+				const decision = this.caching.check(wf, job);
+				if (decision === "busy") continue;
+				if (decision.hit) {
+					await this.takeFromCache(wf, job, decision);
+					continue;
+				}
+			}
+			await this.submitter.submit(wf, job);
+		}
 		const engine = this.deps.engines.get(wf.type as WorkflowType);
 		if (!engine) throw new AppError("validation_failed", `no engine for workflow type '${wf.type}' in this server`);
 		const isCollected = engine.collect !== undefined;
@@ -284,7 +298,9 @@ export class Scheduler {
 		const { db } = this.deps;
 		const at = isoNow(this.deps.clock);
 		if (step.kind === "submit") {
-			await this.submitter.submitRequests(wf, jobs, step.jobs);
+			// Jobs that may come from the cache are checked first (next tick, once their check is done).
+			const held = await this.submitter.submitRequests(wf, jobs, step.jobs, JobCaching.applies);
+			if (held) this.wake();
 		}
 		// Running as soon as a job went to a backend (in the tick that sent it, not the next one);
 		// pending while the run is accepted but none has.
@@ -303,6 +319,8 @@ export class Scheduler {
 		const progress = JSON.stringify(computeProgress(jobs, step.total));
 		if (step.kind === "done" || step.kind === "failed") {
 			if (jobs.some((j) => activeJobStatuses.includes(j.status))) return; // let running siblings finish first
+			// What the last job changed is recorded for the cache before the run is declared finished.
+			if (step.kind === "done" && this.caching.settle(wf) === "busy") return;
 			let ok = step.kind === "done";
 			let message = step.kind === "done" ? "workflow finished successfully" : step.reason;
 			if (step.kind === "done" && this.staging) {
@@ -454,7 +472,40 @@ export class Scheduler {
 	}
 
 	/** A run ended: measure it and account for it (a crash before this is caught up by `maintain`). */
+	/** Marks a job finished with the results of an earlier one (already copied into its workspace). */
+	private async takeFromCache(
+		wf: WorkflowRow,
+		job: JobRow,
+		decision: Extract<CacheDecision, { hit: true }>,
+	): Promise<void> {
+		const at = isoNow(this.deps.clock);
+		const { from, applied } = decision;
+		const run = `${from.run_name}.${from.run_number}${from.run_minor > 0 ? `.${from.run_minor}` : ""}`;
+		const copied =
+			applied.copied === 0
+				? "its files were in place"
+				: `${applied.copied} ${applied.copied === 1 ? "file" : "files"} copied`;
+		const patch: Partial<JobRow> = {
+			status: "finished",
+			exit_code: 0,
+			cached_from: from.job_id,
+			submitted_at: at,
+			started_at: at,
+			finished_at: at,
+			message: `reused the results of step ${from.step_name} of ${run} (CACHE=on)`,
+		};
+		const event = this.events.event(
+			wf.id,
+			job.id,
+			"job_cached",
+			`${job.step_name}: not run, the results of ${run} reused (same command, image and workspace content; ${copied})`,
+		);
+		if (!(await this.events.recordJobUpdate(job.id, patch, [event], ["created"]))) throw new LeaseLostError(wf.id);
+		Object.assign(job, patch);
+	}
+
 	private async ended(wf: WorkflowRow): Promise<void> {
+		this.caching.forget(wf.id);
 		this.jobCache.delete(wf.id);
 		this.views.forget(wf.id);
 		this.leases.forget(wf.id);
@@ -558,6 +609,7 @@ export class Scheduler {
 
 	/** Drops what this instance keeps of a run it no longer holds (another instance does now, or the run moved on). */
 	private leaveRun(workflowId: string): void {
+		this.caching.forget(workflowId);
 		this.leases.markLost(workflowId);
 		this.jobCache.delete(workflowId);
 		this.views.forget(workflowId);

@@ -54,6 +54,7 @@ export function jobSummary(j: JobRow): Static<typeof JobSummary> {
 		image_used: j.image_used === null ? null : j.image_used === 1,
 		exit_code: j.exit_code,
 		message: j.message,
+		cached_from: j.cached_from,
 		created_at: j.created_at,
 		started_at: j.started_at,
 		finished_at: j.finished_at,

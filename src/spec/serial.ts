@@ -31,7 +31,10 @@ export function serialOptions(spec: ReanaSpecification, options: Record<string, 
 			});
 		}
 	}
-	const out: SerialOptions = { cache: String(options.CACHE ?? "on").toLowerCase() !== "off" };
+	const cache = String(options.CACHE ?? "off").toLowerCase();
+	if (!["on", "off", "true", "false", "1", "0", "yes", "no"].includes(cache))
+		throw new AppError("validation_failed", `CACHE=${String(options.CACHE)} is neither on nor off`);
+	const out: SerialOptions = { cache: ["on", "true", "1", "yes"].includes(cache) };
 	for (const [key, field] of [
 		["FROM", "from"],
 		["TARGET", "target"],

@@ -58,6 +58,17 @@ export {
 	zipStream,
 } from "./workspace-files.js";
 export { linkInWorkspace, type WorkspaceLinks } from "./workspace-links.js";
+export {
+	type AppliedChanges,
+	applyChanges,
+	changesBetween,
+	copyJobFiles,
+	FileDigests,
+	type Manifest,
+	type ManifestEntry,
+	manifestDigest,
+	type WorkspaceChanges,
+} from "./workspace-manifest.js";
 export { internalDir, isInside, normaliseUserPath, resolveInWorkspace, UnsafePathError } from "./workspace-path.js";
 export { isOnLocalDisk, type PathInfo, type WorkspaceFiles, workspaceFiles } from "./workspace-reader.js";
 export { jobFolderPath, Workspaces, type WorkspacesConfig } from "./workspaces.js";

@@ -24,6 +24,8 @@ export interface WorkspaceEntry {
 	size: number;
 	modified: Date;
 	isDirectory: boolean;
+	/** A symbolic link (listed only when asked for; never followed). */
+	isLink?: true;
 }
 
 /** Entries examined between two returns to the event loop while walking. */
@@ -36,7 +38,12 @@ const walkSlice = 256;
  * thread pool, and no request waits behind more than one slice (still streaming, however large a
  * folder is).
  */
-export async function* walkFiles(root: string, sub = "", withDirectories = false): AsyncGenerator<WorkspaceEntry> {
+export async function* walkFiles(
+	root: string,
+	sub = "",
+	withDirectories = false,
+	withLinks = false,
+): AsyncGenerator<WorkspaceEntry> {
 	// Names are relative to the root's real path: the root may be reached through a link (a linked
 	// ORRERY_HOME, /lustre links), and a resolved folder is a real path.
 	const realRoot = await realpath(root);
@@ -69,10 +76,14 @@ export async function* walkFiles(root: string, sub = "", withDirectories = false
 					if (name === internalDir) continue;
 					const isDirectory = d.isDirectory();
 					if (isDirectory) stack.push([abs, name]);
-					// Symlinks are not listed or followed: they could point anywhere.
-					if (!(d.isFile() || (isDirectory && withDirectories))) continue;
+					// Symlinks are never followed (they could point anywhere), and listed only when asked for.
+					const isLink = withLinks && d.isSymbolicLink();
+					if (!(d.isFile() || isLink || (isDirectory && withDirectories))) continue;
 					const st = lstatSync(abs, { throwIfNoEntry: false });
-					if (st) slice.push({ name, size: isDirectory ? 0 : st.size, modified: st.mtime, isDirectory });
+					if (!st) continue;
+					const entry: WorkspaceEntry = { name, size: isDirectory ? 0 : st.size, modified: st.mtime, isDirectory };
+					if (isLink) entry.isLink = true;
+					slice.push(entry);
 				}
 				yield* slice; // entries removed meanwhile are left out
 				if (ended) break;
@@ -262,7 +273,7 @@ export async function deleteFiles(
 	const named = isGlob(clean) ? undefined : await locateInWorkspace(root, clean);
 	const s = named === undefined ? undefined : await lstat(named).catch(() => undefined);
 	const targets = isGlob(clean)
-		? await listFiles(root, clean)
+		? await globbedEntries(root, clean)
 		: s?.isDirectory()
 			? await collect(walkFiles(root, clean))
 			: s
@@ -270,15 +281,37 @@ export async function deleteFiles(
 				: [];
 	for (const f of targets) {
 		try {
-			await unlink(await locateInWorkspace(root, f.name));
+			const at = await locateInWorkspace(root, f.name);
+			await (f.isDirectory ? rmdir(at) : unlink(at));
 			deleted[f.name] = { size: f.size };
 		} catch (error) {
 			failed[f.name] = { error: failureOf(error) };
 		}
 	}
-	// `rm` removes links inside the folder as links, never following them.
-	if (named !== undefined && s?.isDirectory()) await rm(named, { recursive: true, force: true });
+	if (named !== undefined && s?.isDirectory()) {
+		try {
+			// `rm` removes links inside the folder as links, never following them.
+			await rm(named, { recursive: true, force: true });
+		} catch (error) {
+			// The files that could not be deleted keep their folder, and are reported already.
+			if (Object.keys(failed).length === 0) failed[clean] = { error: failureOf(error) };
+		}
+	}
 	return { deleted, failed };
+}
+
+/**
+ * The files and folders a glob matches, as REANA's delete takes them: each file first, then each
+ * folder, deeper ones before those holding them, so a folder whose contents the glob matched too is
+ * empty by its turn (and removed), and one that still holds files is reported, not emptied.
+ */
+async function globbedEntries(root: string, pattern: string): Promise<WorkspaceEntry[]> {
+	const matches = globMatcher(pattern);
+	const entries: WorkspaceEntry[] = [];
+	for await (const e of walkFiles(root, "", true)) if (matches(e.name)) entries.push(e);
+	const files = entries.filter((e) => !e.isDirectory);
+	const folders = entries.filter((e) => e.isDirectory).sort((a, b) => b.name.length - a.name.length);
+	return [...files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)), ...folders];
 }
 
 /** Why a file could not be deleted, in words for the user: never a path of the server. */
@@ -287,6 +320,9 @@ function failureOf(error: unknown): string {
 	const code = (error as NodeJS.ErrnoException).code;
 	if (code === "ENOENT") return "it no longer exists";
 	if (code === "EACCES" || code === "EPERM") return "permission denied";
+	if (code === "ENOTEMPTY" || code === "EEXIST")
+		return "it is a folder that is not empty; name the folder itself (not a pattern) to delete it with everything in it";
+	if (code === "EROFS") return "the workspace is on a read-only filesystem";
 	return `it could not be deleted (${code ?? "unknown error"})`;
 }
 

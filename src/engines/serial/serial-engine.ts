@@ -37,13 +37,19 @@ export const serialEngine: WorkflowEngine = {
 		}
 	},
 
+	/** The serial spec file, when the specification was read from one (its steps are inline in the specification). */
+	async workflowFiles({ spec }): Promise<string[]> {
+		return spec.workflow.file ? [spec.workflow.file] : [];
+	},
+
 	async next(run: RunState): Promise<EngineStep> {
 		const units = plannedUnits(run.spec, run.parameters, run.options);
+		const isCached = serialOptions(run.spec, run.options).cache;
 		const total = units.length;
 		const latest = latestByKey(run.jobs);
 		for (const unit of units) {
 			const job = latest.get(unit.key);
-			if (!job) return { kind: "submit", jobs: [toRequest(unit)], total };
+			if (!job) return { kind: "submit", jobs: [toRequest(unit, isCached)], total };
 			switch (job.status) {
 				case "finished":
 					continue;
@@ -79,7 +85,7 @@ export function plannedUnits(
 	return units;
 }
 
-function toRequest(unit: Unit): JobRequest {
+function toRequest(unit: Unit, isCached: boolean): JobRequest {
 	const { step } = unit;
 	const backendOptions: Record<string, unknown> = {};
 	for (const [k, v] of Object.entries(step)) {
@@ -103,6 +109,7 @@ function toRequest(unit: Unit): JobRequest {
 	if (step.environment !== undefined) request.image = step.environment;
 	if (step.compute_backend !== undefined) request.backend = step.compute_backend;
 	if (step.retries !== undefined) request.retries = step.retries;
+	if (isCached) request.cacheable = true;
 	return request;
 }
 

@@ -63,6 +63,7 @@ export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
 				image_used: j.image_used === null ? null : j.image_used === 1,
 				exit_code: j.exit_code,
 				message: j.message ?? "",
+				cached_from: j.cached_from,
 			};
 		}
 		const doc: LogsDocument = {

@@ -1,0 +1,54 @@
+import type { Db } from "./connection.js";
+import type { JobCacheTable } from "./schema.js";
+
+/** What a finished job changed in its workspace, under its cache key. */
+export type JobCacheRow = JobCacheTable;
+
+/** Records what a finished job changed; a job recorded already keeps its first entry. */
+export async function insertCacheEntry(db: Db, row: JobCacheRow): Promise<void> {
+	await db.kysely
+		.insertInto("job_cache")
+		.values(row)
+		.onConflict((oc) => oc.column("job_id").doNothing())
+		.execute();
+}
+
+/** A cache entry with the job and run it came from. */
+export interface CacheCandidate extends JobCacheRow {
+	step_name: string;
+	job_dir: string;
+	run_name: string;
+	run_number: number;
+	run_minor: number;
+}
+
+/**
+ * A user's entries under a key, newest first, of jobs that finished in runs that still exist (a
+ * deleted run's workspace is gone or going).
+ */
+export async function findCacheEntries(db: Db, ownerId: string, key: string, limit = 5): Promise<CacheCandidate[]> {
+	return db.kysely
+		.selectFrom("job_cache")
+		.innerJoin("jobs", "jobs.id", "job_cache.job_id")
+		.innerJoin("workflows", "workflows.id", "jobs.workflow_id")
+		.selectAll("job_cache")
+		.select([
+			"jobs.step_name as step_name",
+			"jobs.job_dir as job_dir",
+			"workflows.name as run_name",
+			"workflows.run_number as run_number",
+			"workflows.run_minor as run_minor",
+		])
+		.where("job_cache.owner_id", "=", ownerId)
+		.where("job_cache.cache_key", "=", key)
+		.where("jobs.status", "=", "finished")
+		.where("workflows.status", "!=", "deleted")
+		.orderBy("job_cache.created_at", "desc")
+		.limit(limit)
+		.execute();
+}
+
+/** Forgets an entry whose files are gone from its workspace. */
+export async function deleteCacheEntry(db: Db, jobId: string): Promise<void> {
+	await db.kysely.deleteFrom("job_cache").where("job_id", "=", jobId).execute();
+}

@@ -1,0 +1,187 @@
+import { createHash } from "node:crypto";
+import { jobFiles } from "../backends/index.js";
+import { type Clock, isoNow, type Logger } from "../common/index.js";
+import {
+	type CacheCandidate,
+	type Db,
+	deleteCacheEntry,
+	findCacheEntries,
+	findJob,
+	insertCacheEntry,
+	type JobRow,
+	type WorkflowRow,
+} from "../db/index.js";
+import type { JobRequest } from "../engines/index.js";
+import {
+	type AppliedChanges,
+	applyChanges,
+	changesBetween,
+	copyJobFiles,
+	FileDigests,
+	type Manifest,
+	manifestDigest,
+	type WorkspaceChanges,
+} from "../storage/index.js";
+
+/** Bumped when what goes into a key changes: entries made under an older rule never match. */
+const keyVersion = 1;
+
+/** What became of a job's cache check. */
+export type CacheDecision =
+	| { hit: false }
+	| { hit: true; from: CacheCandidate; applied: AppliedChanges; changes: WorkspaceChanges };
+
+/** A job sent to run after a miss: what its workspace held before, to record what it changed. */
+interface Running {
+	jobId: string;
+	key: string;
+	before: Manifest;
+}
+
+/**
+ * Reuses the results of earlier jobs (CACHE=on). A job's key is what it runs (command, image, working
+ * folder, environment) and the content of its workspace before it runs (every file's SHA-256 and
+ * every link's target; Orrery's own folder left out). When a job ends well, what it changed in the
+ * workspace is recorded under its key; a later job of the same owner with the same key gets those
+ * changes copied from that workspace, checked against their SHA-256, instead of running.
+ *
+ * Checks scan and hash the workspace, which can take long: they run beside the scheduler's ticks,
+ * which ask again (`check` answers `busy` meanwhile) and are woken when a check is done. A run's jobs
+ * run one at a time (serial), so the scan before a job is also the scan after the one before it.
+ * Nothing here needs to survive a restart: a job whose scan from before it ran is lost is simply not
+ * recorded, and a check is made again.
+ */
+export class JobCaching {
+	private readonly digests = new FileDigests();
+	private readonly checks = new Map<string, Promise<void>>();
+	private readonly decided = new Map<string, CacheDecision>();
+	private readonly running = new Map<string, Running>();
+	/** Runs whose last job's changes are being recorded, and those done. */
+	private readonly settling = new Map<string, Promise<void>>();
+	private readonly settled = new Set<string>();
+
+	constructor(
+		private readonly deps: { db: Db; clock: Clock; logger: Logger },
+		private readonly wake: () => void,
+	) {}
+
+	/** True when a job may be taken from the cache (its run asked for it). */
+	static applies(job: JobRow): boolean {
+		return requestOf(job)?.cacheable === true;
+	}
+
+	/** What to do with a created job: `busy` while its check runs (the scheduler is woken after). */
+	check(wf: WorkflowRow, job: JobRow): CacheDecision | "busy" {
+		const decided = this.decided.get(job.id);
+		if (decided) {
+			this.decided.delete(job.id);
+			return decided;
+		}
+		if (!this.checks.has(job.id)) {
+			const task = this.decide(wf, job)
+				.catch((error: unknown) => {
+					// A check that failed (a file unreadable, the database away) runs the job: never worse than no cache.
+					this.deps.logger.warn({ err: error, job: job.id }, "cache check failed; the job runs");
+					return { hit: false } as const;
+				})
+				.then((decision) => {
+					this.decided.set(job.id, decision);
+					this.checks.delete(job.id);
+					this.wake();
+				});
+			this.checks.set(job.id, task);
+		}
+		return "busy";
+	}
+
+	/**
+	 * Before a run is declared finished: records what its last job changed. `busy` while that is under
+	 * way, `ready` once done (at once when nothing is to be recorded).
+	 */
+	settle(wf: WorkflowRow): "busy" | "ready" {
+		if (this.settled.has(wf.id)) return "ready";
+		if (!this.running.has(wf.id)) return "ready";
+		if (!this.settling.has(wf.id)) {
+			const task = (async () => {
+				const after = await this.digests.scan(wf.workspace_path);
+				await this.recordRunning(wf, after);
+			})()
+				.catch((error: unknown) =>
+					this.deps.logger.warn({ err: error, workflow: wf.id }, "recording a job for the cache failed"),
+				)
+				.then(() => {
+					this.settled.add(wf.id);
+					this.settling.delete(wf.id);
+					this.wake();
+				});
+			this.settling.set(wf.id, task);
+		}
+		return "busy";
+	}
+
+	/** Forgets what is held for a run that ended or went to another server. */
+	forget(workflowId: string): void {
+		this.running.delete(workflowId);
+		this.settled.delete(workflowId);
+	}
+
+	private async decide(wf: WorkflowRow, job: JobRow): Promise<CacheDecision> {
+		const before = await this.digests.scan(wf.workspace_path);
+		await this.recordRunning(wf, before);
+		const key = cacheKey(job, before);
+		for (const candidate of await findCacheEntries(this.deps.db, wf.owner_id, key)) {
+			if (candidate.job_id === job.id) continue;
+			const changes = JSON.parse(candidate.changes) as WorkspaceChanges;
+			const applied = await applyChanges(wf.workspace_path, candidate.workspace_path, changes, before);
+			if (!applied) {
+				// Its workspace no longer holds what the job wrote: the entry can never be used again.
+				await deleteCacheEntry(this.deps.db, candidate.job_id);
+				continue;
+			}
+			await copyJobFiles(candidate.job_dir, wf.workspace_path, job.job_dir, [jobFiles.stdout, jobFiles.stderr]).catch(
+				(error: unknown) => this.deps.logger.warn({ err: error, job: job.id }, "copying a cached job's logs failed"),
+			);
+			return { hit: true, from: candidate, applied, changes };
+		}
+		this.running.set(wf.id, { jobId: job.id, key, before });
+		return { hit: false };
+	}
+
+	/** Records what the run's job that ran last changed, now that the workspace is `after`. */
+	private async recordRunning(wf: WorkflowRow, after: Manifest): Promise<void> {
+		const running = this.running.get(wf.id);
+		if (!running) return;
+		this.running.delete(wf.id);
+		const job = await findJob(this.deps.db, running.jobId);
+		if (job?.status !== "finished") return;
+		await insertCacheEntry(this.deps.db, {
+			job_id: job.id,
+			owner_id: wf.owner_id,
+			cache_key: running.key,
+			workspace_path: wf.workspace_path,
+			changes: JSON.stringify(changesBetween(running.before, after)),
+			created_at: isoNow(this.deps.clock),
+		});
+	}
+}
+
+function requestOf(job: JobRow): Omit<JobRequest, "resources"> | undefined {
+	try {
+		return (JSON.parse(job.resources) as { request?: Omit<JobRequest, "resources"> }).request;
+	} catch {
+		return undefined;
+	}
+}
+
+/** A job's cache key: what it runs, and on what. */
+export function cacheKey(job: JobRow, before: Manifest): string {
+	const request = requestOf(job);
+	const what = JSON.stringify({
+		v: keyVersion,
+		command: job.command,
+		image: job.image,
+		workdir: request?.workdir ?? null,
+		env: Object.entries(request?.env ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)),
+	});
+	return createHash("sha256").update(what).update("\0").update(manifestDigest(before)).digest("hex");
+}
