@@ -51,6 +51,7 @@ export {
 	moveFile,
 	pruneWorkspace,
 	readStream,
+	removeFolder,
 	resolveDownload,
 	type WorkspaceEntry,
 	walkFiles,

@@ -15,7 +15,13 @@ import picomatch from "picomatch";
 import yazl from "yazl";
 import { createFileIn, fileErrorOf, openFileWithin, sweepUploadLeftovers } from "../archive/index.js";
 import { AppError, GlobTooLargeError, globPathMatcher, newId } from "../common/index.js";
-import { internalDir, locateInWorkspace, normaliseUserPath, resolveInWorkspace } from "./workspace-path.js";
+import {
+	internalDir,
+	locateInWorkspace,
+	normaliseUserPath,
+	resolveInWorkspace,
+	UnsafePathError,
+} from "./workspace-path.js";
 
 /** One file of a workspace listing. */
 export interface WorkspaceEntry {
@@ -312,6 +318,28 @@ async function globbedEntries(root: string, pattern: string): Promise<WorkspaceE
 	const files = entries.filter((e) => !e.isDirectory);
 	const folders = entries.filter((e) => e.isDirectory).sort((a, b) => b.name.length - a.name.length);
 	return [...files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)), ...folders];
+}
+
+/**
+ * Removes a folder of a workspace with everything in it, for Orrery's own clean-ups (the job folders
+ * of a deleted run). Every folder on the way, the folder itself included, must be a real folder:
+ * a path that leads through a symbolic link is refused, and links inside are removed, never
+ * followed. Answers whether the folder was there.
+ */
+export async function removeFolder(root: string, path: string): Promise<boolean> {
+	const clean = normaliseUserPath(path);
+	if (!clean) throw new UnsafePathError(path, "it names the workspace itself");
+	const realRoot = await realpath(root);
+	let at = realRoot;
+	for (const part of clean.split("/")) {
+		at = join(at, part);
+		const s = await lstat(at).catch(() => undefined);
+		if (!s) return false;
+		if (!s.isDirectory())
+			throw new UnsafePathError(path, `'${relative(realRoot, at)}' is a symbolic link or a file, not a folder`);
+	}
+	await rm(at, { recursive: true, force: true });
+	return true;
 }
 
 /** Why a file could not be deleted, in words for the user: never a path of the server. */

@@ -98,7 +98,13 @@ describe.each(testDialects)("what reana-client's code parses in Orrery's answers
 			expect(Object.keys(entry).sort()).toEqual(reanaJobLogKeys);
 			expect(entry.started_at).toMatch(strptimeForm);
 			expect(entry.finished_at).toMatch(strptimeForm);
-			expect(doc.job_details[id]).toEqual({ attempt: 1, image_used: null, exit_code: 0, message: expect.any(String) });
+			expect(doc.job_details[id]).toEqual({
+				attempt: 1,
+				image_used: null,
+				exit_code: 0,
+				message: expect.any(String),
+				cached_from: null,
+			});
 		}
 	});
 
@@ -180,18 +186,25 @@ describe.each(testDialects)("what reana-client's code parses in Orrery's answers
 		expect((await du(`search=${encodeURIComponent('{"name": ["results/sub"]}')}`)).map((d) => d.name)).toEqual([
 			"/results/sub/out.txt",
 		]);
+		// A folder is kept by its total as a file by its size (`du -a` lists both).
 		expect((await du(`search=${encodeURIComponent('{"size": ["4"]}')}`)).map((d) => d.name)).toEqual([
 			"/results/sub/out.txt",
+			"/results/sub",
 		]);
 		expect((await du(`search=${encodeURIComponent('{"name": ["*/in.txt", "results/out.txt"]}')}`)).length).toBe(2);
 	});
 
 	it("names du entries /path and the total '' (reana-client workflow_disk_usage prints '.' + name)", async () => {
 		const all = await call("GET", "/api/workflows/MyAnalysis.1/disk_usage");
+		// `du -a`: folders too, each after what it holds, and the workspace itself last.
 		expect((all.body.disk_usage_info as Array<{ name: string }>).map((d) => d.name)).toEqual([
 			"/data/in.txt",
+			"/data",
 			"/results/out.txt",
 			"/results/sub/out.txt",
+			"/results/sub",
+			"/results",
+			"",
 		]);
 		const total = await call("GET", "/api/workflows/MyAnalysis.1/disk_usage?summarize=true");
 		expect(total.body.disk_usage_info).toEqual([{ name: "", size: { raw: 18, human_readable: "18 Bytes" } }]);

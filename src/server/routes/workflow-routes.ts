@@ -26,6 +26,7 @@ import {
 import { type LoadedSpec, SpecError, validateReanaSpec } from "../../spec/index.js";
 import { diskUsage } from "../../storage/index.js";
 import { handle } from "../route-kit.js";
+import { removeRunFolders } from "../run-folders.js";
 import { parseSearch } from "../search-filter.js";
 import type { ServerContext } from "../server-context.js";
 import { progressOf } from "../workflow-views.js";
@@ -256,6 +257,7 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
 					// Its session (a Jupyter server on the workspace) goes with it.
 					await ctx.interactive.close(t);
 					await deleteRun(ctx.runs, t, { includeWorkspace: true });
+					await removeRunFolders(ctx, t);
 				}
 				return {
 					...submission(wf, `Workflow ${body?.all_runs ? `${wf.name} (all runs)` : runName(wf)} successfully deleted.`),

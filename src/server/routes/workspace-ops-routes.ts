@@ -2,7 +2,8 @@ import type { FastifyInstance } from "fastify";
 import { AppError } from "../../common/index.js";
 import type { WorkflowRow } from "../../db/index.js";
 import { decodeWorkflow, remeasure, remoteInputPaths, runName } from "../../scheduler/index.js";
-import { diskUsage, listFiles, moveFile, pruneWorkspace, stagedFolder } from "../../storage/index.js";
+import { moveFile, pruneWorkspace, stagedFolder } from "../../storage/index.js";
+import { diskUsageLines } from "../disk-usage.js";
 import { jsonBodyOfGet } from "../get-body.js";
 import { humanSize } from "../human-size.js";
 import { handle } from "../route-kit.js";
@@ -34,42 +35,8 @@ export function workspaceOpsRoutes(app: FastifyInstance, ctx: ServerContext): vo
 		const owner = wf.owner_id;
 		// Names as REANA's `du` gives them: the path below the workspace with a leading `/`, and "" for
 		// the whole workspace (reana-client prints ".{name}").
-		const entry = (name: string, size: number) => ({ name, size: { raw: size, human_readable: humanSize(size) } });
-		let info: Array<ReturnType<typeof entry>>;
-		if (!search) {
-			info = summarize
-				? [entry("", await diskUsage(wf.workspace_path))]
-				: (await listFiles(wf.workspace_path)).map((f) => entry(`/${f.name}`, f.size));
-		} else if (search.kind === "text") {
-			const needle = search.text.toLowerCase();
-			const files = (await listFiles(wf.workspace_path)).filter((f) => f.name.toLowerCase().includes(needle));
-			info = summarize
-				? [
-						entry(
-							"",
-							files.reduce((n, f) => n + f.size, 0),
-						),
-					]
-				: files.map((f) => entry(`/${f.name}`, f.size));
-		} else {
-			// reana-commons' get_disk_usage: each name is a path, folder or glob (any may match); each
-			// size is an exact size in bytes (any may match); one line per matching file.
-			const { name: names, size: sizes } = search.fields;
-			const kept = (size: number) => !sizes || sizes.includes(String(size));
-			if (summarize && !names) {
-				const total = await diskUsage(wf.workspace_path);
-				info = kept(total) ? [entry("", total)] : [];
-			} else {
-				const byName = new Map<string, number>();
-				for (const pattern of names ?? [""]) {
-					for (const f of await listFiles(wf.workspace_path, pattern || undefined)) byName.set(f.name, f.size);
-				}
-				info = [...byName]
-					.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-					.filter(([, size]) => kept(size))
-					.map(([name, size]) => entry(`/${name}`, size));
-			}
-		}
+		const lines = await diskUsageLines(wf.workspace_path, { summarize, search });
+		const info = lines.map((l) => ({ name: l.name, size: { raw: l.bytes, human_readable: humanSize(l.bytes) } }));
 		return { workflow_id: wf.id, workflow_name: runName(wf), user: owner, disk_usage_info: info };
 	});
 

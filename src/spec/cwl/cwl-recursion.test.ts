@@ -1,24 +1,7 @@
 import { describe, expect, test } from "vitest";
-import { SpecError } from "../problem.js";
+import { problemOf } from "../../../test/support/cwl-documents.js";
 import { loadCwl } from "./cwl-document-loader.js";
 import { MAX_WORKFLOW_DEPTH } from "./cwl-normalise-process.js";
-
-/** Loads documents from memory: `files` maps names to texts, all in file:///docs/. */
-async function problemOf(main: string, files: Record<string, string>): Promise<string> {
-	try {
-		await loadCwl(`file:///docs/${main}`, {
-			read: async (uri) => {
-				const text = files[uri.replace("file:///docs/", "")];
-				if (text === undefined) throw new Error(`no such file ${uri}`);
-				return text;
-			},
-		});
-	} catch (error) {
-		if (error instanceof SpecError) return error.message;
-		throw error;
-	}
-	throw new Error("loaded without a problem");
-}
 
 const workflowRunning = (target: string) => `cwlVersion: v1.2
 class: Workflow
