@@ -90,28 +90,9 @@ export async function cwlSpecFiles(
 	spec: ReanaSpecification,
 	parameters: Record<string, unknown> = {},
 ): Promise<Array<{ path: string; isDirectory: boolean }>> {
-	const base = dirname(resolve(specFile));
-	const file = spec.workflow.file;
-	if (file === undefined && spec.workflow.specification === undefined) return [];
-	let docPath = file ?? "workflow.cwl";
-	let fragment = "";
-	const hash = docPath.lastIndexOf("#");
-	if (hash > 0 && !(await stat(resolve(base, docPath)).catch(() => undefined))) {
-		fragment = docPath.slice(hash);
-		docPath = docPath.slice(0, hash);
-	}
-	const inline = spec.workflow.specification === undefined ? undefined : JSON.stringify(spec.workflow.specification);
-	if (inline === undefined && !(await stat(resolve(base, docPath)).catch(() => undefined))?.isFile()) {
-		throw new AppError(
-			"not_found",
-			`the workflow file ${docPath} named in ${basename(specFile)} does not exist in ${base}`,
-		);
-	}
-	const display = (p: string) => relative(base, p) || p;
-	const cwl = await loadLocalCwl(`${pathToFileURL(resolve(base, posix.normalize(docPath))).href}${fragment}`, {
-		display,
-		...(inline === undefined ? {} : { inline }),
-	});
+	const loaded = await loadSpecCwl(specFile, spec);
+	if (!loaded) return [];
+	const { cwl, base, docPath } = loaded;
 	// The input object, as the engine reads it (engines/cwl/run-loader.ts): values given as text typed
 	// by their input (`-p reads=data/r.fq` names a File to upload); a value the type refuses is left to
 	// the server to report.
@@ -156,6 +137,50 @@ export async function cwlSpecFiles(
 		out.push({ path: rel.split(sep).join("/"), isDirectory });
 	}
 	return out.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/**
+ * The CWL documents a reana.yaml of type cwl reads from its analysis folder (relative paths): the
+ * document `workflow.file` names and every document it imports, includes or runs.
+ */
+export async function cwlDocumentFiles(specFile: string, spec: ReanaSpecification): Promise<string[]> {
+	const loaded = await loadSpecCwl(specFile, spec);
+	if (!loaded) return [];
+	return loaded.cwl.documents
+		.map((p) => relative(loaded.base, p))
+		.filter((rel) => rel !== "" && rel.split(sep)[0] !== ".." && !isAbsolute(rel))
+		.map((rel) => rel.split(sep).join("/"))
+		.sort();
+}
+
+/** Loads the CWL document of a reana.yaml from its folder; undefined when the specification names none. */
+async function loadSpecCwl(
+	specFile: string,
+	spec: ReanaSpecification,
+): Promise<{ cwl: LocalCwl; base: string; docPath: string } | undefined> {
+	const base = dirname(resolve(specFile));
+	const file = spec.workflow.file;
+	if (file === undefined && spec.workflow.specification === undefined) return undefined;
+	let docPath = file ?? "workflow.cwl";
+	let fragment = "";
+	const hash = docPath.lastIndexOf("#");
+	if (hash > 0 && !(await stat(resolve(base, docPath)).catch(() => undefined))) {
+		fragment = docPath.slice(hash);
+		docPath = docPath.slice(0, hash);
+	}
+	const inline = spec.workflow.specification === undefined ? undefined : JSON.stringify(spec.workflow.specification);
+	if (inline === undefined && !(await stat(resolve(base, docPath)).catch(() => undefined))?.isFile()) {
+		throw new AppError(
+			"not_found",
+			`the workflow file ${docPath} named in ${basename(specFile)} does not exist in ${base}`,
+		);
+	}
+	const display = (p: string) => relative(base, p) || p;
+	const cwl = await loadLocalCwl(`${pathToFileURL(resolve(base, posix.normalize(docPath))).href}${fragment}`, {
+		display,
+		...(inline === undefined ? {} : { inline }),
+	});
+	return { cwl, base, docPath };
 }
 
 function secondaryName(primary: string, pattern: string): string {

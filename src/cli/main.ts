@@ -4,6 +4,7 @@ import { errorTable, usageExitCode } from "../contract/errors.js";
 import { registerCwlRunnerCommand } from "./commands/cwl-runner-command.js";
 import { registerFileCommands } from "./commands/file-commands.js";
 import { registerLoginCommands } from "./commands/login-commands.js";
+import { registerProvenanceCommand } from "./commands/provenance-command.js";
 import { registerReanaCommands } from "./commands/reana-commands.js";
 import { registerRunCommands } from "./commands/run-commands.js";
 import { registerServerCommands } from "./commands/server-commands.js";
@@ -43,6 +44,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
 	registerWorkflowCommands(program, action);
 	registerFileCommands(program, action);
 	registerReanaCommands(program, action);
+	registerProvenanceCommand(program, action);
 	registerServerCommands(program, action, deps);
 	registerTokenCommands(program, action);
 	registerLoginCommands(program, action);

@@ -85,6 +85,37 @@ export async function inputFiles(
 	return [...out.values()].sort((a, b) => a.remote.localeCompare(b.remote));
 }
 
+/**
+ * The local workflow files of a specification, as the workspace holds them: `workflow.file` (a serial
+ * spec file, a Snakefile) and, for CWL, every document it imports, includes or runs. Files that do not
+ * exist locally are left out (a serial workflow may have its steps inline).
+ */
+export async function workflowFiles(
+	specFile: string,
+	spec: ReanaSpecification,
+): Promise<Array<{ local: string; remote: string; size: number }>> {
+	const base = dirname(specFile);
+	const wf = spec.workflow;
+	let paths: string[];
+	if (wf.type === "cwl") {
+		const { cwlDocumentFiles } = await import("./cwl-files.js");
+		paths = await cwlDocumentFiles(specFile, spec);
+	} else {
+		const file = wf.file ?? (wf.type === "snakemake" ? "Snakefile" : undefined);
+		paths = file === undefined ? [] : [file];
+	}
+	const out: Array<{ local: string; remote: string; size: number }> = [];
+	for (const p of paths) {
+		const local = resolve(base, p);
+		const s = await stat(local).catch(() => undefined);
+		if (!s?.isFile()) continue;
+		const remote = relative(base, local).split("\\").join("/");
+		if (remote.startsWith("../")) continue;
+		out.push({ local, remote, size: s.size });
+	}
+	return out;
+}
+
 /** Uploads files (resumable, parallel, small ones as tar archives), with a progress bar on a terminal. */
 export async function uploadFiles(
 	api: ApiClient,

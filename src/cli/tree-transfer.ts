@@ -55,7 +55,7 @@ export async function uploadTree(
 	workflow: string,
 	files: readonly UploadFile[],
 	options: TreeTransferOptions,
-): Promise<{ uploaded: number; skipped: number }> {
+): Promise<{ uploaded: number; skipped: number; names: string[] }> {
 	const unchanged =
 		options.isResuming === false
 			? new Set<string>()
@@ -97,7 +97,7 @@ export async function uploadTree(
 	options.note(
 		`uploaded ${send.length} file${send.length === 1 ? "" : "s"} (${formatBytes(total)}) to ${workflow}${skipped > 0 ? `; ${skipped} unchanged, skipped` : ""}`,
 	);
-	return { uploaded: send.length, skipped };
+	return { uploaded: send.length, skipped, names: send.map((f) => f.remote) };
 }
 
 /** The names of local files the workspace already has with the same size and SHA-256. */

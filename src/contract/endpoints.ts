@@ -22,6 +22,7 @@ export const endpoints = {
 	get_job_log: { method: "GET", url: "/api/workflows/:workflow_id_or_name/jobs/:job_id/log" },
 	get_workflow_events: { method: "GET", url: "/api/workflows/:workflow_id_or_name/events" },
 	get_workflow_outputs: { method: "GET", url: "/api/workflows/:workflow_id_or_name/outputs" },
+	get_workflow_provenance: { method: "GET", url: "/api/workflows/:workflow_id_or_name/provenance" },
 	list_tokens: { method: "GET", url: "/api/tokens" },
 	create_token: { method: "POST", url: "/api/tokens" },
 	revoke_token: { method: "DELETE", url: "/api/tokens/:token_id" },

@@ -3,6 +3,7 @@
 export type * from "./api-schemas.js";
 export { endpoints, type OperationId } from "./endpoints.js";
 export { codeForStatus, type ErrorCode, errorCodes, errorTable, usageExitCode } from "./errors.js";
+export type * from "./provenance-schemas.js";
 export type * from "./reana-schemas.js";
 export type {
 	PublishTarget,

@@ -1,6 +1,7 @@
 import { type TSchema, Type } from "typebox";
 import * as S from "./api-schemas.js";
 import { endpoints, type OperationId } from "./endpoints.js";
+import * as P from "./provenance-schemas.js";
 import * as R from "./reana-schemas.js";
 import * as T from "./transfer-schemas.js";
 
@@ -252,6 +253,16 @@ export const routes = {
 		params: S.WorkflowParams,
 		status: 200,
 		response: S.OutputsResponse,
+	}),
+	get_workflow_provenance: route({
+		permission: "workflow.read",
+		method: "GET",
+		url: "/api/workflows/:workflow_id_or_name/provenance",
+		summary:
+			"The run's provenance as an RO-Crate 1.1 metadata document (Workflow Run Crate 0.5): workflow files, parameters, jobs, inputs and outputs with SHA-256 (Orrery extension)",
+		params: S.WorkflowParams,
+		status: 200,
+		response: P.ProvenanceResponse,
 	}),
 	// ---- Identity (issue 7): tokens, login, sharing, audit ----
 	list_tokens: route({

@@ -21,6 +21,7 @@ import { resolveInWorkspace, type Workspaces } from "../storage/index.js";
 import { exceededQuota, recomputeUsage } from "./accounting.js";
 import { workspaceView } from "./run-view.js";
 import { remoteInputPathsOf } from "./staging-plan.js";
+import { workflowFileDigests } from "./workflow-files.js";
 
 /** What the run commands work with. */
 export interface RunsDeps {
@@ -193,14 +194,13 @@ export async function startRun(deps: RunsDeps, wf: WorkflowRow, options: StartOp
 			`unknown input parameter${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; the workflow declares ${names.join(", ") || "none"}`,
 		);
 	}
-	const problems = (
-		await engine.validate({
-			spec,
-			parameters: { ...declared, ...given },
-			options: operationalOptions,
-			workspace: workspaceView(wf.workspace_path),
-		})
-	).filter((p) => p.severity === "error");
+	const validation = {
+		spec,
+		parameters: { ...declared, ...given },
+		options: operationalOptions,
+		workspace: workspaceView(wf.workspace_path),
+	};
+	const problems = (await engine.validate(validation)).filter((p) => p.severity === "error");
 	if (problems.length > 0) {
 		const first = problems[0] as (typeof problems)[number];
 		throw new AppError(
@@ -214,6 +214,8 @@ export async function startRun(deps: RunsDeps, wf: WorkflowRow, options: StartOp
 	await checkDeclaredInputs(wf.workspace_path, spec);
 	await deps.checkStaging?.({ ...wf, parameters: JSON.stringify(given), options: JSON.stringify(operationalOptions) });
 	await checkQuota(deps.db, wf.owner_id);
+	// What the workflow files were when the run started (a restart after a local edit runs other files).
+	const workflowFiles = await workflowFileDigests(engine, validation);
 	const at = isoNow(deps.clock);
 	const ok = await transitionWorkflow(deps.db, wf.id, ["created"], {
 		status: "queued",
@@ -221,6 +223,7 @@ export async function startRun(deps: RunsDeps, wf: WorkflowRow, options: StartOp
 		options: JSON.stringify(operationalOptions),
 		updated_at: at,
 		status_message: null,
+		workflow_files: JSON.stringify(workflowFiles),
 	});
 	if (!ok) throw new AppError("conflict", `workflow ${runName(wf)} was started by another request`);
 	await appendEvents(deps.db, [

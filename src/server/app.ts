@@ -11,6 +11,7 @@ import { clusterRoutes } from "./routes/cluster-routes.js";
 import { deviceLoginRoutes } from "./routes/device-login-routes.js";
 import { logRoutes } from "./routes/log-routes.js";
 import { oidcRoutes } from "./routes/oidc-routes.js";
+import { provenanceRoutes } from "./routes/provenance-routes.js";
 import { quotaRoutes } from "./routes/quota-routes.js";
 import { reanaTokenRoutes } from "./routes/reana-token-routes.js";
 import { runHistoryRoutes } from "./routes/run-history-routes.js";
@@ -87,6 +88,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
 	quotaRoutes(app, ctx);
 	workspaceOpsRoutes(app, ctx);
 	runHistoryRoutes(app, ctx);
+	provenanceRoutes(app, ctx);
 	clusterRoutes(app, ctx);
 	// An embedded server ends with its command: sessions are reached at their own address instead.
 	if (!ctx.config.embedded) await (await import("./interactive/session-proxy.js")).sessionProxy(app, ctx);

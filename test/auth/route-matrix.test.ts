@@ -70,6 +70,7 @@ const matrix: Record<string, MatrixEntry> = {
 	get_job_log: byPermission,
 	get_workflow_events: byPermission,
 	get_workflow_outputs: byPermission,
+	get_workflow_provenance: byPermission,
 	list_tokens: byPermission,
 	create_token: { request: { body: { name: "matrix" } } },
 	revoke_token: byPermission,

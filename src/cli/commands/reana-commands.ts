@@ -25,8 +25,19 @@ export function registerReanaCommands(program: Command, action: Action): void {
 					opts: { workflow?: string; parameter?: string[]; option?: string[]; file?: string; follow?: boolean },
 				) => {
 					const w = session.workflow(opts.workflow);
-					const spec = opts.file ? (await loadSpec(opts.file)).spec.reana : undefined;
+					const loaded = opts.file ? await loadSpec(opts.file) : undefined;
+					const spec = loaded?.spec.reana;
 					const api = await session.api();
+					// The restart runs the workspace's copies: local workflow files that differ (size and
+					// SHA-256, as uploads compare them) are uploaded first, into the shared workspace.
+					let uploaded: string[] = [];
+					if (loaded) {
+						const { workflowFiles } = await import("../spec-files.js");
+						const { uploadTree } = await import("../tree-transfer.js");
+						const local = await workflowFiles(loaded.file, loaded.spec.reana);
+						if (local.length > 0) uploaded = (await uploadTree(api, w, local, { note: () => undefined })).names;
+						if (!session.out.isJson) for (const f of uploaded) session.out.line(`uploaded ${f}`);
+					}
 					const answer = await api.call("start_workflow", {
 						params: { workflow_id_or_name: w },
 						body: {
@@ -36,7 +47,7 @@ export function registerReanaCommands(program: Command, action: Action): void {
 							...(spec ? { reana_specification: spec } : {}),
 						},
 					});
-					const res = { ...answer, workflow_name: startedRun(answer) };
+					const res = { ...answer, workflow_name: startedRun(answer), ...(loaded ? { uploaded } : {}) };
 					if (opts.follow || session.isEmbedded) {
 						const { followRun } = await import("../follow.js");
 						const status = await followRun(api, session.out, res.workflow_name, {
@@ -92,10 +103,10 @@ export function registerReanaCommands(program: Command, action: Action): void {
 
 	program
 		.command("du")
-		.description("disk usage of a run's workspace")
+		.description("disk usage of a run's workspace: files, and folders with their totals")
 		.option("-w, --workflow <name>", "workflow (NAME, NAME.RUN or id)")
 		.option("-s, --summarize", "only the total")
-		.option("--filter <text>", "only files whose name contains this")
+		.option("--filter <text>", "only files and folders whose name contains this")
 		.option("--json", "print JSON")
 		.action(
 			action(async (session: Session, opts: { workflow?: string; summarize?: boolean; filter?: string }) => {
@@ -139,17 +150,38 @@ export function registerReanaCommands(program: Command, action: Action): void {
 		.action(
 			action(async (session: Session, paths: string[], opts: { workflow?: string }) => {
 				const api = await session.api();
+				// Every path is tried, as reana-client does; what could not be deleted is reported at the end.
+				const all: { deleted: Record<string, { size: number }>; failed: Record<string, { error: string }> } = {
+					deleted: {},
+					failed: {},
+				};
+				const unmatched: string[] = [];
 				for (const p of paths) {
 					const res = await api.call("delete_file", {
 						params: { workflow_id_or_name: session.workflow(opts.workflow), "*": p },
 					});
-					if (Object.keys(res.deleted).length === 0 && Object.keys(res.failed).length === 0)
-						throw new ApiError(404, "not_found", `${p} did not match any existing file`);
-					if (session.out.isJson) session.out.json(res);
-					else
-						for (const [name, { size }] of Object.entries(res.deleted))
-							session.out.line(`deleted ${name} (${size} bytes)`);
+					if (Object.keys(res.deleted).length === 0 && Object.keys(res.failed).length === 0) unmatched.push(p);
+					Object.assign(all.deleted, res.deleted);
+					Object.assign(all.failed, res.failed);
+					if (session.out.isJson) continue;
+					for (const [name, { size }] of Object.entries(res.deleted))
+						session.out.line(`deleted ${name} (${size} bytes)`);
+					for (const [name, { error }] of Object.entries(res.failed))
+						session.out.note(session.out.colour("red", `could not delete ${name}: ${error}`));
 				}
+				const failures = Object.keys(all.failed).length;
+				const missing = unmatched.map((p) => `${p} did not match any existing file`).join("; ");
+				if (failures > 0) {
+					const deleted = Object.keys(all.deleted).length;
+					throw new ApiError(
+						409,
+						"conflict",
+						`could not delete ${failures} of ${failures + deleted} files and folders${session.out.isJson ? "" : " (see above)"}${missing ? `; ${missing}` : ""}`,
+						{ ...all, ...(unmatched.length > 0 ? { unmatched } : {}) },
+					);
+				}
+				if (unmatched.length > 0) throw new ApiError(404, "not_found", missing, { ...all, unmatched });
+				if (session.out.isJson) session.out.json(all);
 			}),
 		);
 

@@ -9,7 +9,8 @@ import { exitCodeFile } from "./job-script.js";
 import { collectOutputs } from "./output-collector.js";
 import { type CollectedJob, type RunMemory, runProcess, type Tick } from "./process-runner.js";
 import { type RunEnvironment, runEnvironment } from "./run-environment.js";
-import { loadRun, parameterNames } from "./run-loader.js";
+import { documentPaths, loadRun, parameterNames } from "./run-loader.js";
+import { cwlWorkDir } from "./tool-invocation.js";
 import { runWorkflow } from "./workflow-runner.js";
 
 /** Settings of the CWL engine. */
@@ -114,6 +115,14 @@ export function createCwlEngine(config: CwlEngineConfig = {}): WorkflowEngine {
 			}
 		},
 
+		async workflowFiles(input: ValidationInput): Promise<string[]> {
+			const ws = input.workspace.path;
+			const read = await documentPaths(input.spec, runEnvironment(workspaceFiles(ws), timeoutMs));
+			return read
+				.map((p) => posix.relative(ws, p))
+				.filter((p) => p !== "" && p !== ".." && !p.startsWith("../") && !posix.isAbsolute(p));
+		},
+
 		async next(run: RunState): Promise<EngineStep> {
 			let entry: Cached;
 			try {
@@ -134,6 +143,9 @@ export function createCwlEngine(config: CwlEngineConfig = {}): WorkflowEngine {
 					return submit.length > 0 ? { kind: "submit", jobs: submit, total } : { kind: "wait", total };
 			}
 		},
+
+		// The run's job folders (`jobDirFor`); restarts have their own beside them.
+		runFolders: (runId: string) => [posix.join(cwlWorkDir, runId)],
 
 		async collect(run: RunState, job: JobView): Promise<CollectedJob> {
 			let entry: Cached;

@@ -72,9 +72,25 @@ export async function parameterNames(
 	return [...new Set([...root.inputs.map((i) => i.id), ...Object.keys(object)])];
 }
 
+/**
+ * The workspace files (absolute paths) the CWL loader reads for a run: the main document and every
+ * document it imports, includes or runs; an inline `specification` is not a file. A document that
+ * does not load yields what was read before the failure (validation says why).
+ */
+export async function documentPaths(spec: ReanaSpecification, env: RunEnvironment): Promise<string[]> {
+	const read = new Set<string>();
+	try {
+		await loadDocument(spec, env, (path) => read.add(path));
+	} catch {
+		// validate reports what is wrong with the documents; what was read so far is still their record
+	}
+	return [...read];
+}
+
 async function loadDocument(
 	spec: ReanaSpecification,
 	env: RunEnvironment,
+	onRead?: (path: string) => void,
 ): Promise<{ process: CwlProcess; warnings: Problem[] }> {
 	const ws = env.workspace;
 	const display = (uri: string) => {
@@ -108,8 +124,11 @@ async function loadDocument(
 	// reana-client sends the packed document as `specification` (and `file` only names it).
 	const inline = spec.workflow.specification === undefined ? undefined : JSON.stringify(spec.workflow.specification);
 	return loadCwl(mainUri + fragment, {
-		read: (uri) =>
-			inline !== undefined && uri === mainUri ? Promise.resolve(inline) : env.files.readText(uriToPath(uri)),
+		read: (uri) => {
+			if (inline !== undefined && uri === mainUri) return Promise.resolve(inline);
+			onRead?.(uriToPath(uri));
+			return env.files.readText(uriToPath(uri));
+		},
 		// Sizes first: an oversized document or $include is refused before it is read.
 		size: async (uri) =>
 			inline !== undefined && uri === mainUri

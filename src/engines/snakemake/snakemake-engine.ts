@@ -76,6 +76,11 @@ export const snakemakeEngine: WorkflowEngine = {
 		return names;
 	},
 
+	/** The Snakefile (files it `include:`s are not known to Orrery: Snakemake reads them itself). */
+	async workflowFiles({ spec }): Promise<string[]> {
+		return [spec.workflow.file ?? "Snakefile"];
+	},
+
 	async next(run: RunState): Promise<EngineStep> {
 		let current: Plan;
 		try {

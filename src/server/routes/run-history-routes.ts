@@ -33,7 +33,27 @@ export function specificationDiff(a: WorkflowRow, b: WorkflowRow, context: numbe
 	if (params.length > 0) out.parameters = params;
 	const options = diffLines(yamlish(da.options), yamlish(db.options), context);
 	if (options.length > 0) out.operational_options = options;
+	const files = workflowFilesDiff(a, b);
+	if (files.length > 0) out.workflow_files = files;
 	return out;
+}
+
+/**
+ * The workflow files whose SHA-256 differs between two runs, as recorded when each started
+ * (`- tool.cwl sha256:…` / `+ tool.cwl sha256:…`; a file of one run only has one line). Runs started
+ * before the record existed are not compared.
+ */
+function workflowFilesDiff(a: WorkflowRow, b: WorkflowRow): string[] {
+	if (a.workflow_files === null || b.workflow_files === null) return [];
+	const fa = JSON.parse(a.workflow_files) as Record<string, string>;
+	const fb = JSON.parse(b.workflow_files) as Record<string, string>;
+	const lines: string[] = [];
+	for (const path of [...new Set([...Object.keys(fa), ...Object.keys(fb)])].sort()) {
+		if (fa[path] === fb[path]) continue;
+		if (fa[path] !== undefined) lines.push(`- ${path} sha256:${fa[path]}`);
+		if (fb[path] !== undefined) lines.push(`+ ${path} sha256:${fb[path]}`);
+	}
+	return lines;
 }
 
 async function listing(wf: WorkflowRow): Promise<string> {

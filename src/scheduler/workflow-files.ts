@@ -1,0 +1,116 @@
+import { createHash } from "node:crypto";
+import { close, closeSync, createReadStream, read, readSync } from "node:fs";
+import { realpath } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { openUntrustedFile, openUntrustedFileSync, type UntrustedFileRefusal } from "../common/index.js";
+import type { ValidationInput, WorkflowEngine } from "../engines/index.js";
+import { internalDir, isOnLocalDisk, resolveInWorkspace, UnsafePathError } from "../storage/index.js";
+
+/** A workspace file as read for its record: its size, modification time and, unless skipped, SHA-256. */
+export type WorkspaceFileDigest =
+	| { kind: "file"; size: number; modified: Date; sha256?: string }
+	/** Not read: nothing there, a link in its place, no regular file, or a path leading out of the workspace. */
+	| { kind: "refused"; reason: UntrustedFileRefusal };
+
+/** Options of `digestWorkspaceFile`. */
+export interface DigestOptions {
+	/** Whether to hash a file of this size (default: always); a file not hashed still has its size and time. */
+	shouldHash?: (size: number) => boolean;
+	/** The workspace's real path, when the caller has it (many files of one workspace). */
+	realRoot?: string;
+	/**
+	 * The path is a name a walk of the workspace's real path yielded (`walkFiles`): it is opened as it
+	 * is, without resolving it again; the descriptor is still checked to lie in the workspace.
+	 */
+	isWalked?: boolean;
+}
+
+const closeFd = promisify(close);
+const closeOf = (isLocal: boolean) => (isLocal ? async (fd: number) => closeSync(fd) : closeFd);
+const readAt = promisify(read);
+/** Files up to this size are read in one call; larger ones are streamed. */
+const oneRead = 1024 * 1024;
+
+/**
+ * Reads a workspace file for its record, streaming (never whole in memory): the path is checked as
+ * every user path is (no `..`, nothing absolute, no link leading out of the workspace or into Orrery's
+ * own folder), and the file is opened once without following a link, its descriptor checked to lie in
+ * the workspace; what is measured and hashed is that open file, whatever a job does to the path meanwhile.
+ * On a local disk the opening is done at once (microseconds, where the thread pool costs a millisecond
+ * per file behind running jobs).
+ */
+export async function digestWorkspaceFile(
+	workspace: string,
+	path: string,
+	options: DigestOptions = {},
+): Promise<WorkspaceFileDigest> {
+	const root = options.realRoot ?? (await realpath(workspace));
+	let abs: string;
+	if (options.isWalked) abs = join(root, path);
+	else {
+		try {
+			abs = await resolveInWorkspace(workspace, path);
+		} catch (error) {
+			if (error instanceof UnsafePathError) return { kind: "refused", reason: "outside" };
+			throw error;
+		}
+	}
+	const where = { within: root, except: join(root, internalDir) };
+	const isLocal = isOnLocalDisk(root);
+	const opened = isLocal ? openUntrustedFileSync(abs, where) : await openUntrustedFile(abs, where);
+	if (!("fd" in opened)) return { kind: "refused", reason: opened.refused };
+	const { fd, stats } = opened;
+	if (options.shouldHash && !options.shouldHash(stats.size)) {
+		await closeOf(isLocal)(fd);
+		return { kind: "file", size: stats.size, modified: stats.mtime };
+	}
+	const hash = createHash("sha256");
+	if (stats.size <= oneRead) {
+		const buffer = Buffer.alloc(stats.size + 1);
+		let filled = 0;
+		try {
+			for (let n = -1; n !== 0 && filled < buffer.length; filled += n)
+				n = isLocal
+					? readSync(fd, buffer, filled, buffer.length - filled, filled)
+					: (await readAt(fd, buffer, filled, buffer.length - filled, filled)).bytesRead;
+		} catch (error) {
+			await closeOf(isLocal)(fd);
+			throw error;
+		}
+		// A file that grew past its size meanwhile is streamed instead, from its start.
+		if (filled <= stats.size) {
+			await closeOf(isLocal)(fd);
+			hash.update(buffer.subarray(0, filled));
+			return { kind: "file", size: filled, modified: stats.mtime, sha256: hash.digest("hex") };
+		}
+	}
+	const stream = createReadStream("", { fd, start: 0, highWaterMark: oneRead });
+	try {
+		for await (const chunk of stream) hash.update(chunk as Buffer);
+	} finally {
+		stream.destroy();
+	}
+	return { kind: "file", size: stats.size, modified: stats.mtime, sha256: hash.digest("hex") };
+}
+
+/**
+ * The SHA-256 of each workflow file a run will read (`{path: sha256}`), for its record at start: the
+ * files the engine names (`workflowFiles`), else the specification's `workflow.file`. A file that is
+ * missing, a link, or leads out of the workspace is left out: the engine's validation refuses a start
+ * that needs it, and nothing outside the workspace is read.
+ */
+export async function workflowFileDigests(
+	engine: WorkflowEngine,
+	input: ValidationInput,
+): Promise<Record<string, string>> {
+	const fallback = input.spec.workflow.file ? [input.spec.workflow.file] : [];
+	// An engine that cannot say (its documents do not load) has had validation refuse the start already.
+	const paths = engine.workflowFiles ? await engine.workflowFiles(input).catch(() => fallback) : fallback;
+	const out: Record<string, string> = {};
+	for (const path of [...new Set(paths)].sort()) {
+		const digest = await digestWorkspaceFile(input.workspace.path, path).catch(() => undefined);
+		if (digest?.kind === "file" && digest.sha256) out[path] = digest.sha256;
+	}
+	return out;
+}
