@@ -35,6 +35,23 @@ export interface JobRequest {
 	 * content may be reused instead of running it (the run asked for it: CACHE=on).
 	 */
 	cacheable?: boolean;
+	/**
+	 * For a job that reads only the files and folders in `reads` and writes only into `folder` (a CWL
+	 * tool; all paths relative to the workspace), asked for with CACHE=on: an earlier job of the same
+	 * command on files of the same content may give the files of its folder instead of running.
+	 * `runFolder` is the folder holding this run's job folders (other runs have their own), which is
+	 * not part of what a job runs on.
+	 */
+	reuse?: JobReuse;
+}
+
+/** What a job reads and where it writes, for reusing an earlier job's folder (see `JobRequest.reuse`). */
+export interface JobReuse {
+	reads: string[];
+	folder: string;
+	runFolder: string;
+	/** Sub-folders of `folder` that are not part of its result (temporary and staged files). */
+	scratch: string[];
 }
 
 /** The lifecycle states of a job as engines see them. */
@@ -109,4 +126,9 @@ export interface WorkflowEngine {
 	next(run: RunState): Promise<EngineStep>;
 	/** Called once when a job ends; what it returns is stored with the job and shown to `next`. */
 	collect?(run: RunState, job: JobView): Promise<unknown>;
+	/**
+	 * The folders of the workspace (relative paths) that hold one run's files only, such as its jobs'
+	 * work folders: removed when the run is deleted while other runs (restarts) keep the workspace.
+	 */
+	runFolders?(runId: string): string[];
 }

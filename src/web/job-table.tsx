@@ -46,6 +46,12 @@ export function JobTable(props: {
 								</td>
 								<td>
 									<StatusBadge status={j.status} />
+									{j.cached_from ? (
+										<span className="muted" title={j.message ?? undefined}>
+											{" "}
+											· reused
+										</span>
+									) : null}
 								</td>
 								<td title={j.backend_job_id ?? undefined}>{j.compute_backend}</td>
 								<td className="numeric">{j.exit_code ?? "–"}</td>
