@@ -8,6 +8,7 @@ export { memoryToMiB, plannedUnits, serialEngine, slurmTimeToSeconds } from "./s
 export type {
 	EngineStep,
 	JobRequest,
+	JobReuse,
 	JobState,
 	JobView,
 	RunState,

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { join } from "node:path";
 import { jobFiles } from "../backends/index.js";
 import { type Clock, isoNow, type Logger } from "../common/index.js";
 import {
@@ -11,14 +12,17 @@ import {
 	type JobRow,
 	type WorkflowRow,
 } from "../db/index.js";
-import type { JobRequest } from "../engines/index.js";
+import type { JobRequest, JobReuse } from "../engines/index.js";
 import {
 	type AppliedChanges,
 	applyChanges,
 	changesBetween,
 	copyJobFiles,
 	FileDigests,
+	internalDir,
 	type Manifest,
+	type ManifestEntry,
+	makeFolderIn,
 	manifestDigest,
 	type WorkspaceChanges,
 } from "../storage/index.js";
@@ -65,9 +69,13 @@ export class JobCaching {
 		private readonly wake: () => void,
 	) {}
 
+	/** Keys of the jobs sent to run after a miss whose folder is their result, by run and job. */
+	private readonly folderKeys = new Map<string, Map<string, string>>();
+
 	/** True when a job may be taken from the cache (its run asked for it). */
 	static applies(job: JobRow): boolean {
-		return requestOf(job)?.cacheable === true;
+		const request = requestOf(job);
+		return request?.cacheable === true || request?.reuse !== undefined;
 	}
 
 	/** What to do with a created job: `busy` while its check runs (the scheduler is woken after). */
@@ -123,16 +131,102 @@ export class JobCaching {
 	forget(workflowId: string): void {
 		this.running.delete(workflowId);
 		this.settled.delete(workflowId);
+		this.folderKeys.delete(workflowId);
 	}
 
-	private async decide(wf: WorkflowRow, job: JobRow): Promise<CacheDecision> {
-		const before = await this.digests.scan(wf.workspace_path);
-		await this.recordRunning(wf, before);
-		const key = cacheKey(job, before);
+	/**
+	 * After a job whose folder is its result (`JobRequest.reuse`) ended well and was collected: records
+	 * that folder's files under the job's key, in the background. A folder holding symbolic links is not
+	 * recorded (they may point into the folders of its run).
+	 */
+	recordFolder(wf: WorkflowRow, job: JobRow): void {
+		const key = this.folderKeys.get(wf.id)?.get(job.id);
+		const reuse = requestOf(job)?.reuse;
+		if (key === undefined || !reuse) return;
+		this.folderKeys.get(wf.id)?.delete(job.id);
+		const folder = join(wf.workspace_path, reuse.folder);
+		const isScratch = (path: string) => reuse.scratch.some((s) => path === s || path.startsWith(`${s}/`));
+		(async () => {
+			const written: Record<string, ManifestEntry> = {};
+			for (const [path, entry] of await this.digests.scan(folder)) {
+				if (isScratch(path)) continue;
+				if ("link" in entry) return;
+				written[path] = entry;
+			}
+			await insertCacheEntry(this.deps.db, {
+				job_id: job.id,
+				owner_id: wf.owner_id,
+				cache_key: key,
+				workspace_path: folder,
+				changes: JSON.stringify({ written, removed: [] } satisfies WorkspaceChanges),
+				created_at: isoNow(this.deps.clock),
+			});
+		})().catch((error: unknown) =>
+			this.deps.logger.warn({ err: error, job: job.id }, "recording a job's folder for the cache failed"),
+		);
+	}
+
+	private decide(wf: WorkflowRow, job: JobRow): Promise<CacheDecision> {
+		const reuse = requestOf(job)?.reuse;
+		return reuse ? this.decideFolder(wf, job, reuse) : this.decideWorkspace(wf, job);
+	}
+
+	/** A job whose folder is its result: reused when an earlier one ran the same on files of the same content. */
+	private async decideFolder(wf: WorkflowRow, job: JobRow, reuse: JobReuse): Promise<CacheDecision> {
+		const key = await this.folderKey(wf, job, reuse);
+		if (key === undefined) return { hit: false };
+		const hit = await this.reuseFirst(wf, job, key, async (changes, from) => {
+			const target = await makeFolderIn(wf.workspace_path, reuse.folder);
+			return applyChanges(target, from, changes, new Map(), join(wf.workspace_path, internalDir));
+		});
+		if (hit) return hit;
+		const keys = this.folderKeys.get(wf.id) ?? new Map<string, string>();
+		this.folderKeys.set(wf.id, keys.set(job.id, key));
+		return { hit: false };
+	}
+
+	/**
+	 * The key of a job whose folder is its result: its command, image and environment, and the content
+	 * of every file and folder it reads, with this run's own paths written the same for every run (a
+	 * restart's jobs have folders of their own, named alike).
+	 */
+	private async folderKey(wf: WorkflowRow, job: JobRow, reuse: JobReuse): Promise<string | undefined> {
+		const ws = wf.workspace_path;
+		const neutral = (text: string) =>
+			text.split(`${ws}/${reuse.runFolder}/`).join("<run>/").split(`${ws}/`).join("<workspace>/");
+		const reads: Array<[string, string]> = [];
+		for (const path of reuse.reads) {
+			const digest = await this.digests.digestPath(ws, path);
+			if (digest === undefined) return undefined;
+			reads.push([neutral(`${ws}/${path}`), digest]);
+		}
+		const request = requestOf(job);
+		const what = JSON.stringify({
+			v: keyVersion,
+			command: neutral(job.command),
+			image: job.image,
+			env: Object.entries(request?.env ?? {})
+				.map(([k, v]) => [k, neutral(v)])
+				.sort(([a], [b]) => ((a as string) < (b as string) ? -1 : 1)),
+			reads,
+		});
+		return createHash("sha256").update(what).digest("hex");
+	}
+
+	/**
+	 * Tries a user's entries under a key, newest first: the first whose files `apply` could put in place
+	 * is the hit (its logs are copied too). An entry whose files are gone or changed is dropped.
+	 */
+	private async reuseFirst(
+		wf: WorkflowRow,
+		job: JobRow,
+		key: string,
+		apply: (changes: WorkspaceChanges, from: string) => Promise<AppliedChanges | undefined>,
+	): Promise<Extract<CacheDecision, { hit: true }> | undefined> {
 		for (const candidate of await findCacheEntries(this.deps.db, wf.owner_id, key)) {
 			if (candidate.job_id === job.id) continue;
 			const changes = JSON.parse(candidate.changes) as WorkspaceChanges;
-			const applied = await applyChanges(wf.workspace_path, candidate.workspace_path, changes, before);
+			const applied = await apply(changes, candidate.workspace_path);
 			if (!applied) {
 				// Its workspace no longer holds what the job wrote: the entry can never be used again.
 				await deleteCacheEntry(this.deps.db, candidate.job_id);
@@ -143,6 +237,18 @@ export class JobCaching {
 			);
 			return { hit: true, from: candidate, applied, changes };
 		}
+		return undefined;
+	}
+
+	/** A serial job: its key covers the whole workspace before it, and its result is what it changed there. */
+	private async decideWorkspace(wf: WorkflowRow, job: JobRow): Promise<CacheDecision> {
+		const before = await this.digests.scan(wf.workspace_path);
+		await this.recordRunning(wf, before);
+		const key = cacheKey(job, before);
+		const hit = await this.reuseFirst(wf, job, key, (changes, from) =>
+			applyChanges(wf.workspace_path, from, changes, before),
+		);
+		if (hit) return hit;
 		this.running.set(wf.id, { jobId: job.id, key, before });
 		return { hit: false };
 	}

@@ -262,7 +262,7 @@ export class Scheduler {
 		let state = { ...runState(wf, jobs, this.views.of(wf.id, jobs, isCollected)), wake: () => this.wake() };
 		// The engine decides from the outputs just collected, not a tick later (a run whose last job
 		// ended would otherwise wait for the next wake-up or the idle timer to be declared finished).
-		if (await this.collectEnded(engine, state, jobs))
+		if (await this.collectEnded(wf, engine, state, jobs))
 			state = { ...state, jobs: this.views.of(wf.id, jobs, isCollected) };
 		const step = await engine.next(state);
 		await this.act(wf, jobs, step);
@@ -270,6 +270,7 @@ export class Scheduler {
 
 	/** Lets the engine collect the outputs of jobs that finished; true when it collected any. */
 	private async collectEnded(
+		wf: WorkflowRow,
 		engine: WorkflowEngine,
 		state: ReturnType<typeof runState>,
 		jobs: JobRow[],
@@ -289,7 +290,10 @@ export class Scheduler {
 		const byId = new Map(collected.map((c) => [c.id, c.patch]));
 		for (const job of jobs) {
 			const patch = byId.get(job.id);
-			if (patch) Object.assign(job, patch);
+			if (!patch) continue;
+			Object.assign(job, patch);
+			// A job that ran (not one reused) and whose folder is its result is recorded for CACHE=on.
+			if (job.cached_from === null) this.caching.recordFolder(wf, job);
 		}
 		return collected.length > 0;
 	}

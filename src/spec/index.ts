@@ -11,4 +11,4 @@ export {
 	validateReanaSpec,
 	type WorkflowType,
 } from "./reana-spec-loader.js";
-export { defaultStepName, type SerialOptions, serialOptions, serialSteps } from "./serial.js";
+export { defaultStepName, isCacheRequested, type SerialOptions, serialOptions, serialSteps } from "./serial.js";

@@ -21,6 +21,14 @@ export interface SerialOptions {
 
 const knownOptions = ["FROM", "TARGET", "CACHE"];
 
+/** Whether a run's operational options ask for CACHE=on (default off); any other value than on or off is refused. */
+export function isCacheRequested(options: Record<string, unknown>): boolean {
+	const cache = String(options.CACHE ?? "off").toLowerCase();
+	if (!["on", "off", "true", "false", "1", "0", "yes", "no"].includes(cache))
+		throw new AppError("validation_failed", `CACHE=${String(options.CACHE)} is neither on nor off`);
+	return ["on", "true", "1", "yes"].includes(cache);
+}
+
 /** Reads and checks the operational options of a serial run against its steps. */
 export function serialOptions(spec: ReanaSpecification, options: Record<string, unknown>): SerialOptions {
 	const names = serialSteps(spec).map((s) => s.name);
@@ -31,10 +39,7 @@ export function serialOptions(spec: ReanaSpecification, options: Record<string, 
 			});
 		}
 	}
-	const cache = String(options.CACHE ?? "off").toLowerCase();
-	if (!["on", "off", "true", "false", "1", "0", "yes", "no"].includes(cache))
-		throw new AppError("validation_failed", `CACHE=${String(options.CACHE)} is neither on nor off`);
-	const out: SerialOptions = { cache: ["on", "true", "1", "yes"].includes(cache) };
+	const out: SerialOptions = { cache: isCacheRequested(options) };
 	for (const [key, field] of [
 		["FROM", "from"],
 		["TARGET", "target"],

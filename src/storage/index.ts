@@ -67,6 +67,7 @@ export {
 	FileDigests,
 	type Manifest,
 	type ManifestEntry,
+	makeFolderIn,
 	manifestDigest,
 	type WorkspaceChanges,
 } from "./workspace-manifest.js";

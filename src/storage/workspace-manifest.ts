@@ -9,8 +9,8 @@ import {
 	type Stats,
 	writeSync,
 } from "node:fs";
-import { lstat, mkdir, mkdtemp, realpath, rename, rm, symlink, unlink } from "node:fs/promises";
-import { dirname, join, posix } from "node:path";
+import { mkdir, mkdtemp, realpath, rename, rm, symlink, unlink } from "node:fs/promises";
+import { dirname, join, posix, relative } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createFileIn } from "../archive/index.js";
 import {
@@ -106,6 +106,24 @@ export class FileDigests {
 			signal,
 		);
 		return new Map([...manifest].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+	}
+
+	/**
+	 * The digest of one file or folder of a workspace (a relative path; links inside the workspace are
+	 * followed, none out of it): a file's SHA-256, a folder's manifest digest. Undefined when it is
+	 * missing, leads out of the workspace, or is neither.
+	 */
+	async digestPath(root: string, path: string): Promise<string | undefined> {
+		const realRoot = await realpath(root);
+		const abs = await resolveInWorkspace(root, path).catch(() => undefined);
+		const s = abs === undefined ? undefined : lstatSync(abs, { throwIfNoEntry: false });
+		if (abs === undefined || !s) return undefined;
+		if (s.isDirectory()) return manifestDigest(await this.scan(abs));
+		if (!s.isFile()) return undefined;
+		const place = { within: realRoot, except: join(realRoot, internalDir) };
+		const entry =
+			this.recall(abs, s) ?? (s.size > smallFileBytes ? await this.hashLarge(abs, place) : this.hashSmall(abs, place));
+		return entry && "sha256" in entry ? entry.sha256 : undefined;
 	}
 
 	/** The remembered digest of a file that has not changed since, most recently used last. */
@@ -230,6 +248,7 @@ export async function applyChanges(
 	source: string,
 	changes: WorkspaceChanges,
 	current: Manifest,
+	stagingParent?: string,
 ): Promise<AppliedChanges | undefined> {
 	const realTarget = await realpath(target);
 	const realSource = await realpath(source).catch(() => undefined);
@@ -240,7 +259,7 @@ export async function applyChanges(
 	if (toCopy.some(([path]) => !isPlainPath(path)) || changes.removed.some((p) => !isPlainPath(p))) return undefined;
 	const files = toCopy.filter(([, e]) => !("link" in e)) as Array<[string, { size: number; sha256: string }]>;
 	if (files.length > 0 && realSource === undefined) return undefined;
-	const ownDir = join(realTarget, internalDir);
+	const ownDir = stagingParent ?? join(realTarget, internalDir);
 	await mkdir(ownDir, { recursive: true });
 	const staging = await mkdtemp(join(ownDir, "cache-in-"));
 	try {
@@ -347,6 +366,25 @@ async function copyLargeChecked(
 }
 
 /**
+ * Makes a folder of a workspace (a path relative to it; Orrery's own folder allowed) and answers its
+ * real path. Earlier jobs may have left links on the way: the folder must really lie in the
+ * workspace, checked before it is made (nothing is made through a link out) and after.
+ */
+export async function makeFolderIn(workspace: string, folder: string): Promise<string> {
+	const realWorkspace = await realpath(workspace);
+	const path = join(workspace, folder);
+	const refuse = () => new AppError("validation_failed", `the folder '${folder}' leads outside the workspace`);
+	if (!isInside(workspace, path)) throw refuse();
+	let probe = path;
+	while (!lstatSync(probe, { throwIfNoEntry: false })) probe = dirname(probe);
+	if (!liesWithin(realWorkspace, await realpath(probe))) throw refuse();
+	await mkdir(path, { recursive: true });
+	const real = await realpath(path);
+	if (!liesWithin(realWorkspace, real)) throw refuse();
+	return real;
+}
+
+/**
  * Copies files of one job's folder (a cached job's logs) into another's, in the workspace `workspace`. That folder is in
  * the workspace, where earlier jobs may have left links: it must really lie in the workspace (checked
  * before it is made and after), and the files are created anew, never through a link.
@@ -357,22 +395,9 @@ export async function copyJobFiles(
 	toDir: string,
 	names: readonly string[],
 ): Promise<void> {
-	const realWorkspace = await realpath(workspace);
-	const isInWorkspace = async (path: string) => {
-		let probe = path;
-		while (
-			!(await lstat(probe).then(
-				() => true,
-				() => false,
-			))
-		)
-			probe = dirname(probe);
-		return liesWithin(realWorkspace, await realpath(probe));
-	};
-	if (!(await isInWorkspace(toDir))) return;
-	await mkdir(toDir, { recursive: true });
-	const folder = { path: toDir, real: await realpath(toDir) };
-	if (!liesWithin(realWorkspace, folder.real)) return;
+	const real = await makeFolderIn(workspace, relative(workspace, toDir)).catch(() => undefined);
+	if (real === undefined) return;
+	const folder = { path: toDir, real };
 	const realFrom = await realpath(fromDir).catch(() => undefined);
 	if (realFrom === undefined) return;
 	for (const name of names) {

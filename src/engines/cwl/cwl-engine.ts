@@ -1,6 +1,13 @@
 import { posix } from "node:path";
 import { isAppError } from "../../common/index.js";
-import { lastSegment, type Problem, placeOutputs, SpecError, withoutFragment } from "../../spec/index.js";
+import {
+	isCacheRequested,
+	lastSegment,
+	type Problem,
+	placeOutputs,
+	SpecError,
+	withoutFragment,
+} from "../../spec/index.js";
 import { linkInWorkspace, workspaceFiles } from "../../storage/index.js";
 import type { EngineStep, JobView, RunState, ValidationInput, WorkflowEngine } from "../workflow-engine.js";
 import { defaultExpressionTimeoutMs } from "./expression-evaluator.js";
@@ -94,6 +101,12 @@ export function createCwlEngine(config: CwlEngineConfig = {}): WorkflowEngine {
 
 		async validate(input: ValidationInput): Promise<Problem[]> {
 			try {
+				isCacheRequested(input.options);
+			} catch (error) {
+				if (!isAppError(error)) throw error;
+				return [{ severity: "error", file: "operational options", path: "", message: error.message, hint: "" }];
+			}
+			try {
 				const env = runEnvironment(workspaceFiles(input.workspace.path), timeoutMs);
 				const loaded = await loadRun(input.spec, input.parameters, env);
 				return loaded.warnings;
@@ -132,6 +145,8 @@ export function createCwlEngine(config: CwlEngineConfig = {}): WorkflowEngine {
 				throw error;
 			}
 			const { outcome, submit, total } = await decide(run, entry);
+			// Jobs say what they read and write; an earlier job's folder is reused only with CACHE=on.
+			if (!isCacheRequested(run.options)) for (const job of submit) delete job.reuse;
 			switch (outcome.state) {
 				case "done":
 					cache.delete(run.workflowId);

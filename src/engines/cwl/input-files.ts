@@ -94,7 +94,10 @@ export async function resolveValue(
 		v.location = uri;
 		delete v.path;
 	} else if (typeof v.path === "string") {
-		v.path = v.path.startsWith("/") ? v.path : posix.join(posix.dirname(uriToPath(base)), v.path);
+		// Relative to the folder of the input object's file, or to the base itself when it is a folder
+		// (parameters given in reana.yaml resolve against the workspace, `file:///…/workspace/`).
+		const from = uriToPath(base);
+		v.path = v.path.startsWith("/") ? v.path : posix.join(from.endsWith("/") ? from : posix.dirname(from), v.path);
 		delete v.location;
 	}
 	const path = pathOfValue(v);

@@ -5,6 +5,7 @@ import { type CwlCommandLineTool, findRequirement } from "../../spec/index.js";
 import type { JobRequest, StepResources } from "../workflow-engine.js";
 import { buildCommandLine } from "./command-line.js";
 import { type ExpressionScope, evaluate } from "./expression-evaluator.js";
+import { isFileOrDirectory, pathOfValue } from "./file-values.js";
 import { relocateInputs, type StagingPlan, stageInputs, stageWorkDir } from "./input-staging.js";
 import { renderJobScript } from "./job-script.js";
 import {
@@ -173,12 +174,47 @@ export async function prepareInvocation(
 		folders: [posix.relative(env.workspace, jobDir), posix.relative(env.workspace, tmpdir)],
 	};
 	if (image) request.image = image;
+	// What it reads and where it writes, for CACHE=on: not for a tool that changes its inputs in place or
+	// reaches the network (neither is seen in its files), nor one reading files outside the workspace.
+	const reads = readPaths(completed, env.workspace);
+	const isInplace = findRequirement(scopes, "InplaceUpdateRequirement")?.inplaceUpdate === true;
+	const isNetworked = findRequirement(scopes, "NetworkAccess")?.networkAccess === true;
+	if (reads && env.runId !== undefined && !isInplace && !isNetworked)
+		request.reuse = {
+			reads: [...reads].sort(),
+			folder: posix.relative(env.workspace, jobDir),
+			runFolder: posix.join(cwlWorkDir, env.runId),
+			scratch: ["tmp", "stg"],
+		};
 	// temporaryFailCodes: the scheduler runs the tool again (twice at most) before the step fails.
 	if (tool.temporaryFailCodes.length > 0) {
 		request.retryExitCodes = tool.temporaryFailCodes;
 		request.retries = 2;
 	}
 	return { key, tool, scopes, inputs, runtime: { ...runtime, outdir, tmpdir }, jobDir, request };
+}
+
+/**
+ * The files and folders (relative to the workspace) an input object names, secondary files included;
+ * undefined when one lies outside the workspace (its content could not be checked for a reuse).
+ */
+function readPaths(value: unknown, workspace: string, out = new Set<string>()): Set<string> | undefined {
+	if (Array.isArray(value)) {
+		for (const v of value) if (!readPaths(v, workspace, out)) return undefined;
+		return out;
+	}
+	if (typeof value !== "object" || value === null) return out;
+	if (isFileOrDirectory(value)) {
+		const path = pathOfValue(value);
+		if (path !== undefined) {
+			const rel = posix.relative(workspace, path);
+			if (rel === "" || rel === ".." || rel.startsWith("../") || posix.isAbsolute(rel)) return undefined;
+			out.add(rel);
+		} else if (Array.isArray(value.listing) && !readPaths(value.listing, workspace, out)) return undefined;
+		return Array.isArray(value.secondaryFiles) ? readPaths(value.secondaryFiles, workspace, out) : out;
+	}
+	for (const v of Object.values(value)) if (!readPaths(v, workspace, out)) return undefined;
+	return out;
 }
 
 interface Resources {
