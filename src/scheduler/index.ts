@@ -25,9 +25,4 @@ export { Scheduler, type SchedulerConfig, type SchedulerDeps } from "./scheduler
 export type { StagingGate } from "./staging-phase.js";
 export { remoteInputPathsOf as remoteInputPaths } from "./staging-plan.js";
 export type { StagingProgress } from "./staging-progress.js";
-export {
-	type DigestOptions,
-	digestWorkspaceFile,
-	type WorkspaceFileDigest,
-	workflowFileDigests,
-} from "./workflow-files.js";
+export { workflowFileDigests } from "./workflow-files.js";

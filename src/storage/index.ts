@@ -1,4 +1,5 @@
 export { type ExtractTarOptions, extractTar } from "./extract-tar.js";
+export { type DigestOptions, digestWorkspaceFile, type WorkspaceFileDigest } from "./file-digest.js";
 export { AddressGuard, isPrivateAddress, type PrivateNetworkAllowance } from "./staging/address-guard.js";
 export {
 	manifestName,

@@ -20,6 +20,7 @@ import {
 	openUntrustedFileSync,
 	type UntrustedFileOptions,
 } from "../common/index.js";
+import { digestWorkspaceFile } from "./file-digest.js";
 import { runPool } from "./staging/transfer-pool.js";
 import { walkFiles } from "./workspace-files.js";
 import { internalDir, isInside, locateInWorkspace, resolveInWorkspace } from "./workspace-path.js";
@@ -71,7 +72,6 @@ export class FileDigests {
 	/** A workspace's manifest; files that vanish while it is made are left out. */
 	async scan(root: string, signal: AbortSignal = new AbortController().signal): Promise<Manifest> {
 		const realRoot = await realpath(root);
-		const place = { within: realRoot, except: join(realRoot, internalDir) };
 		const manifest: Manifest = new Map();
 		const large: string[] = [];
 		let handled = 0;
@@ -88,7 +88,7 @@ export class FileDigests {
 			if (known) manifest.set(e.name, known);
 			else if (s.size > smallFileBytes) large.push(e.name);
 			else {
-				const entry = this.hashSmall(abs, place);
+				const entry = await this.hash(realRoot, e.name);
 				if (entry) manifest.set(e.name, entry);
 				if (++handled % smallFileSlice === 0) {
 					signal.throwIfAborted();
@@ -100,7 +100,7 @@ export class FileDigests {
 			large,
 			hashConcurrency,
 			async (name) => {
-				const entry = await this.hashLarge(`${realRoot}/${name}`, place);
+				const entry = await this.hash(realRoot, name);
 				if (entry) manifest.set(name, entry);
 			},
 			signal,
@@ -120,9 +120,7 @@ export class FileDigests {
 		if (abs === undefined || !s) return undefined;
 		if (s.isDirectory()) return manifestDigest(await this.scan(abs));
 		if (!s.isFile()) return undefined;
-		const place = { within: realRoot, except: join(realRoot, internalDir) };
-		const entry =
-			this.recall(abs, s) ?? (s.size > smallFileBytes ? await this.hashLarge(abs, place) : this.hashSmall(abs, place));
+		const entry = this.recall(abs, s) ?? (await this.hash(realRoot, relative(realRoot, abs)));
 		return entry && "sha256" in entry ? entry.sha256 : undefined;
 	}
 
@@ -141,23 +139,11 @@ export class FileDigests {
 		return { size: st.size, sha256 };
 	}
 
-	private hashSmall(abs: string, place: UntrustedFileOptions): ManifestEntry | undefined {
-		const read = readSmallFile(abs, place);
-		if (!read) return undefined;
-		return this.remember(abs, read.stats, createHash("sha256").update(read.bytes).digest("hex"));
-	}
-
-	private async hashLarge(abs: string, place: UntrustedFileOptions): Promise<ManifestEntry | undefined> {
-		const opened = await openUntrustedFile(abs, place);
-		if (!("fd" in opened)) return undefined;
-		const hash = createHash("sha256");
-		const stream = createReadStream("", { fd: opened.fd, highWaterMark: 1024 * 1024 });
-		try {
-			for await (const chunk of stream) hash.update(chunk as Buffer);
-		} finally {
-			stream.destroy();
-		}
-		return this.remember(abs, opened.stats, hash.digest("hex"));
+	/** Hashes a file the walk found (`name` below the real root), remembering its digest. */
+	private async hash(realRoot: string, name: string): Promise<ManifestEntry | undefined> {
+		const digest = await digestWorkspaceFile(realRoot, name, { realRoot, isWalked: true });
+		if (digest.kind !== "file" || digest.sha256 === undefined) return undefined;
+		return this.remember(`${realRoot}/${name}`, digest.stats, digest.sha256);
 	}
 }
 

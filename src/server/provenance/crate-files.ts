@@ -1,8 +1,14 @@
 import { realpath } from "node:fs/promises";
 import { isAppError } from "../../common/index.js";
 import type { RoCrateEntity } from "../../contract/index.js";
-import { digestWorkspaceFile, type WorkspaceFileDigest } from "../../scheduler/index.js";
-import { globMatcherOf, isGlob, normaliseUserPath, walkFiles } from "../../storage/index.js";
+import {
+	digestWorkspaceFile,
+	globMatcherOf,
+	isGlob,
+	normaliseUserPath,
+	type WorkspaceFileDigest,
+	walkFiles,
+} from "../../storage/index.js";
 
 /**
  * The most file entities one export describes. A workspace may hold millions of files; the files past
