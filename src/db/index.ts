@@ -45,6 +45,7 @@ export {
 	findCacheEntries,
 	insertCacheEntry,
 	type JobCacheRow,
+	pruneCacheEntries,
 } from "./job-cache.js";
 export {
 	activeJobStatuses,

@@ -52,3 +52,18 @@ export async function findCacheEntries(db: Db, ownerId: string, key: string, lim
 export async function deleteCacheEntry(db: Db, jobId: string): Promise<void> {
 	await db.kysely.deleteFrom("job_cache").where("job_id", "=", jobId).execute();
 }
+
+/** Forgets the entries of deleted runs (their workspaces are gone or going); returns how many. */
+export async function pruneCacheEntries(db: Db): Promise<number> {
+	const res = await db.kysely
+		.deleteFrom("job_cache")
+		.where("job_id", "in", (eb) =>
+			eb
+				.selectFrom("jobs")
+				.innerJoin("workflows", "workflows.id", "jobs.workflow_id")
+				.select("jobs.id")
+				.where("workflows.status", "=", "deleted"),
+		)
+		.executeTakeFirst();
+	return Number(res.numDeletedRows);
+}

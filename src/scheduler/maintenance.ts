@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { pruneCacheEntries } from "../db/index.js";
 import { recordRunEnd } from "./accounting.js";
 import { applyDueRetentionRules } from "./retention.js";
 import type { SchedulerDeps } from "./scheduler-settings.js";
@@ -35,7 +36,7 @@ export async function reclaimDeadLocalLeases(deps: SchedulerDeps, instanceId: st
 
 /**
  * Periodic work: accounting for ended runs that were never measured (the server died in between),
- * and retention rules whose day has come.
+ * retention rules whose day has come, and cache entries of deleted runs.
  */
 export async function maintain(deps: SchedulerDeps, now: Date): Promise<void> {
 	const { db, logger, clock } = deps;
@@ -49,6 +50,8 @@ export async function maintain(deps: SchedulerDeps, now: Date): Promise<void> {
 	for (const wf of unmeasured)
 		await recordRunEnd(db, clock, wf).catch((error) => logger.warn({ err: error }, "accounting failed"));
 	await applyDueRetentionRules(db, now, logger);
+	// Cache entries of deleted runs can never be used again (CACHE=on, caching.md).
+	await pruneCacheEntries(db).catch((error) => logger.warn({ err: error }, "pruning cache entries failed"));
 }
 
 function isProcessAlive(pid: number): boolean {

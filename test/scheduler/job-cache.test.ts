@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pruneCacheEntries } from "../../src/db/index.js";
 import { testDialects } from "../support/databases.js";
 import { startTestServer, type TestServer, waitForStatus } from "../support/test-server.js";
 
@@ -131,6 +132,29 @@ describe.each(testDialects)("reusing the results of earlier jobs (%s)", (dialect
 		const third = await run("c", "hello\n");
 		expect(ranTimes("c-upper")).toBe(2);
 		expect(third.jobs[0]?.cached_from).toBe(second.jobs[0]?.id);
+	}, 120_000);
+
+	it("never reuses a deleted run's results, and forgets its entries", async () => {
+		const first = await run("d", "hello\n");
+		const entries = () =>
+			t.server.db.kysely
+				.selectFrom("job_cache")
+				.select("job_id")
+				.where(
+					"job_id",
+					"in",
+					first.jobs.map((j) => j.id),
+				)
+				.execute();
+		expect(await entries()).toHaveLength(2);
+		expect((await t.call("PUT", `/api/workflows/${first.name}/status?status=deleted`, { token, body: {} })).ok).toBe(
+			true,
+		);
+		const second = await run("d", "hello\n");
+		expect(ranTimes("d-upper")).toBe(2);
+		expect(second.jobs[0]?.cached_from).toBeNull();
+		expect(await pruneCacheEntries(t.server.db)).toBeGreaterThanOrEqual(2);
+		expect(await entries()).toHaveLength(0);
 	}, 120_000);
 
 	it("refuses an unknown CACHE value at start", async () => {
