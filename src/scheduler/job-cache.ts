@@ -33,7 +33,14 @@ const keyVersion = 1;
 /** What became of a job's cache check. */
 export type CacheDecision =
 	| { hit: false }
-	| { hit: true; from: CacheCandidate; applied: AppliedChanges; changes: WorkspaceChanges };
+	| {
+			hit: true;
+			from: CacheCandidate;
+			applied: AppliedChanges;
+			changes: WorkspaceChanges;
+			/** What made the jobs the same, in words for the run's log. */
+			basis: string;
+	  };
 
 /** A job sent to run after a miss: what its workspace held before, to record what it changed. */
 interface Running {
@@ -175,7 +182,7 @@ export class JobCaching {
 	private async decideFolder(wf: WorkflowRow, job: JobRow, reuse: JobReuse): Promise<CacheDecision> {
 		const key = await this.folderKey(wf, job, reuse);
 		if (key === undefined) return { hit: false };
-		const hit = await this.reuseFirst(wf, job, key, async (changes, from) => {
+		const hit = await this.reuseFirst(wf, job, key, "same command, image and input files", async (changes, from) => {
 			const target = await makeFolderIn(wf.workspace_path, reuse.folder);
 			return applyChanges(target, from, changes, new Map(), join(wf.workspace_path, internalDir));
 		});
@@ -221,6 +228,7 @@ export class JobCaching {
 		wf: WorkflowRow,
 		job: JobRow,
 		key: string,
+		basis: string,
 		apply: (changes: WorkspaceChanges, from: string) => Promise<AppliedChanges | undefined>,
 	): Promise<Extract<CacheDecision, { hit: true }> | undefined> {
 		for (const candidate of await findCacheEntries(this.deps.db, wf.owner_id, key)) {
@@ -235,7 +243,7 @@ export class JobCaching {
 			await copyJobFiles(candidate.job_dir, wf.workspace_path, job.job_dir, [jobFiles.stdout, jobFiles.stderr]).catch(
 				(error: unknown) => this.deps.logger.warn({ err: error, job: job.id }, "copying a cached job's logs failed"),
 			);
-			return { hit: true, from: candidate, applied, changes };
+			return { hit: true, from: candidate, applied, changes, basis };
 		}
 		return undefined;
 	}
@@ -245,7 +253,7 @@ export class JobCaching {
 		const before = await this.digests.scan(wf.workspace_path);
 		await this.recordRunning(wf, before);
 		const key = cacheKey(job, before);
-		const hit = await this.reuseFirst(wf, job, key, (changes, from) =>
+		const hit = await this.reuseFirst(wf, job, key, "same command, image and workspace content", (changes, from) =>
 			applyChanges(wf.workspace_path, from, changes, before),
 		);
 		if (hit) return hit;

@@ -502,7 +502,7 @@ export class Scheduler {
 			wf.id,
 			job.id,
 			"job_cached",
-			`${job.step_name}: not run, the results of ${run} reused (same command, image and workspace content; ${copied})`,
+			`${job.step_name}: not run, the results of ${run} reused (${decision.basis}; ${copied})`,
 		);
 		if (!(await this.events.recordJobUpdate(job.id, patch, [event], ["created"]))) throw new LeaseLostError(wf.id);
 		Object.assign(job, patch);

@@ -122,6 +122,12 @@ outputs: {out: {type: File, outputBinding: {glob: total.txt}}}
 		// The outputs are this run's own files, with the earlier run's content.
 		expect(second.total).toBe("1\n4\n9\n");
 		expect(second.workspace).not.toBe(first.workspace);
+		const logs = (await (await t.call("GET", `/api/workflows/${second.name}/logs`, { token })).json()) as {
+			logs: string;
+		};
+		expect((JSON.parse(logs.logs) as { workflow_logs: string }).workflow_logs).toMatch(
+			/square: not run, the results of cwlcache1\.1 reused \(same command, image and input files; 1 file copied\)/,
+		);
 
 		// A restart in the second run's workspace with one chunk changed: two chunks reused, the new one and the merge run.
 		const third = await restart(second.name, [1, 2, 5]);

@@ -78,12 +78,22 @@ function printSummary(session: Session, crate: ProvenanceResponse): void {
 	out.line();
 	out.line(out.colour("bold", "Jobs:"));
 	out.table(
-		["step", "status", "image", "started", "finished"],
+		["step", "status", "image", "started", "finished", "note"],
 		jobs.map((j) => {
 			const image = get(j.containerImage);
 			const name = image ? `${text(image.name)}${image.tag ? `:${text(image.tag)}` : ""}` : "-";
 			const s = statusOf(j);
-			return [text(j.name), out.colour(statusColour(s), s), name, short(text(j.startTime)), short(text(j.endTime))];
+			const note = text(j.disambiguatingDescription).startsWith("not run: ")
+				? text(j.disambiguatingDescription).slice("not run: ".length)
+				: "";
+			return [
+				text(j.name),
+				out.colour(statusColour(s), s),
+				name,
+				short(text(j.startTime)),
+				short(text(j.endTime)),
+				note,
+			];
 		}),
 	);
 	const outputs: RoCrateEntity[] = [];

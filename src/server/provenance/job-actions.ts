@@ -102,7 +102,8 @@ export function jobAction(job: JobRow, ctx: JobActionContext): RoCrateEntity[] {
 	}
 	if (job.cached_from) {
 		properties.push(property("cached-from", "cached from", job.cached_from));
-		notes.push(`not run: the results of job ${job.cached_from} were reused (CACHE=on)`);
+		// The job's message names the step and run reused (`reused the results of step s of NAME.N (CACHE=on)`).
+		notes.push(`not run: ${job.message ?? `reused the results of job ${job.cached_from} (CACHE=on)`}`);
 	}
 	if ((job.status === "failed" || job.status === "stopped") && job.message) action.error = job.message;
 	if (notes.length > 0) action.disambiguatingDescription = notes.join("; ");
