@@ -29,6 +29,11 @@ export interface ServerConfig {
 	maxUploadBytes: number;
 	/** Base URL users reach the server at (for links in messages). */
 	publicUrl: string | undefined;
+	/**
+	 * ORRERY_SESSIONS_URL: the separate origin interactive sessions are served at (e.g.
+	 * `https://sessions.orrery.example.org`); undefined: on the server's own origin.
+	 */
+	sessionsUrl: string | undefined;
 	/** ORRERY_BACKENDS_FILE: the file the backends were read from, if any. */
 	backendsFile?: string;
 	/** The compute backends to create; absent means one `local` backend. Settings are checked against each kind's schema when created. */
@@ -111,6 +116,8 @@ export function readServerConfig(env: Env = process.env): ServerConfig {
 			`the default backend '${defaultBackend}' is not among the backends of ${file}: ${backends.entries.map((b) => b.name).join(", ")}`,
 		);
 	}
+	const publicUrl = publicUrlOf(env.ORRERY_PUBLIC_URL);
+	const host = env.ORRERY_HOST || "127.0.0.1";
 	return {
 		...(file && backends ? { backendsFile: file, backends: backends.entries } : {}),
 		home,
@@ -118,14 +125,19 @@ export function readServerConfig(env: Env = process.env): ServerConfig {
 		databaseSchema: env.ORRERY_DATABASE_SCHEMA || undefined,
 		workspaceRoot: resolve(env.ORRERY_WORKSPACE_ROOT || join(home, "workspaces")),
 		workspaceRootTemplate: readWorkspaceRootTemplate(env),
-		host: env.ORRERY_HOST || "127.0.0.1",
+		host,
 		port,
 		containerRuntime: runtime as ServerConfig["containerRuntime"],
 		logLevel: env.ORRERY_LOG_LEVEL || "info",
 		instanceId: env.ORRERY_INSTANCE_ID || `${hostname()}:${process.pid}`,
 		defaultBackend,
 		maxUploadBytes: integer(env, "ORRERY_MAX_UPLOAD_BYTES", 1024 ** 4, 1, Number.MAX_SAFE_INTEGER),
-		publicUrl: publicUrlOf(env.ORRERY_PUBLIC_URL),
+		publicUrl,
+		sessionsUrl: sessionsUrlOf(
+			env.ORRERY_SESSIONS_URL,
+			publicUrl,
+			`http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+		),
 		oidc: readOidcConfig(env),
 		identity: readIdentityConfig(env),
 		secretKey: env.ORRERY_SECRET_KEY || undefined,
@@ -181,6 +193,46 @@ function publicUrlOf(value: string | undefined): string | undefined {
 			value,
 			`the server is served at the root of its host; use ${url.origin} (a reverse proxy may not move it under a path)`,
 		);
+	return url.origin;
+}
+
+/**
+ * ORRERY_SESSIONS_URL: an http(s) origin on another host name than the server's own (its public URL, or
+ * the address it listens at): cookies do not keep ports apart, so a notebook page on the same host name
+ * with another port could still set cookies the server's own pages receive.
+ */
+function sessionsUrlOf(
+	value: string | undefined,
+	publicUrl: string | undefined,
+	listening: string,
+): string | undefined {
+	if (!value) return undefined;
+	const name = "ORRERY_SESSIONS_URL";
+	let url: URL;
+	try {
+		url = new URL(value);
+	} catch {
+		throw configError(
+			name,
+			value,
+			"use the address interactive sessions are served at, on a host name of their own, e.g. https://sessions.orrery.example.org",
+		);
+	}
+	if (url.protocol !== "https:" && url.protocol !== "http:")
+		throw configError(name, value, "use an http:// or https:// address");
+	if (url.pathname !== "/" || url.search || url.hash || url.username || url.password)
+		throw configError(name, value, `sessions are served at the root of their host; use ${url.origin}`);
+	for (const [own, what] of [
+		[publicUrl, `the server's public address (ORRERY_PUBLIC_URL=${publicUrl})`],
+		[listening, `the address the server listens at (${listening})`],
+	] as const) {
+		if (own && new URL(own).hostname === url.hostname)
+			throw configError(
+				name,
+				value,
+				`it must be another host name than ${what}: on the same origin a notebook's scripts could read the web UI's credential, and cookies do not keep ports apart; use a host name of its own, e.g. https://sessions.orrery.example.org`,
+			);
+	}
 	return url.origin;
 }
 

@@ -603,3 +603,14 @@ export const ManagedTokenResponse = Type.Object({
 	reana_token: Type.Object({ status: Type.String() }),
 	status: Type.Integer(),
 });
+
+/** POST /api/workflows/{w}/session-ticket: where a browser enters the run's session, once, within `expires_in` seconds. */
+export const SessionTicketResponse = Type.Object({
+	url: Type.String({
+		description:
+			"the session's entry address with a single-use ticket: on ORRERY_SESSIONS_URL when set, else on the server's own origin (a path when ORRERY_PUBLIC_URL is not set)",
+	}),
+	expires_in: Type.Integer({ description: "seconds the ticket is good for" }),
+});
+/** POST /api/workflows/{w}/session-ticket */
+export type SessionTicketResponse = Static<typeof SessionTicketResponse>;

@@ -60,6 +60,7 @@ export const endpoints = {
 		url: "/api/workflows/:workflow_id_or_name/open/:interactive_session_type",
 	},
 	close_interactive_session: { method: "POST", url: "/api/workflows/:workflow_id_or_name/close/" },
+	create_session_ticket: { method: "POST", url: "/api/workflows/:workflow_id_or_name/session-ticket" },
 	launch: { method: "POST", url: "/api/launch" },
 	gitlab_oauth: { method: "GET", url: "/api/gitlab" },
 	gitlab_connect: { method: "GET", url: "/api/gitlab/connect" },

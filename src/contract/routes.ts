@@ -570,6 +570,16 @@ export const routes = {
 		status: 200,
 		response: S.MessageBody,
 	}),
+	create_session_ticket: route({
+		permission: "workflow.run",
+		method: "POST",
+		url: "/api/workflows/:workflow_id_or_name/session-ticket",
+		summary:
+			"An entry link to the run's open interactive session, good once within a minute: how a browser enters sessions served at their own origin (Orrery extension)",
+		params: S.WorkflowParams,
+		status: 200,
+		response: S.SessionTicketResponse,
+	}),
 	launch: route({
 		permission: "workflow.write",
 		method: "POST",

@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { apiVersion } from "../contract/index.js";
 import { installAuthHook } from "./auth-hook.js";
 import { installErrorHandler } from "./error-handler.js";
+import { installSessionsOrigin } from "./interactive/sessions-origin.js";
 import { lazySchemaCompilers } from "./lazy-schema-compilers.js";
 import { installMetrics } from "./metrics.js";
 import { accountRoutes } from "./routes/account-routes.js";
@@ -61,6 +62,8 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
 			},
 		},
 	});
+	// Before authentication: the sessions' host name answers nothing but the sessions.
+	if (!ctx.config.embedded) installSessionsOrigin(app, ctx.config);
 	installAuthHook(app, ctx);
 	// What the API sends is data, never a page or a script of this origin: a workspace file (which a job
 	// or a user wrote) must not run even if some page here came to include it.

@@ -45,18 +45,6 @@ export function setApiToken(value: string | undefined): void {
 	token = value;
 }
 
-/**
- * Lets this browser into an interactive session: a request with the credential makes the server set
- * the session's own cookie (for its address only), which the notebook's pages then send by themselves.
- */
-export async function enterSession(path: string): Promise<void> {
-	const res = await fetch(`${path}api/status`, {
-		headers: token ? { authorization: `Bearer ${token}` } : {},
-		credentials: "same-origin",
-	});
-	if (!res.ok) throw new ApiError(res.status, "forbidden", `the notebook did not let this browser in (${res.status})`);
-}
-
 /** Calls `listener` whenever the server rejects the credential (401, or 403 on /api/you). */
 export function onUnauthorized(listener: (error: ApiError) => void): () => void {
 	unauthorizedListeners.add(listener);

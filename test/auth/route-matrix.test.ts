@@ -110,6 +110,7 @@ const matrix: Record<string, MatrixEntry> = {
 	// A session type that does not exist: past the permission check it answers 404, and no Jupyter is started.
 	open_interactive_session: { request: { params: { interactive_session_type: "matrix" } } },
 	close_interactive_session: byPermission,
+	create_session_ticket: byPermission,
 	launch: byPermission,
 	gitlab_oauth: byPermission,
 	gitlab_connect: byPermission,

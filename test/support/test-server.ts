@@ -38,7 +38,7 @@ export interface TestServer {
 /** Starts a server for one test file. */
 export async function startTestServer(
 	dialect: "sqlite" | "postgres",
-	options: Partial<OrreryServerOptions> & { env?: Record<string, string> } = {},
+	options: Partial<OrreryServerOptions> & { env?: Record<string, string>; port?: number } = {},
 ): Promise<TestServer> {
 	const home = mkdtempSync(join(tmpdir(), "orrery-home-"));
 	const database = testDatabase(dialect);
@@ -53,7 +53,7 @@ export async function startTestServer(
 		logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
 		...options,
 	});
-	const url = await server.listen("127.0.0.1", 0);
+	const url = await server.listen("127.0.0.1", options.port ?? 0);
 	return {
 		server,
 		url,

@@ -85,13 +85,18 @@ async function waitForPing(url: string, child: ChildProcess, timeoutMs: number):
 
 /** Starts `node bin/orrery.js server` on a fresh home with one user; `prepare` may fill the database first. */
 export async function startOrrery(
-	options: { email?: string; prepare?: (home: string, user: { id: string; token: string }) => Promise<void> } = {},
+	options: {
+		email?: string;
+		prepare?: (home: string, user: { id: string; token: string }) => Promise<void>;
+		/** More settings for the server, which may depend on its port. */
+		settings?: (port: number) => Record<string, string>;
+	} = {},
 ): Promise<OrreryProcess> {
 	const home = mkdtempSync(join(tmpdir(), "orrery-web-"));
-	const env = serverEnv(home);
+	const port = await freePort();
+	const env = { ...serverEnv(home), ...options.settings?.(port) };
 	const user = await createUser(env, options.email ?? "web@example.org");
 	await options.prepare?.(home, user);
-	const port = await freePort();
 	const log = openSync(join(home, "server.log"), "a");
 	const child = spawn(process.execPath, [cli, "server", "--host", "127.0.0.1", "--port", String(port)], {
 		env,

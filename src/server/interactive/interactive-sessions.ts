@@ -55,7 +55,8 @@ export class InteractiveSessions {
 		return this.ctx.config.jupyterCommand ?? "jupyter";
 	}
 
-	private folderOf(id: string): string {
+	/** A session's own folder on its host: Jupyter's runtime and data files, its log, its used entry tickets. */
+	folderOf(id: string): string {
 		return join(this.ctx.config.home, "sessions", id);
 	}
 
@@ -270,6 +271,18 @@ export class InteractiveSessions {
 		};
 		this.upstreams.set(sessionId, found);
 		return found;
+	}
+
+	/** The run of a running session, wherever it runs; undefined for an unknown or ended one. */
+	async runOf(sessionId: string): Promise<string | undefined> {
+		const row = await findInteractiveSessionById(this.ctx.db, sessionId);
+		return row?.status === "running" ? row.workflow_id : undefined;
+	}
+
+	/** The id of the run's running session, wherever it runs; undefined when none is open. */
+	async openSessionOf(workflowId: string): Promise<string | undefined> {
+		const row = await findInteractiveSession(this.ctx.db, workflowId);
+		return row?.status === "running" ? row.id : undefined;
 	}
 
 	/**

@@ -1,9 +1,8 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
 import httpProxy from "@fastify/http-proxy";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { type Principal, tokenScopes } from "../../auth/index.js";
 import { AppError, isAppError } from "../../common/index.js";
-import { findSessionById, findToken, findUserById, listGroupIdsOfUser } from "../../db/index.js";
+import { findUserById, listGroupIdsOfUser } from "../../db/index.js";
 import { auditCredential, credentialKey, credentialOf, principalFor } from "../auth-hook.js";
 import { identityServices } from "../identity-services.js";
 import { findAccessibleRun } from "../routes/shared-runs.js";
@@ -11,87 +10,30 @@ import type { ServerContext } from "../server-context.js";
 import { clearCookie, cookieOf, isSameOrigin, sessionCookie, setCookie } from "../session-cookies.js";
 import type { SessionUpstream } from "./interactive-sessions.js";
 import { sessionBase } from "./jupyter-process.js";
+import {
+	fromAnotherSite,
+	isFromAnotherSite,
+	isNavigation,
+	refuse,
+	refuseError,
+	sessionEntries,
+} from "./session-entry.js";
+import {
+	type CookieGrant,
+	type CredentialRef,
+	cookieGrant,
+	cookieName,
+	credentialEnd,
+	credentialRefOf,
+	grantFor,
+	signedCookie,
+} from "./session-grant.js";
+import { isSessionsHost } from "./sessions-origin.js";
 
 declare module "fastify" {
 	interface FastifyRequest {
 		sessionUpstream?: SessionUpstream;
 	}
-}
-
-/** The cookie that lets a browser into one session once it has shown a credential for it. */
-function cookieName(sessionId: string): string {
-	return `orrery_nb_${sessionId}`;
-}
-
-/** How long the cookie lets its user in at most; never beyond the credential it was given for. */
-const cookieSeconds = 7 * 24 * 3600;
-/** For a credential Orrery does not store (a provider's token): its expiry is not known here. */
-const unstoredCredentialSeconds = 3600;
-
-/**
- * What a cookie was given for: `t<id>` an access token, `s<id>` a web login, `x` a credential that
- * is not stored (checked only when shown).
- */
-type CredentialRef = string;
-
-function credentialRefOf(principal: Principal): CredentialRef {
-	if (principal.tokenId) return `t${principal.tokenId}`;
-	if (principal.sessionId) return `s${principal.sessionId}`;
-	return "x";
-}
-
-/** The cookie's contents: who entered, with which credential, until when. */
-interface CookieGrant {
-	userId: string;
-	credential: CredentialRef;
-	expires: number;
-}
-
-/**
- * The cookie's value: who entered, the credential they showed and until when, signed with the
- * session's own token (so it dies with the session and outlives a server restart). Whether that user
- * may still run the run, and whether the credential still holds (not revoked, not expired, not signed
- * out), is checked again (at most every 30 s), so a withdrawn share, a revoked token or a deleted
- * account ends access.
- */
-function signedCookie(upstream: SessionUpstream, sessionId: string, grant: CookieGrant): string {
-	return `${grant.userId}.${grant.credential}.${grant.expires}.${mac(upstream, sessionId, grant)}`;
-}
-
-function mac(upstream: SessionUpstream, sessionId: string, grant: CookieGrant): string {
-	return createHmac("sha256", upstream.token)
-		.update(`${sessionId}.${grant.userId}.${grant.credential}.${grant.expires}`)
-		.digest("base64url");
-}
-
-/** What a session cookie grants, when its signature holds and it has not expired. */
-function cookieGrant(value: string | undefined, upstream: SessionUpstream, sessionId: string): CookieGrant | undefined {
-	const m = /^([0-9a-f-]{36})\.([ts][0-9a-f-]{36}|x)\.(\d+)\.([A-Za-z0-9_-]+)$/.exec(value ?? "");
-	if (!m) return undefined;
-	const [, userId, credential, expiresText, given] = m as unknown as [string, string, string, string, string];
-	const grant = { userId, credential, expires: Number(expiresText) };
-	if (grant.expires * 1000 < Date.now()) return undefined;
-	const expected = Buffer.from(mac(upstream, sessionId, grant));
-	const actual = Buffer.from(given);
-	return expected.length === actual.length && timingSafeEqual(expected, actual) ? grant : undefined;
-}
-
-/** Until when a credential holds (ms since the epoch; Infinity: no end), or undefined when it no longer does. */
-async function credentialEnd(ctx: ServerContext, credential: CredentialRef): Promise<number | undefined> {
-	const now = ctx.clock.now().getTime();
-	if (credential.startsWith("t")) {
-		const token = await findToken(ctx.db, credential.slice(1));
-		if (!token || token.revoked_at) return undefined;
-		const end = token.expires_at ? Date.parse(token.expires_at) : Number.POSITIVE_INFINITY;
-		return end > now ? end : undefined;
-	}
-	if (credential.startsWith("s")) {
-		const session = await findSessionById(ctx.db, credential.slice(1));
-		if (!session || session.revoked_at) return undefined;
-		const end = Date.parse(session.expires_at);
-		return end > now ? end : undefined;
-	}
-	return Number.POSITIVE_INFINITY;
 }
 
 const unsafeMethods = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -105,9 +47,14 @@ const unsafeMethods = new Set(["POST", "PUT", "PATCH", "DELETE"]);
  * web UI's session cookie. The link's token is exchanged at once for a cookie of this session alone,
  * and the browser is sent on to the same address without it. Requests a browser could be made to send
  * by another site (a cookie, and a change or a WebSocket) must come from this server's own pages.
+ *
+ * With ORRERY_SESSIONS_URL the sessions are served on that host name only, and entered with a single-use
+ * ticket (`/sessions/<id>/enter?ticket=…`, from the API or from a link's token shown to the server's own
+ * host name, which answers a redirect to it); the sessions' host takes no other credential.
  */
 export async function sessionProxy(app: FastifyInstance, ctx: ServerContext): Promise<void> {
 	const { limiter } = identityServices(ctx);
+	const { sessionsUrl } = ctx.config;
 	const checked = new Map<string, number>();
 	/**
 	 * Whether the cookie's user may still enter (checked at most every 30 s): the credential they showed
@@ -118,16 +65,8 @@ export async function sessionProxy(app: FastifyInstance, ctx: ServerContext): Pr
 		const key = `${sessionId}:${grant.userId}:${grant.credential}`;
 		if (Date.now() - (checked.get(key) ?? 0) < (ctx.config.sessionAccessRecheckMs ?? 30_000)) return true;
 		if ((await credentialEnd(ctx, grant.credential)) === undefined) return false;
-		const user = await findUserById(ctx.db, grant.userId);
-		if (!user) return false;
-		const principal: Principal = {
-			user,
-			scopes: tokenScopes,
-			tokenId: null,
-			sessionId: null,
-			groupIds: await listGroupIdsOfUser(ctx.db, user.id),
-			via: "session",
-		};
+		const principal = await principalOf(grant.userId);
+		if (!principal) return false;
 		try {
 			mayUseSessions(principal);
 			await findAccessibleRun(ctx, principal, upstream.workflowId, "workflow.run");
@@ -137,6 +76,13 @@ export async function sessionProxy(app: FastifyInstance, ctx: ServerContext): Pr
 		}
 		checked.set(key, Date.now());
 		return true;
+	};
+	/** A user who entered a session, as a principal for the permission checks. */
+	const principalOf = async (userId: string): Promise<Principal | undefined> => {
+		const user = await findUserById(ctx.db, userId);
+		if (!user) return undefined;
+		const groupIds = await listGroupIdsOfUser(ctx.db, user.id);
+		return { user, scopes: tokenScopes, tokenId: null, sessionId: null, groupIds, via: "session" };
 	};
 	const mayUseSessions = (principal: Principal) => {
 		if (ctx.config.interactiveSessions === "admins" && principal.user.role !== "admin")
@@ -157,10 +103,30 @@ export async function sessionProxy(app: FastifyInstance, ctx: ServerContext): Pr
 			throw error;
 		}
 	};
-	const refuse = (reply: FastifyReply, status: number, message: string) => reply.code(status).send({ message });
+	/** What a user who showed `credential` may have: a cookie for the run's session; refused as the API would. */
+	const admit = async (principal: Principal, credential: CredentialRef, workflowId: string): Promise<CookieGrant> => {
+		mayUseSessions(principal);
+		await findAccessibleRun(ctx, principal, workflowId, "workflow.run");
+		const grant = await grantFor(ctx, principal.user.id, credential);
+		if (!grant) throw new AppError("forbidden", "the credential you entered with no longer holds; sign in again");
+		return grant;
+	};
+	const giveCookie = (reply: FastifyReply, id: string, upstream: SessionUpstream, grant: CookieGrant) => {
+		checked.set(`${id}:${grant.userId}:${grant.credential}`, Date.now());
+		setCookie(reply, cookieName(id), signedCookie(upstream, id, grant), {
+			path: sessionBase(id),
+			maxAgeSeconds: Math.max(1, grant.expires - Math.floor(Date.now() / 1000)),
+			isSecure,
+		});
+	};
+	const { handOver, redeem } = sessionEntries(ctx, { authenticate, admit, principalOf, giveCookie });
 
 	const enter = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
 		const id = /^\/sessions\/([0-9a-f-]{36})(?:\/|$|\?)/.exec(request.url)?.[1];
+		if (sessionsUrl && !isSessionsHost(request, sessionsUrl)) {
+			await handOver(request, reply, id, sessionsUrl);
+			return;
+		}
 		const found = id && ctx.config.interactiveSessions !== "off" ? await ctx.interactive.upstream(id) : undefined;
 		if (!id || !found) {
 			await refuse(reply, 404, "no interactive session is open at this address; open one with 'orrery open -w RUN'");
@@ -172,10 +138,14 @@ export async function sessionProxy(app: FastifyInstance, ctx: ServerContext): Pr
 		}
 		const upstream = found;
 		const url = new URL(request.url, "http://orrery.invalid");
+		if (url.pathname === `${sessionBase(id)}enter`) {
+			await redeem(request, reply, id, upstream);
+			return;
+		}
 		const linkToken = url.searchParams.get("token");
 		const isCrossSiteRisk =
 			(unsafeMethods.has(request.method) || request.headers.upgrade !== undefined) &&
-			!isSameOrigin(request, ctx.config.publicUrl);
+			!isSameOrigin(request, sessionsUrl ?? ctx.config.publicUrl);
 		const cookie = cookieOf(request, cookieName(id));
 		const grant = linkToken ? undefined : cookieGrant(cookie, upstream, id);
 		if (grant) {
@@ -195,18 +165,22 @@ export async function sessionProxy(app: FastifyInstance, ctx: ServerContext): Pr
 			request.sessionUpstream = upstream;
 			return;
 		}
+		if (sessionsUrl) {
+			// The sessions' own host name takes no credential of Orrery's, only the tickets of entry links.
+			await refuse(
+				reply,
+				401,
+				"enter this session through its entry link: open it from the web UI, or follow the link 'orrery open' prints",
+			);
+			return;
+		}
 		const explicit = linkToken ?? credentialOf(request.query, request.headers.authorization);
 		const webLogin = explicit ? undefined : cookieOf(request, sessionCookie);
 		const credential = explicit ?? webLogin;
 		// A page of another site must not send a browser into a session with a link it made (its token)
 		// or with the browser's own login: the session's pages run their author's code on this origin.
-		const site = request.headers["sec-fetch-site"];
-		if ((linkToken || webLogin) && (site === "cross-site" || site === "same-site")) {
-			await refuse(
-				reply,
-				403,
-				"another site sent this browser into an interactive session; open the session's link yourself (paste it into the address bar) or from the Orrery web UI",
-			);
+		if ((linkToken || webLogin) && isFromAnotherSite(request)) {
+			await refuse(reply, 403, fromAnotherSite);
 			return;
 		}
 		if (!credential) {
@@ -217,33 +191,14 @@ export async function sessionProxy(app: FastifyInstance, ctx: ServerContext): Pr
 			await refuse(reply, 403, "a request with the login cookie came from another site");
 			return;
 		}
-		let entered: CookieGrant;
 		try {
 			const principal = await authenticate(request, credential);
-			mayUseSessions(principal);
-			await findAccessibleRun(ctx, principal, upstream.workflowId, "workflow.run");
-			const ref = credentialRefOf(principal);
-			const end = Math.min(
-				(await credentialEnd(ctx, ref)) ?? 0,
-				Date.now() + 1000 * (ref === "x" ? unstoredCredentialSeconds : cookieSeconds),
-			);
-			entered = { userId: principal.user.id, credential: ref, expires: Math.floor(end / 1000) };
+			giveCookie(reply, id, upstream, await admit(principal, credentialRefOf(principal), upstream.workflowId));
 		} catch (error) {
-			if (!isAppError(error)) throw error;
-			if (error.code === "rate_limited") {
-				const after = (error.details as { retry_after_seconds?: number } | undefined)?.retry_after_seconds;
-				if (after) reply.header("retry-after", String(after));
-			}
-			await refuse(reply, errorStatus[error.code] ?? 403, error.message);
+			await refuseError(reply, error);
 			return;
 		}
-		checked.set(`${id}:${entered.userId}:${entered.credential}`, Date.now());
-		setCookie(reply, cookieName(id), signedCookie(upstream, id, entered), {
-			path: sessionBase(id),
-			maxAgeSeconds: Math.max(1, entered.expires - Math.floor(Date.now() / 1000)),
-			isSecure,
-		});
-		if (linkToken && (request.method === "GET" || request.method === "HEAD") && !request.headers.upgrade) {
+		if (linkToken && isNavigation(request)) {
 			// On, without the token, and only within the session's own address.
 			url.searchParams.delete("token");
 			const target = url.pathname.startsWith(sessionBase(id)) ? `${url.pathname}${url.search}` : sessionBase(id);
@@ -252,7 +207,7 @@ export async function sessionProxy(app: FastifyInstance, ctx: ServerContext): Pr
 		}
 		request.sessionUpstream = upstream;
 	};
-	const isSecure = ctx.config.publicUrl?.startsWith("https:") === true;
+	const isSecure = (sessionsUrl ?? ctx.config.publicUrl)?.startsWith("https:") === true;
 	// `rewriteRequestHeaders` for WebSockets is documented by @fastify/http-proxy but missing from its types.
 	const wsClientOptions: {
 		followRedirects: boolean;
@@ -295,13 +250,6 @@ export async function sessionProxy(app: FastifyInstance, ctx: ServerContext): Pr
 		wsClientOptions,
 	});
 }
-
-const errorStatus: Partial<Record<string, number>> = {
-	unauthenticated: 401,
-	forbidden: 403,
-	not_found: 403,
-	rate_limited: 429,
-};
 
 /** The request's cookies but Orrery's own (its web session, the sessions' cookies): Jupyter gets only its own. */
 function jupyterCookies(header: string | undefined): { cookie?: string } {

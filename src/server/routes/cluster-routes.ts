@@ -2,6 +2,8 @@ import type { FastifyInstance } from "fastify";
 import { AppError } from "../../common/index.js";
 import { apiVersion } from "../../contract/index.js";
 import { runName } from "../../scheduler/index.js";
+import { entryPath, entryTicketSeconds, issueEntryTicket } from "../interactive/entry-tickets.js";
+import { credentialRefOf } from "../interactive/session-grant.js";
 import { handle } from "../route-kit.js";
 import type { ServerContext } from "../server-context.js";
 import { runFor } from "./workflow-routes.js";
@@ -94,6 +96,28 @@ export function clusterRoutes(app: FastifyInstance, ctx: ServerContext): void {
 			throw new AppError("not_found", `workflow ${runName(wf)} has no open interactive session`);
 		}
 		return { message: "The interactive session has been closed" };
+	});
+	// A browser enters a session served at its own origin with a ticket, never with the user's credential.
+	handle(app, "create_session_ticket", async ({ principal, params }) => {
+		const wf = await runFor(ctx, principal, params.workflow_id_or_name, "workflow.run");
+		if (!principal) throw new AppError("unauthenticated", "sign in first");
+		if (ctx.config.interactiveSessions === "admins" && principal.user.role !== "admin")
+			throw new AppError("forbidden", "on this server only administrators may use interactive sessions");
+		if (ctx.config.embedded)
+			throw new AppError(
+				"not_implemented",
+				"a command's own server does not serve sessions: use the address 'orrery open' prints",
+			);
+		const sessionId = ctx.config.interactiveSessions === "off" ? undefined : await ctx.interactive.openSessionOf(wf.id);
+		if (!sessionId)
+			throw new AppError("not_found", `workflow ${runName(wf)} has no open interactive session; open one first`);
+		const ticket = issueEntryTicket(ctx.secretBox, ctx.clock, {
+			sessionId,
+			userId: principal.user.id,
+			credential: credentialRefOf(principal),
+		});
+		const origin = ctx.config.sessionsUrl ?? ctx.config.publicUrl ?? "";
+		return { url: `${origin}${entryPath(sessionId, ticket)}`, expires_in: entryTicketSeconds };
 	});
 	handle(app, "launch", unavailable("launching workflows from a URL", "clone the repository and use 'orrery run'"));
 	for (const op of [
