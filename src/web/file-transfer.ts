@@ -1,4 +1,4 @@
-import { apiFetch, apiPath } from "./api-client.js";
+import { apiCall, apiFetch, apiPath } from "./api-client.js";
 
 /** The first bytes of a file and whether there is more. */
 export interface FilePrefix {
@@ -105,7 +105,22 @@ export async function downloadFile(
 	// The server names the file by its workspace path (`results/out.txt`, as REANA does); a browser saves a base name.
 	const named = utf8 ? decodeURIComponent(utf8) : (plain ?? path);
 	const name = named.split("/").pop() || "download";
-	const url = URL.createObjectURL(new Blob(parts, { type: res.headers.get("content-type") ?? "" }));
+	saveBlob(new Blob(parts, { type: res.headers.get("content-type") ?? "" }), name);
+}
+
+/**
+ * Saves a run's provenance, an RO-Crate metadata document (docs/provenance.md), as
+ * `<run>-ro-crate-metadata.json`. The server hashes the run's files for it, which can take a while.
+ */
+export async function downloadProvenance(runId: string, runName: string): Promise<void> {
+	const crate = await apiCall("get_workflow_provenance", { params: { workflow_id_or_name: runId } });
+	const blob = new Blob([JSON.stringify(crate, null, 2)], { type: "application/ld+json" });
+	saveBlob(blob, `${runName}-ro-crate-metadata.json`);
+}
+
+/** Hands a blob to the browser as a download named `name`. */
+function saveBlob(blob: Blob, name: string): void {
+	const url = URL.createObjectURL(blob);
 	const a = document.createElement("a");
 	a.href = url;
 	a.download = name;

@@ -160,6 +160,8 @@ export function RunPage({ runRef }: { runRef: string }) {
 			<div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} className="tab-panel">
 				{tab === "overview" ? (
 					<RunOverview
+						runId={status.id}
+						runName={status.name}
 						graph={graph}
 						jobs={jobs}
 						events={live.events}

@@ -146,6 +146,23 @@ describe.skipIf(!hasChromium)(
 			expect(fromApi).toContain("Hello Edwin Hubble!");
 		});
 
+		it("downloads the run's provenance as an RO-Crate from its overview", async () => {
+			await page.getByRole("tab", { name: "Overview" }).click();
+			const [download] = await Promise.all([
+				page.waitForEvent("download"),
+				page.getByRole("button", { name: "Download provenance (RO-Crate)" }).click(),
+			]);
+			expect(download.suggestedFilename()).toBe("helloworld.1-ro-crate-metadata.json");
+			const saved = join(shots, "downloaded-ro-crate-metadata.json");
+			await download.saveAs(saved);
+			const crate = JSON.parse(readFileSync(saved, "utf8")) as { "@graph": Array<Record<string, unknown>> };
+			const greetings = crate["@graph"].find((e) => e["@id"] === "results/greetings.txt");
+			const text = readFileSync(join(shots, "downloaded-greetings.txt"));
+			const { createHash } = await import("node:crypto");
+			expect(greetings?.sha256).toBe(createHash("sha256").update(text).digest("hex"));
+			expect(crate["@graph"].some((e) => e["@type"] === "CreateAction" && e.name === "greet")).toBe(true);
+		});
+
 		it("previews FITS headers, images and JSON", async () => {
 			await upload(server.url, server.token, helloId, "results/sky.fits", sampleFits());
 			await upload(server.url, server.token, helloId, "results/plot.png", await page.screenshot());
