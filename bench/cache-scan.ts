@@ -58,7 +58,10 @@ const fresh = () => {
 	target = join(root, `target${n++}`);
 	mkdirSync(target);
 };
-const apply = await rounds(() => applyChanges(target, source, changes, new Map()), fresh);
+const apply = await rounds(
+	() => applyChanges({ workspace: target, folder: "" }, { workspace: source, folder: "" }, changes, new Map()),
+	fresh,
+);
 const cp = await rounds(() => timeShell(`cp -r '${source}/.' '${target}/'`), fresh);
 rows.push(["reuse: copy every file in, checked", apply, cp, "cp -r", apply / cp]);
 

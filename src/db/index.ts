@@ -43,8 +43,10 @@ export {
 	type CacheCandidate,
 	deleteCacheEntry,
 	findCacheEntries,
+	findCacheEntry,
 	insertCacheEntry,
 	type JobCacheRow,
+	markJobReuse,
 	pruneCacheEntries,
 } from "./job-cache.js";
 export {

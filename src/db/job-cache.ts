@@ -15,6 +15,8 @@ export async function insertCacheEntry(db: Db, row: JobCacheRow): Promise<void> 
 
 /** A cache entry with the job and run it came from. */
 export interface CacheCandidate extends JobCacheRow {
+	/** The workspace of the run the entry's job belongs to (its files must lie there). */
+	run_workspace: string;
 	step_name: string;
 	job_dir: string;
 	run_name: string;
@@ -27,6 +29,21 @@ export interface CacheCandidate extends JobCacheRow {
  * deleted run's workspace is gone or going).
  */
 export async function findCacheEntries(db: Db, ownerId: string, key: string, limit = 5): Promise<CacheCandidate[]> {
+	return candidates(db)
+		.where("job_cache.owner_id", "=", ownerId)
+		.where("job_cache.cache_key", "=", key)
+		.orderBy("job_cache.created_at", "desc")
+		.limit(limit)
+		.execute();
+}
+
+/** The entry of one job, if it can still be used. */
+export async function findCacheEntry(db: Db, jobId: string): Promise<CacheCandidate | undefined> {
+	return candidates(db).where("job_cache.job_id", "=", jobId).executeTakeFirst();
+}
+
+/** Entries with their job and run, of jobs that finished in runs that still exist. */
+function candidates(db: Db) {
 	return db.kysely
 		.selectFrom("job_cache")
 		.innerJoin("jobs", "jobs.id", "job_cache.job_id")
@@ -38,13 +55,22 @@ export async function findCacheEntries(db: Db, ownerId: string, key: string, lim
 			"workflows.name as run_name",
 			"workflows.run_number as run_number",
 			"workflows.run_minor as run_minor",
+			"workflows.workspace_path as run_workspace",
 		])
-		.where("job_cache.owner_id", "=", ownerId)
-		.where("job_cache.cache_key", "=", key)
 		.where("jobs.status", "=", "finished")
-		.where("workflows.status", "!=", "deleted")
-		.orderBy("job_cache.created_at", "desc")
-		.limit(limit)
+		.where("workflows.status", "!=", "deleted");
+}
+
+/**
+ * Names the job whose results a job (still `created`) is taking, or none: set before the files are put
+ * in place, so that a server that dies meanwhile finishes the same reuse.
+ */
+export async function markJobReuse(db: Db, jobId: string, from: string | null): Promise<void> {
+	await db.kysely
+		.updateTable("jobs")
+		.set({ cached_from: from })
+		.where("id", "=", jobId)
+		.where("status", "=", "created")
 		.execute();
 }
 

@@ -67,7 +67,11 @@ export class Scheduler {
 		this.leases = new RunLeases(deps.db, config.instanceId, config.leaseMs, deps.clock, deps.logger);
 		this.submitter = new JobSubmitter(config, deps, this.backends, this.events, this.leases);
 		this.observer = new JobObserver(deps, this.backends, this.events, this.submitter, this.leases);
-		this.caching = new JobCaching(deps, () => this.wake());
+		this.caching = new JobCaching(
+			deps,
+			() => this.wake(),
+			(id) => !this.leases.isLost(id),
+		);
 		const { secretsOf } = deps;
 		if (config.staging && secretsOf) {
 			this.staging = new StagingPhase({
@@ -251,10 +255,12 @@ export class Scheduler {
 				if (decision === "busy") continue;
 				if (decision.hit) {
 					await this.takeFromCache(wf, job, decision);
+					this.caching.taken(wf.id, job.id);
 					continue;
 				}
 			}
 			await this.submitter.submit(wf, job);
+			if (JobCaching.applies(job)) this.caching.taken(wf.id, job.id);
 		}
 		const engine = this.deps.engines.get(wf.type as WorkflowType);
 		if (!engine) throw new AppError("validation_failed", `no engine for workflow type '${wf.type}' in this server`);
@@ -323,8 +329,8 @@ export class Scheduler {
 		const progress = JSON.stringify(computeProgress(jobs, step.total));
 		if (step.kind === "done" || step.kind === "failed") {
 			if (jobs.some((j) => activeJobStatuses.includes(j.status))) return; // let running siblings finish first
-			// What the last job changed is recorded for the cache before the run is declared finished.
-			if (step.kind === "done" && this.caching.settle(wf) === "busy") return;
+			// What the last jobs changed is recorded for the cache before the run is declared ended.
+			if (this.caching.settle(wf) === "busy") return;
 			let ok = step.kind === "done";
 			let message = step.kind === "done" ? "workflow finished successfully" : step.reason;
 			if (step.kind === "done" && this.staging) {

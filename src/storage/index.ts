@@ -68,9 +68,9 @@ export {
 	FileDigests,
 	type Manifest,
 	type ManifestEntry,
-	makeFolderIn,
 	manifestDigest,
 	type WorkspaceChanges,
+	type WorkspaceFolder,
 } from "./workspace-manifest.js";
 export { internalDir, isInside, normaliseUserPath, resolveInWorkspace, UnsafePathError } from "./workspace-path.js";
 export { isOnLocalDisk, type PathInfo, type WorkspaceFiles, workspaceFiles } from "./workspace-reader.js";

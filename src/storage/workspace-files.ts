@@ -86,7 +86,16 @@ export async function* walkFiles(
 					const isLink = withLinks && d.isSymbolicLink();
 					if (!(d.isFile() || isLink || (isDirectory && withDirectories))) continue;
 					const st = lstatSync(abs, { throwIfNoEntry: false });
-					if (!st) continue;
+					if (!st) {
+						// A name that is not UTF-8 cannot be named again (Node decodes it with U+FFFD): a walk
+						// that must see every entry (a cache's manifest) says so rather than leave it out.
+						if (withLinks && name.includes("\uFFFD"))
+							throw new AppError(
+								"validation_failed",
+								`the file name '${name}' is not UTF-8; the results of this workspace's jobs are not cached`,
+							);
+						continue;
+					}
 					const entry: WorkspaceEntry = { name, size: isDirectory ? 0 : st.size, modified: st.mtime, isDirectory };
 					if (isLink) entry.isLink = true;
 					slice.push(entry);

@@ -1,18 +1,20 @@
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import {
 	closeSync,
+	constants,
 	createReadStream,
 	createWriteStream,
+	fchmodSync,
 	lstatSync,
+	openSync,
 	readlinkSync,
 	readSync,
 	type Stats,
 	writeSync,
 } from "node:fs";
-import { mkdir, mkdtemp, realpath, rename, rm, symlink, unlink } from "node:fs/promises";
+import { lstat, mkdir, realpath, rename, rm, symlink, unlink } from "node:fs/promises";
 import { dirname, join, posix, relative } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { createFileIn } from "../archive/index.js";
 import {
 	AppError,
 	liesWithin,
@@ -21,12 +23,24 @@ import {
 	type UntrustedFileOptions,
 } from "../common/index.js";
 import { digestWorkspaceFile } from "./file-digest.js";
+import { HeldFolder } from "./held-folder.js";
 import { runPool } from "./staging/transfer-pool.js";
 import { walkFiles } from "./workspace-files.js";
-import { internalDir, isInside, locateInWorkspace, resolveInWorkspace } from "./workspace-path.js";
+import { internalDir, resolveInWorkspace } from "./workspace-path.js";
 
-/** What a workspace holds at one path: a file (its size and SHA-256) or a symbolic link (its target). */
-export type ManifestEntry = { size: number; sha256: string } | { link: string };
+/**
+ * What a workspace holds at one path: a file (its size, SHA-256 and permission bits), a symbolic link
+ * (its target) or a folder.
+ */
+export type ManifestEntry = FileEntry | { link: string } | { dir: true };
+
+/** A file of a manifest. */
+export interface FileEntry {
+	size: number;
+	sha256: string;
+	/** Permission bits (`0o755`); absent in entries recorded before they were. */
+	mode?: number;
+}
 
 /** A workspace's files and links by path (relative, `/` separators), Orrery's own folder left out. */
 export type Manifest = Map<string, ManifestEntry>;
@@ -59,6 +73,9 @@ const smallFileBytes = 1024 * 1024;
 /** Small files handled between two returns to the event loop. */
 const smallFileSlice = 128;
 
+/** How recent a change must be for a digest not to be remembered (coarse timestamps, see `remember`). */
+const recentMs = 2000;
+
 /**
  * The SHA-256 of workspace files, remembered while the file stays as it was (same inode, size,
  * modification and change time: a change time cannot be set back by its owner), so that scanning a
@@ -69,17 +86,36 @@ export class FileDigests {
 
 	constructor(private readonly limit = 200_000) {}
 
-	/** A workspace's manifest; files that vanish while it is made are left out. */
-	async scan(root: string, signal: AbortSignal = new AbortController().signal): Promise<Manifest> {
+	/**
+	 * A workspace's manifest (or a folder's, with `within` the workspace: every file must lie in it);
+	 * files that vanish while it is made are left out. A file name that is not UTF-8 cannot be named
+	 * again: such a workspace is refused (`validation_failed`), as is a folder that leads out of `within`.
+	 */
+	async scan(root: string, options: { within?: string; signal?: AbortSignal } = {}): Promise<Manifest> {
+		const signal = options.signal ?? new AbortController().signal;
 		const realRoot = await realpath(root);
+		const within = options.within ?? realRoot;
+		if (!liesWithin(within, realRoot))
+			throw new AppError("validation_failed", `'${root}' leads outside its workspace; its results are not cached`);
+		const prefix = relative(within, realRoot);
+		const nameIn = (name: string) => (prefix ? `${prefix}/${name}` : name);
 		const manifest: Manifest = new Map();
 		const large: string[] = [];
 		let handled = 0;
-		for await (const e of walkFiles(root, "", false, true)) {
+		for await (const e of walkFiles(realRoot, "", true, true)) {
+			if (e.name.includes("\uFFFD"))
+				throw new AppError(
+					"validation_failed",
+					`the file name '${e.name}' is not UTF-8; the results of this workspace's jobs are not cached`,
+				);
 			const abs = `${realRoot}/${e.name}`;
 			if (e.isLink) {
 				const target = readlinkOrUndefined(abs);
 				if (target !== undefined) manifest.set(e.name, { link: target });
+				continue;
+			}
+			if (e.isDirectory) {
+				manifest.set(e.name, { dir: true });
 				continue;
 			}
 			const s = lstatSync(abs, { throwIfNoEntry: false });
@@ -88,7 +124,7 @@ export class FileDigests {
 			if (known) manifest.set(e.name, known);
 			else if (s.size > smallFileBytes) large.push(e.name);
 			else {
-				const entry = await this.hash(realRoot, e.name);
+				const entry = await this.hash(within, nameIn(e.name));
 				if (entry) manifest.set(e.name, entry);
 				if (++handled % smallFileSlice === 0) {
 					signal.throwIfAborted();
@@ -100,7 +136,7 @@ export class FileDigests {
 			large,
 			hashConcurrency,
 			async (name) => {
-				const entry = await this.hash(realRoot, name);
+				const entry = await this.hash(within, nameIn(name));
 				if (entry) manifest.set(name, entry);
 			},
 			signal,
@@ -118,29 +154,40 @@ export class FileDigests {
 		const abs = await resolveInWorkspace(root, path).catch(() => undefined);
 		const s = abs === undefined ? undefined : lstatSync(abs, { throwIfNoEntry: false });
 		if (abs === undefined || !s) return undefined;
-		if (s.isDirectory()) return manifestDigest(await this.scan(abs));
+		if (s.isDirectory()) return manifestDigest(await this.scan(abs, { within: realRoot }));
 		if (!s.isFile()) return undefined;
 		const entry = this.recall(abs, s) ?? (await this.hash(realRoot, relative(realRoot, abs)));
 		return entry && "sha256" in entry ? entry.sha256 : undefined;
 	}
 
 	/** The remembered digest of a file that has not changed since, most recently used last. */
-	private recall(abs: string, s: Stats): ManifestEntry | undefined {
+	private recall(abs: string, s: Stats): FileEntry | undefined {
 		const known = this.known.get(abs);
 		if (!known || !isSame(known, s)) return undefined;
 		this.known.delete(abs);
 		this.known.set(abs, known);
-		return { size: known.size, sha256: known.sha256 };
+		return { size: known.size, sha256: known.sha256, mode: s.mode & 0o777 };
 	}
 
-	private remember(abs: string, st: Stats, sha256: string): ManifestEntry {
-		this.known.set(abs, { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, sha256 });
-		if (this.known.size > this.limit) this.known.delete(this.known.keys().next().value as string);
-		return { size: st.size, sha256 };
+	private remember(abs: string, st: Stats, sha256: string): FileEntry {
+		// A file changed within the last seconds may change again within its timestamps' granularity
+		// (a second on some network filesystems) without its times moving: not remembered.
+		if (Date.now() - Math.max(st.mtimeMs, st.ctimeMs) > recentMs) {
+			this.known.set(abs, {
+				dev: st.dev,
+				ino: st.ino,
+				size: st.size,
+				mtimeMs: st.mtimeMs,
+				ctimeMs: st.ctimeMs,
+				sha256,
+			});
+			if (this.known.size > this.limit) this.known.delete(this.known.keys().next().value as string);
+		}
+		return { size: st.size, sha256, mode: st.mode & 0o777 };
 	}
 
 	/** Hashes a file the walk found (`name` below the real root), remembering its digest. */
-	private async hash(realRoot: string, name: string): Promise<ManifestEntry | undefined> {
+	private async hash(realRoot: string, name: string): Promise<FileEntry | undefined> {
 		const digest = await digestWorkspaceFile(realRoot, name, { realRoot, isWalked: true });
 		if (digest.kind !== "file" || digest.sha256 === undefined) return undefined;
 		return this.remember(`${realRoot}/${name}`, digest.stats, digest.sha256);
@@ -188,15 +235,10 @@ function isSame(known: Remembered, s: Stats): boolean {
 	);
 }
 
-/** One line per entry, in path order: what a manifest is reduced to for a cache key. */
+/** Each entry as JSON, one per line, in path order: what a manifest is reduced to for a cache key. */
 export function manifestDigest(manifest: Manifest): string {
 	const hash = createHash("sha256");
-	for (const [path, entry] of manifest) {
-		hash.update(path);
-		hash.update("\0");
-		hash.update("link" in entry ? `->${entry.link}` : `${entry.size}:${entry.sha256}`);
-		hash.update("\n");
-	}
+	for (const [path, entry] of manifest) hash.update(`${JSON.stringify([path, entry])}\n`);
 	return hash.digest("hex");
 }
 
@@ -213,7 +255,8 @@ export function changesBetween(before: Manifest, after: Manifest): WorkspaceChan
 
 function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {
 	if ("link" in a || "link" in b) return "link" in a && "link" in b && a.link === b.link;
-	return a.size === b.size && a.sha256 === b.sha256;
+	if ("dir" in a || "dir" in b) return "dir" in a && "dir" in b;
+	return a.size === b.size && a.sha256 === b.sha256 && a.mode === b.mode;
 }
 
 /** What applying another workspace's changes did. */
@@ -223,77 +266,112 @@ export interface AppliedChanges {
 	bytes: number;
 }
 
+/** A folder of a workspace: the workspace's path and the folder's, relative to it ("" for the workspace). */
+export interface WorkspaceFolder {
+	workspace: string;
+	folder: string;
+}
+
 /**
- * Makes `target` hold what a job wrote into `source` (and lose what it removed), as if the job had run
- * in `target`. Every file is first copied into a folder of Orrery's in the target and checked against
- * its recorded SHA-256; only when all match are they moved into place. Undefined (and the target
- * unchanged) when the source no longer holds what was recorded. `current` is the target's manifest.
+ * Makes a folder of a workspace hold what a job wrote into a folder of another (or the same) workspace,
+ * and lose what it removed, as if the job had run there. Every file is first copied into a staging
+ * folder beside the workspace (out of reach of the workspace's jobs) and checked against its recorded
+ * SHA-256, reading only files that lie in the source workspace; only when all match are they moved
+ * into place, through folders held open (`HeldFolder`): a link or a rename on the way, made by a process
+ * that writes the workspace meanwhile, cannot send a file elsewhere. Undefined (and the target
+ * unchanged) when the source no longer holds what was recorded, or a folder stands where a file goes.
+ * `current` is the target folder's manifest.
  */
 export async function applyChanges(
-	target: string,
-	source: string,
+	target: WorkspaceFolder,
+	source: WorkspaceFolder,
 	changes: WorkspaceChanges,
 	current: Manifest,
-	stagingParent?: string,
 ): Promise<AppliedChanges | undefined> {
-	const realTarget = await realpath(target);
-	const realSource = await realpath(source).catch(() => undefined);
-	const toCopy = Object.entries(changes.written).filter(([path, entry]) => {
+	const realTarget = await realpath(target.workspace);
+	const realSourceWorkspace = await realpath(source.workspace).catch(() => undefined);
+	const realSource = await realpath(join(source.workspace, source.folder)).catch(() => undefined);
+	const toPlace = Object.entries(changes.written).filter(([path, entry]) => {
 		const has = current.get(path);
 		return !(has && sameEntry(has, entry));
 	});
-	if (toCopy.some(([path]) => !isPlainPath(path)) || changes.removed.some((p) => !isPlainPath(p))) return undefined;
-	const files = toCopy.filter(([, e]) => !("link" in e)) as Array<[string, { size: number; sha256: string }]>;
-	if (files.length > 0 && realSource === undefined) return undefined;
-	const ownDir = stagingParent ?? join(realTarget, internalDir);
-	await mkdir(ownDir, { recursive: true });
-	const staging = await mkdtemp(join(ownDir, "cache-in-"));
+	if (toPlace.some(([path]) => !isPlainPath(path)) || changes.removed.some((p) => !isPlainPath(p))) return undefined;
+	const files = toPlace.filter(([, e]) => "sha256" in e) as Array<[string, FileEntry]>;
+	// The source must be where it was recorded: not led elsewhere by a link put in its place since.
+	const isSourceHere =
+		realSource !== undefined &&
+		realSourceWorkspace !== undefined &&
+		realSource === join(realSourceWorkspace, source.folder);
+	if (files.length > 0 && !isSourceHere) return undefined;
+	const inTarget = (path: string) => posix.join(target.folder, path);
+	const held = new Map<string, HeldFolder>();
+	const folderOf = async (dir: string, create: boolean) => {
+		let folder = held.get(dir);
+		if (!folder) {
+			folder = await HeldFolder.open(realTarget, dir, create);
+			held.set(dir, folder);
+		}
+		return folder;
+	};
+	const stagingName = `.orrery-cache-in-${randomUUID()}`;
+	const staging = join(dirname(realTarget), stagingName);
+	let stagingFolder: HeldFolder | undefined;
 	try {
-		const folder = { path: staging, real: await realpath(staging) };
-		const place = { within: realSource as string, except: join(realSource as string, internalDir) };
+		// A folder where a file or link goes: the job did not leave one, so this is no place to put its results.
+		for (const [path] of toPlace) {
+			const dir = posix.dirname(inTarget(path));
+			const folder = await folderOf(dir === "." ? "" : dir, false).catch(() => undefined);
+			const existing = folder ? await lstat(folder.at(posix.basename(path))).catch(() => undefined) : undefined;
+			if (existing?.isDirectory() && !("dir" in (changes.written[path] as ManifestEntry))) return undefined;
+		}
+		for (const f of held.values()) await f.close();
+		held.clear();
+		await mkdir(staging, { mode: 0o700 });
+		stagingFolder = await HeldFolder.open(dirname(realTarget), stagingName, false);
+		const place = {
+			within: realSourceWorkspace as string,
+			except: join(realSourceWorkspace as string, internalDir),
+		};
 		let bytes = 0;
-		const staged = new Map<string, string>();
 		for (const [i, [path, entry]] of files.entries()) {
-			const copied =
+			const from = `${realSource}/${path}`;
+			const into = stagingFolder.at(`${i}`);
+			const isCopied =
 				entry.size <= smallFileBytes
-					? copySmallChecked(`${realSource}/${path}`, place, folder, `${i}`, entry)
-					: await copyLargeChecked(`${realSource}/${path}`, place, folder, `${i}`, entry);
-			if (!copied) return undefined;
-			staged.set(path, join(staging, `${i}`));
+					? copySmallChecked(from, place, into, entry)
+					: await copyLargeChecked(from, place, into, entry);
+			if (!isCopied) return undefined;
 			bytes += entry.size;
 			if (i % smallFileSlice === smallFileSlice - 1) await new Promise<void>((resume) => setImmediate(resume));
 		}
-		// All checked: into place. Each folder is resolved once inside the target (never through a link
-		// out of it; nothing else writes into the workspace while a job's results are put in place).
-		const folders = new Map<string, string>();
-		const folderOf = async (dir: string) => {
-			let real = folders.get(dir);
-			if (real === undefined) {
-				real = await resolveInWorkspace(target, dir === "." ? "" : dir);
-				await mkdir(real, { recursive: true });
-				if (!isInside(realTarget, await realpath(real)))
-					throw new AppError("validation_failed", `the folder '${dir}' leads outside the workspace`);
-				folders.set(dir, real);
+		// All checked: into place (folders first, parents before children: paths are in order).
+		const index = new Map(files.map(([path], i) => [path, i]));
+		for (const [path, entry] of toPlace) {
+			if ("dir" in entry) {
+				await folderOf(inTarget(path), true);
+				continue;
 			}
-			return real;
-		};
-		for (const [path, entry] of toCopy) {
-			const dir = posix.dirname(path);
-			const at = join(await folderOf(dir), posix.basename(path));
-			const existing = lstatSync(at, { throwIfNoEntry: false });
-			if (existing?.isDirectory()) await rm(at, { recursive: true, force: true });
+			const dir = posix.dirname(inTarget(path));
+			const folder = await folderOf(dir === "." ? "" : dir, true);
+			const at = folder.at(posix.basename(path));
 			if ("link" in entry) {
+				const existing = await lstat(at).catch(() => undefined);
 				if (existing && !existing.isDirectory()) await unlink(at);
 				await symlink(entry.link, at);
-			} else await rename(staged.get(path) as string, at);
+			} else await rename(stagingFolder.at(`${index.get(path)}`), at);
 		}
 		for (const path of changes.removed) {
-			const at = await locateInWorkspace(target, path).catch(() => undefined);
-			const existing = at === undefined ? undefined : lstatSync(at, { throwIfNoEntry: false });
-			if (at !== undefined && existing && !existing.isDirectory()) await unlink(at);
+			const dir = posix.dirname(inTarget(path));
+			const folder = await folderOf(dir === "." ? "" : dir, false).catch(() => undefined);
+			if (!folder) continue;
+			const at = folder.at(posix.basename(path));
+			const existing = await lstat(at).catch(() => undefined);
+			if (existing && !existing.isDirectory()) await unlink(at);
 		}
 		return { copied: files.length, bytes };
 	} finally {
+		for (const f of held.values()) await f.close();
+		await stagingFolder?.close();
 		await rm(staging, { recursive: true, force: true });
 	}
 }
@@ -309,21 +387,22 @@ function isPlainPath(path: string): boolean {
 	);
 }
 
+/** Creates a staged file anew (never through a link), with the recorded permission bits. */
+function createStaged(path: string, entry: FileEntry): number {
+	const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+	return openSync(path, flags, (entry.mode ?? 0o644) & 0o777);
+}
+
 /** Copies one small file of the source workspace into the staging folder; false unless it has the recorded content. */
-function copySmallChecked(
-	abs: string,
-	place: UntrustedFileOptions,
-	folder: { path: string; real: string },
-	base: string,
-	entry: { size: number; sha256: string },
-): boolean {
+function copySmallChecked(abs: string, place: UntrustedFileOptions, into: string, entry: FileEntry): boolean {
 	const read = readSmallFile(abs, place);
 	if (!read || read.bytes.length !== entry.size) return false;
 	if (createHash("sha256").update(read.bytes).digest("hex") !== entry.sha256) return false;
-	const fd = createFileIn(folder, base, base);
+	const fd = createStaged(into, entry);
 	try {
 		let at = 0;
 		while (at < read.bytes.length) at += writeSync(fd, read.bytes, at, read.bytes.length - at);
+		if (entry.mode !== undefined) fchmodSync(fd, entry.mode & 0o777);
 	} finally {
 		closeSync(fd);
 	}
@@ -334,9 +413,8 @@ function copySmallChecked(
 async function copyLargeChecked(
 	abs: string,
 	place: UntrustedFileOptions,
-	folder: { path: string; real: string },
-	base: string,
-	entry: { size: number; sha256: string },
+	into: string,
+	entry: FileEntry,
 ): Promise<boolean> {
 	const opened = await openUntrustedFile(abs, place);
 	if (!("fd" in opened)) return false;
@@ -345,59 +423,54 @@ async function copyLargeChecked(
 		return false;
 	}
 	const hash = createHash("sha256");
-	const input = createReadStream("", { fd: opened.fd, highWaterMark: 1024 * 1024 });
+	// Only the bytes the file had when it was opened: one that keeps growing is not read for ever.
+	const input = createReadStream("", {
+		fd: opened.fd,
+		start: 0,
+		end: Math.max(0, entry.size - 1),
+		highWaterMark: 1024 * 1024,
+	});
 	input.on("data", (chunk) => hash.update(chunk as Buffer));
-	await pipeline(input, createWriteStream("", { fd: createFileIn(folder, base, base) }));
+	const fd = createStaged(into, entry);
+	if (entry.mode !== undefined) fchmodSync(fd, entry.mode & 0o777);
+	await pipeline(input, createWriteStream("", { fd }));
 	return hash.digest("hex") === entry.sha256;
 }
 
 /**
- * Makes a folder of a workspace (a path relative to it; Orrery's own folder allowed) and answers its
- * real path. Earlier jobs may have left links on the way: the folder must really lie in the
- * workspace, checked before it is made (nothing is made through a link out) and after.
- */
-export async function makeFolderIn(workspace: string, folder: string): Promise<string> {
-	const realWorkspace = await realpath(workspace);
-	const path = join(workspace, folder);
-	const refuse = () => new AppError("validation_failed", `the folder '${folder}' leads outside the workspace`);
-	if (!isInside(workspace, path)) throw refuse();
-	let probe = path;
-	while (!lstatSync(probe, { throwIfNoEntry: false })) probe = dirname(probe);
-	if (!liesWithin(realWorkspace, await realpath(probe))) throw refuse();
-	await mkdir(path, { recursive: true });
-	const real = await realpath(path);
-	if (!liesWithin(realWorkspace, real)) throw refuse();
-	return real;
-}
-
-/**
- * Copies files of one job's folder (a cached job's logs) into another's, in the workspace `workspace`. That folder is in
- * the workspace, where earlier jobs may have left links: it must really lie in the workspace (checked
- * before it is made and after), and the files are created anew, never through a link.
+ * Copies files of one job's folder (a cached job's logs) into another's. Both are folders of
+ * workspaces (`from` a job folder of the run reused, `to` one of the run reusing it), where jobs may
+ * have left links: the files read must lie in their workspace, and those written are created anew in
+ * the folder held open (`HeldFolder`), never through a link.
  */
 export async function copyJobFiles(
-	fromDir: string,
-	workspace: string,
-	toDir: string,
+	from: WorkspaceFolder,
+	to: WorkspaceFolder,
 	names: readonly string[],
 ): Promise<void> {
-	const real = await makeFolderIn(workspace, relative(workspace, toDir)).catch(() => undefined);
-	if (real === undefined) return;
-	const folder = { path: toDir, real };
-	const realFrom = await realpath(fromDir).catch(() => undefined);
+	const realFrom = await realpath(from.workspace).catch(() => undefined);
 	if (realFrom === undefined) return;
-	for (const name of names) {
-		const opened = await openUntrustedFile(join(realFrom, name), { within: realFrom });
-		if (!("fd" in opened)) continue;
-		const input = createReadStream("", { fd: opened.fd });
-		let fd: number;
-		try {
-			fd = createFileIn(folder, name, name);
-		} catch (error) {
-			input.destroy();
-			if ((error as NodeJS.ErrnoException).code === "EEXIST") continue; // copied before a restart
-			throw error;
+	const folder = await HeldFolder.open(await realpath(to.workspace), to.folder, true);
+	try {
+		for (const name of names) {
+			const opened = await openUntrustedFile(join(realFrom, from.folder, name), { within: realFrom });
+			if (!("fd" in opened)) continue;
+			const input = createReadStream("", { fd: opened.fd });
+			let fd: number;
+			try {
+				fd = openSync(
+					folder.at(name),
+					constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+					0o644,
+				);
+			} catch (error) {
+				input.destroy();
+				if ((error as NodeJS.ErrnoException).code === "EEXIST") continue; // copied before a restart
+				throw error;
+			}
+			await pipeline(input, createWriteStream("", { fd }));
 		}
-		await pipeline(input, createWriteStream("", { fd }));
+	} finally {
+		await folder.close();
 	}
 }

@@ -1,8 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { systemClock } from "../../src/common/index.js";
 import { pruneCacheEntries } from "../../src/db/index.js";
+import { JobCaching } from "../../src/scheduler/job-cache.js";
 import { testDialects } from "../support/databases.js";
 import { startTestServer, type TestServer, waitForStatus } from "../support/test-server.js";
 
@@ -156,6 +159,54 @@ describe.each(testDialects)("reusing the results of earlier jobs (%s)", (dialect
 		expect(await pruneCacheEntries(t.server.db)).toBeGreaterThanOrEqual(2);
 		expect(await entries()).toHaveLength(0);
 	}, 120_000);
+
+	it("finishes a reuse cut off half-way (a server died while placing the files) instead of running the job on them", async () => {
+		const first = await run("e", "hello\n");
+		const source = await t.server.db.kysely
+			.selectFrom("workflows")
+			.selectAll()
+			.where("name", "=", first.name.split(".")[0] as string)
+			.executeTakeFirstOrThrow();
+		const sourceJob = first.jobs[0] as (typeof first.jobs)[number];
+		// The state a server leaves when it dies while placing the results of `upper` into another run:
+		// the job is `created` and names the job it reuses; of its files, only the link is in place yet.
+		const workspace = mkdtempSync(join(tmpdir(), "orrery-cache-resume-"));
+		writeFileSync(join(workspace, "in.txt"), "hello\n");
+		writeFileSync(join(workspace, "drop.txt"), "to be removed\n");
+		symlinkSync("out/a.txt", join(workspace, "latest"));
+		const wf = { ...source, id: "resumed-run", run_number: 99, status: "created" as const, workspace_path: workspace };
+		await t.server.db.kysely.insertInto("workflows").values(wf).execute();
+		const job = {
+			...sourceJob,
+			id: "resumed-job",
+			workflow_id: wf.id,
+			status: "created" as const,
+			cached_from: sourceJob.id,
+			job_dir: join(workspace, ".orrery/jobs/1"),
+			exit_code: null,
+			finished_at: null,
+		};
+		await t.server.db.kysely.insertInto("jobs").values(job).execute();
+		let woken: () => void = () => undefined;
+		const caching = new JobCaching(
+			{ db: t.server.db, clock: systemClock, logger: pino({ level: "silent" }) },
+			() => woken(),
+			() => true,
+		);
+		const decided = new Promise<void>((resolve) => {
+			woken = resolve;
+		});
+		expect(caching.check(wf, job)).toBe("busy");
+		await decided;
+		const decision = caching.check(wf, job);
+		expect(decision !== "busy" && decision.hit && decision.from.job_id).toBe(sourceJob.id);
+		expect(readFileSync(join(workspace, "out/a.txt"), "utf8")).toBe("HELLO\n");
+		expect(readlinkSync(join(workspace, "latest"))).toBe("out/a.txt");
+		expect(existsSync(join(workspace, "drop.txt"))).toBe(false);
+		expect(ranTimes("e-upper")).toBe(1);
+		caching.forget(wf.id);
+		rmSync(workspace, { recursive: true, force: true });
+	});
 
 	it("refuses an unknown CACHE value at start", async () => {
 		const spec = { workflow: { type: "serial", specification: { steps: [{ name: "s", commands: ["true"] }] } } };
