@@ -85,7 +85,8 @@ export async function digestWorkspaceFile(
 			return { kind: "file", size: filled, modified: stats.mtime, sha256: hash.digest("hex"), stats };
 		}
 	}
-	const stream = createReadStream("", { fd, start: 0, highWaterMark: oneRead });
+	// Only the bytes the file had when it was opened: one that keeps growing is not read for ever.
+	const stream = createReadStream("", { fd, start: 0, end: Math.max(0, stats.size - 1), highWaterMark: oneRead });
 	try {
 		for await (const chunk of stream) hash.update(chunk as Buffer);
 	} finally {

@@ -9,10 +9,13 @@ import {
 	openSync,
 	readlinkSync,
 	readSync,
+	renameSync,
 	type Stats,
+	symlinkSync,
+	unlinkSync,
 	writeSync,
 } from "node:fs";
-import { lstat, mkdir, realpath, rename, rm, symlink, unlink } from "node:fs/promises";
+import { mkdir, realpath, rm } from "node:fs/promises";
 import { dirname, join, posix, relative } from "node:path";
 import { pipeline } from "node:stream/promises";
 import {
@@ -321,7 +324,7 @@ export async function applyChanges(
 		for (const [path] of toPlace) {
 			const dir = posix.dirname(inTarget(path));
 			const folder = await folderOf(dir === "." ? "" : dir, false).catch(() => undefined);
-			const existing = folder ? await lstat(folder.at(posix.basename(path))).catch(() => undefined) : undefined;
+			const existing = folder ? lstatSync(folder.at(posix.basename(path)), { throwIfNoEntry: false }) : undefined;
 			if (existing?.isDirectory() && !("dir" in (changes.written[path] as ManifestEntry))) return undefined;
 		}
 		for (const f of held.values()) await f.close();
@@ -346,7 +349,8 @@ export async function applyChanges(
 		}
 		// All checked: into place (folders first, parents before children: paths are in order).
 		const index = new Map(files.map(([path], i) => [path, i]));
-		for (const [path, entry] of toPlace) {
+		for (const [n, [path, entry]] of toPlace.entries()) {
+			if (n % smallFileSlice === smallFileSlice - 1) await new Promise<void>((resume) => setImmediate(resume));
 			if ("dir" in entry) {
 				await folderOf(inTarget(path), true);
 				continue;
@@ -355,18 +359,18 @@ export async function applyChanges(
 			const folder = await folderOf(dir === "." ? "" : dir, true);
 			const at = folder.at(posix.basename(path));
 			if ("link" in entry) {
-				const existing = await lstat(at).catch(() => undefined);
-				if (existing && !existing.isDirectory()) await unlink(at);
-				await symlink(entry.link, at);
-			} else await rename(stagingFolder.at(`${index.get(path)}`), at);
+				const existing = lstatSync(at, { throwIfNoEntry: false });
+				if (existing && !existing.isDirectory()) unlinkSync(at);
+				symlinkSync(entry.link, at);
+			} else renameSync(stagingFolder.at(`${index.get(path)}`), at);
 		}
 		for (const path of changes.removed) {
 			const dir = posix.dirname(inTarget(path));
 			const folder = await folderOf(dir === "." ? "" : dir, false).catch(() => undefined);
 			if (!folder) continue;
 			const at = folder.at(posix.basename(path));
-			const existing = await lstat(at).catch(() => undefined);
-			if (existing && !existing.isDirectory()) await unlink(at);
+			const existing = lstatSync(at, { throwIfNoEntry: false });
+			if (existing && !existing.isDirectory()) unlinkSync(at);
 		}
 		return { copied: files.length, bytes };
 	} finally {

@@ -106,7 +106,7 @@ describe("orrery restart -f, diff and provenance against a server process", () =
 		expect(summary.stdout).toMatch(new RegExp(`main\\.cwl\\s+sha256:${sha256(mainCwl).slice(0, 12)}\\s`));
 		expect(summary.stdout).toMatch(/msg = world/);
 		expect(summary.stdout).toMatch(
-			/Jobs:\n.*STEP\s+STATUS\s+IMAGE\s+STARTED\s+FINISHED\n\S*say\S*\s+finished\s+-\s+\d{4}-/,
+			/Jobs:\n.*STEP\s+STATUS\s+IMAGE\s+STARTED\s+FINISHED\s+NOTE\n\S*say\S*\s+finished\s+-\s+\d{4}-/,
 		);
 		expect(summary.stdout).toMatch(
 			new RegExp(`outputs/said\\.txt\\s+sha256:${sha256("goodbye world\n").slice(0, 12)}\\s+14`),
