@@ -29,6 +29,9 @@ import {
 	type WorkspaceFolder,
 } from "../storage/index.js";
 
+/** Checks that read files at once (each hashes at most `hashConcurrency` large files at a time). */
+const maxChecks = 4;
+
 /** Bumped when what goes into a key changes: entries made under an older rule never match. */
 const keyVersion = 2;
 
@@ -90,6 +93,9 @@ const basisOfFolder = "same command, image and input files";
 export class JobCaching {
 	private readonly digests = new FileDigests();
 	private readonly runs = new Map<string, RunCache>();
+	/** Checks running now, and those waiting for one of the `maxChecks` places. */
+	private active = 0;
+	private readonly waiting: Array<() => void> = [];
 
 	constructor(
 		private readonly deps: { db: Db; clock: Clock; logger: Logger },
@@ -131,7 +137,7 @@ export class JobCaching {
 		const decided = run.decided.get(job.id);
 		if (decided) return decided; // kept until `taken`: a tick that fails to record the hit asks again
 		if (!run.checks.has(job.id)) {
-			const task = this.decide(wf, job, run)
+			const task = this.inTurn(() => this.decide(wf, job, run))
 				.catch((error: unknown): CacheDecision | undefined => {
 					if (error instanceof RunLeftError) return undefined;
 					// A check that failed (a file unreadable, the database away) runs the job: never worse than no cache.
@@ -148,6 +154,18 @@ export class JobCaching {
 			run.checks.set(job.id, task);
 		}
 		return "busy";
+	}
+
+	/** Runs a check when one of the `maxChecks` places is free (checks read files; a fan-out asks for many). */
+	private async inTurn<T>(work: () => Promise<T>): Promise<T> {
+		if (this.active >= maxChecks) await new Promise<void>((resume) => this.waiting.push(resume));
+		this.active += 1;
+		try {
+			return await work();
+		} finally {
+			this.active -= 1;
+			this.waiting.shift()?.();
+		}
 	}
 
 	/** The scheduler recorded what `check` decided (the job submitted, or finished from the cache). */

@@ -86,6 +86,8 @@ const recentMs = 2000;
  */
 export class FileDigests {
 	private readonly known = new Map<string, Remembered>();
+	/** Files being hashed now, so that a second asker waits for the same reading. */
+	private readonly hashing = new Map<string, Promise<FileEntry | undefined>>();
 
 	constructor(private readonly limit = 200_000) {}
 
@@ -190,10 +192,18 @@ export class FileDigests {
 	}
 
 	/** Hashes a file the walk found (`name` below the real root), remembering its digest. */
-	private async hash(realRoot: string, name: string): Promise<FileEntry | undefined> {
-		const digest = await digestWorkspaceFile(realRoot, name, { realRoot, isWalked: true });
-		if (digest.kind !== "file" || digest.sha256 === undefined) return undefined;
-		return this.remember(`${realRoot}/${name}`, digest.stats, digest.sha256);
+	private hash(realRoot: string, name: string): Promise<FileEntry | undefined> {
+		// Checks that run at once (a scatter's jobs reading one catalogue) read each file once.
+		const abs = `${realRoot}/${name}`;
+		const pending = this.hashing.get(abs);
+		if (pending) return pending;
+		const work = (async () => {
+			const digest = await digestWorkspaceFile(realRoot, name, { realRoot, isWalked: true });
+			if (digest.kind !== "file" || digest.sha256 === undefined) return undefined;
+			return this.remember(abs, digest.stats, digest.sha256);
+		})().finally(() => this.hashing.delete(abs));
+		this.hashing.set(abs, work);
+		return work;
 	}
 }
 
