@@ -6,31 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { orrery, type ServerProcess, startServerProcess } from "../support/processes.js";
+import { mainCwl, sayCwl } from "../support/provenance-documents.js";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
-
-const mainCwl = `cwlVersion: v1.2
-class: Workflow
-inputs:
-  msg: string
-outputs:
-  out: {type: File, outputSource: say/out}
-steps:
-  say:
-    run: tools/say.cwl
-    in: {msg: msg}
-    out: [out]
-`;
-const sayCwl = (word: string) => `cwlVersion: v1.2
-class: CommandLineTool
-doc: {$include: say.txt}
-baseCommand: [echo, ${word}]
-inputs:
-  msg: {type: string, inputBinding: {position: 1}}
-stdout: said.txt
-outputs:
-  out: stdout
-`;
 
 describe("orrery restart -f, diff and provenance against a server process", () => {
 	let home: string;

@@ -5,32 +5,10 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDialects } from "../support/databases.js";
+import { mainCwl, sayCwl } from "../support/provenance-documents.js";
 import { startTestServer, type TestServer, waitForStatus } from "../support/test-server.js";
 
 const sha256 = (text: string | Buffer) => createHash("sha256").update(text).digest("hex");
-
-const mainCwl = `cwlVersion: v1.2
-class: Workflow
-inputs:
-  msg: string
-outputs:
-  out: {type: File, outputSource: say/out}
-steps:
-  say:
-    run: tools/say.cwl
-    in: {msg: msg}
-    out: [out]
-`;
-const sayCwl = (word: string) => `cwlVersion: v1.2
-class: CommandLineTool
-doc: {$include: say.txt}
-baseCommand: [echo, ${word}]
-inputs:
-  msg: {type: string, inputBinding: {position: 1}}
-stdout: said.txt
-outputs:
-  out: stdout
-`;
 
 type Entity = Record<string, unknown> & { "@id": string; "@type": string | string[] };
 type Crate = { "@context": unknown; "@graph": Entity[] };
