@@ -1,9 +1,14 @@
 import {
+	closeSync,
+	constants,
 	createReadStream,
 	createWriteStream,
 	type Dir,
+	existsSync,
+	fstatSync,
 	lstatSync,
 	opendirSync,
+	openSync,
 	realpathSync,
 	type Stats,
 } from "node:fs";
@@ -34,6 +39,12 @@ export interface WorkspaceEntry {
 	isLink?: true;
 }
 
+/** Opening a folder to walk: never through a link as its last part. */
+const folderFlags = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+
+/** Linux names every open descriptor (`/proc/self/fd/N`): a walk reads the folder it opened, not a path. */
+const hasProcFds = existsSync("/proc/self/fd");
+
 /** Entries examined between two returns to the event loop while walking. */
 const walkSlice = 256;
 
@@ -56,17 +67,31 @@ export async function* walkFiles(
 	const start = sub ? await resolveInWorkspace(root, sub) : realRoot;
 	// Each folder with its name relative to the root (`/` separators); names and paths are built by
 	// concatenation, cheaper than `relative()` and `join()` per entry.
-	const stack: Array<[string, string]> = [[start, relative(realRoot, start).split("\\").join("/")]];
+	// A folder is read only if it is still the one its parent listed (device and inode): a job that
+	// swaps a folder for a link to another (or renames one in its place) while the walk goes on does
+	// not lead it elsewhere. Its entries are then examined through the open folder (/proc/self/fd).
+	const stack: Array<[string, string, Stats | undefined]> = [
+		[start, relative(realRoot, start).split("\\").join("/"), undefined],
+	];
 	while (stack.length > 0) {
-		const [dir, prefix] = stack.pop() as [string, string];
+		const [dir, prefix, seen] = stack.pop() as [string, string, Stats | undefined];
 		let handle: Dir;
+		let fd: number | undefined;
 		try {
-			handle = opendirSync(dir);
-		} catch (error) {
-			if ((error as NodeJS.ErrnoException).code === "ENOENT" || (error as NodeJS.ErrnoException).code === "ENOTDIR")
+			fd = openSync(dir, folderFlags);
+			const st = fstatSync(fd);
+			if (seen && (st.dev !== seen.dev || st.ino !== seen.ino)) {
+				closeSync(fd);
 				continue;
+			}
+			handle = opendirSync(hasProcFds ? `/proc/self/fd/${fd}` : dir);
+		} catch (error) {
+			if (fd !== undefined) closeSync(fd);
+			const code = (error as NodeJS.ErrnoException).code;
+			if (code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP") continue;
 			throw error;
 		}
+		const base = hasProcFds ? `/proc/self/fd/${fd}` : dir;
 		try {
 			for (;;) {
 				const slice: WorkspaceEntry[] = [];
@@ -81,11 +106,12 @@ export async function* walkFiles(
 					const name = prefix ? `${prefix}/${d.name}` : d.name;
 					if (name === internalDir) continue;
 					const isDirectory = d.isDirectory();
-					if (isDirectory) stack.push([abs, name]);
 					// Symlinks are never followed (they could point anywhere), and listed only when asked for.
 					const isLink = withLinks && d.isSymbolicLink();
-					if (!(d.isFile() || isLink || (isDirectory && withDirectories))) continue;
-					const st = lstatSync(abs, { throwIfNoEntry: false });
+					if (!(d.isFile() || isLink || isDirectory)) continue;
+					const st = lstatSync(`${base}/${d.name}`, { throwIfNoEntry: false });
+					if (isDirectory && st?.isDirectory()) stack.push([abs, name, st]);
+					if (isDirectory && !withDirectories) continue;
 					if (!st) {
 						// A name that is not UTF-8 cannot be named again (Node decodes it with U+FFFD): a walk
 						// that must see every entry (a cache's manifest) says so rather than leave it out.
@@ -106,6 +132,7 @@ export async function* walkFiles(
 			}
 		} finally {
 			handle.closeSync();
+			closeSync(fd);
 		}
 	}
 }
