@@ -196,7 +196,7 @@ export class FileDigests {
 		// Checks that run at once (a scatter's jobs reading one catalogue) read each file once.
 		const abs = `${realRoot}/${name}`;
 		const pending = this.hashing.get(abs);
-		if (pending) return pending;
+		if (pending !== undefined) return pending;
 		const work = (async () => {
 			const digest = await digestWorkspaceFile(realRoot, name, { realRoot, isWalked: true });
 			if (digest.kind !== "file" || digest.sha256 === undefined) return undefined;
