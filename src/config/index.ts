@@ -31,7 +31,8 @@ export interface ServerConfig {
 	publicUrl: string | undefined;
 	/**
 	 * ORRERY_SESSIONS_URL: the separate origin interactive sessions are served at (e.g.
-	 * `https://sessions.orrery.example.org`); undefined: on the server's own origin.
+	 * `https://orrery-sessions.example.net`, best another registrable domain than the server's);
+	 * undefined: on the server's own origin.
 	 */
 	sessionsUrl: string | undefined;
 	/** ORRERY_BACKENDS_FILE: the file the backends were read from, if any. */
@@ -215,7 +216,7 @@ function sessionsUrlOf(
 		throw configError(
 			name,
 			value,
-			"use the address interactive sessions are served at, on a host name of their own, e.g. https://sessions.orrery.example.org",
+			"use the address interactive sessions are served at, on a host name of their own, e.g. https://orrery-sessions.example.net (best another registrable domain than the server's)",
 		);
 	}
 	if (url.protocol !== "https:" && url.protocol !== "http:")
@@ -230,7 +231,7 @@ function sessionsUrlOf(
 			throw configError(
 				name,
 				value,
-				`it must be another host name than ${what}: on the same origin a notebook's scripts could read the web UI's credential, and cookies do not keep ports apart; use a host name of its own, e.g. https://sessions.orrery.example.org`,
+				`it must be another host name than ${what}: on the same origin a notebook's scripts could read the web UI's credential, and cookies do not keep ports apart; use a host name of its own, e.g. https://orrery-sessions.example.net`,
 			);
 	}
 	return url.origin;

@@ -182,6 +182,19 @@ describe.skipIf(!runsJupyterTests)("interactive sessions (a real Jupyter; needs 
 		});
 		expect(wrongCookie.status).toBe(401);
 		expect((await enter(path, "orr_not-a-token")).status).toBe(403);
+		// On the UI's own origin, another site may not send a browser into a session, not even with a ticket.
+		const ticketOf = async () => {
+			const url = (await api("POST", "/api/workflows/nb/session-ticket", {})).body.url as string;
+			return url.startsWith("/") ? `${server.url}${url}` : url;
+		};
+		const crossSite = await fetch(await ticketOf(), {
+			redirect: "manual",
+			headers: { "sec-fetch-site": "cross-site" },
+		});
+		expect(crossSite.status).toBe(403);
+		expect(crossSite.headers.get("set-cookie")).toBeNull();
+		const own = await fetch(await ticketOf(), { redirect: "manual", headers: { "sec-fetch-site": "same-origin" } });
+		expect(own.status).toBe(302);
 		// Another user: not their run.
 		const foreign = await enter(path, otherToken);
 		expect(foreign.status).toBe(403);

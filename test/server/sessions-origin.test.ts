@@ -123,6 +123,12 @@ describe.skipIf(!runsJupyterTests)("interactive sessions on their own origin (a 
 			"this entry link was already used; open the session again from the web UI or with 'orrery open'",
 		);
 		expect(again.headers.get("set-cookie")).toBeNull();
+		// The same ticket written another way (the decoder ignores padding and an extra segment) is still used.
+		for (const variant of [`${url}=`, `${url}.x`, `${url}%20`]) {
+			const replay = await get(variant);
+			expect(replay.status, variant).toBe(403);
+			expect(replay.headers.get("set-cookie")).toBeNull();
+		}
 	});
 
 	it("refuses an expired ticket (403), and one made for another session", async () => {

@@ -10,6 +10,9 @@ import type { CredentialRef } from "./session-grant.js";
 /** How long an entry ticket lets its holder in: enough to follow a link, too short to be worth stealing. */
 export const entryTicketSeconds = 60;
 
+/** How far the clocks of the servers that issue and redeem tickets may be apart. */
+const maxClockSkewSeconds = 300;
+
 /** What a ticket says: for which session, whose, shown with which credential, until when. */
 export interface EntryTicketGrant {
 	sessionId: string;
@@ -75,11 +78,17 @@ export async function redeemEntryTicket(
 	if (body?.p !== "session-entry" || typeof body.s !== "string" || typeof body.u !== "string" || !body.c)
 		throw new AppError("forbidden", `this entry link is not valid; ${again}`);
 	if (body.s !== sessionId) throw new AppError("forbidden", `this entry link is for another session; ${again}`);
-	if (typeof body.e !== "number" || body.e <= clock.now().getTime())
+	const now = clock.now().getTime();
+	// No ticket lasts longer than its issuer gives (with room for clocks a few minutes apart).
+	if (typeof body.e !== "number" || body.e <= now || body.e > now + (entryTicketSeconds + maxClockSkewSeconds) * 1000)
 		throw new AppError("forbidden", `this entry link has expired (it lasts ${entryTicketSeconds} s); ${again}`);
+	if (typeof body.n !== "string" || body.n.length < 16)
+		throw new AppError("forbidden", `this entry link is not valid; ${again}`);
 	const used = join(folder, "entry-tickets");
 	await mkdir(used, { recursive: true, mode: 0o700 });
-	const hash = createHash("sha256").update(ticket).digest("hex");
+	// The ticket's random part, which its seal authenticates, marks it used: the same ticket written
+	// another way (padding, spare bits, an extra segment the decoder ignores) is the same ticket.
+	const hash = createHash("sha256").update(`${sessionId}\0${body.n}`).digest("hex");
 	try {
 		await writeFile(join(used, hash), "", { flag: "wx", mode: 0o600 });
 	} catch (error) {
@@ -91,9 +100,12 @@ export async function redeemEntryTicket(
 	return { sessionId, userId: body.u, credential: body.c };
 }
 
-/** Used tickets are remembered well past their expiry, then forgotten (an expired one is refused anyway). */
+/**
+ * Used tickets are remembered well past the longest a ticket can be accepted (its life and the clock
+ * skew allowed), then forgotten: an expired one is refused anyway.
+ */
 async function forgetOldTickets(folder: string): Promise<void> {
-	const before = Date.now() - 10 * entryTicketSeconds * 1000;
+	const before = Date.now() - 2 * (entryTicketSeconds + maxClockSkewSeconds) * 1000;
 	for (const name of await readdir(folder)) {
 		const path = join(folder, name);
 		const info = await stat(path).catch(() => undefined);

@@ -137,6 +137,12 @@ export function sessionEntries(ctx: ServerContext, deps: SessionEntryDeps) {
 			await refuse(reply, 401, "this entry link has no ticket; open the session from the web UI or with 'orrery open'");
 			return;
 		}
+		// On the UI's own origin (no ORRERY_SESSIONS_URL) a session page runs with the UI's origin: another
+		// site must not send a browser into a session there, with anyone's ticket (the UI's link is same-site).
+		if (!ctx.config.sessionsUrl && isFromAnotherSite(request)) {
+			await refuse(reply, 403, fromAnotherSite);
+			return;
+		}
 		try {
 			const entry = await redeemEntryTicket(ctx.secretBox, ctx.clock, id, ticket, ctx.interactive.folderOf(id));
 			const principal = await deps.principalOf(entry.userId);
