@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { AppError } from "../common/index.js";
@@ -7,6 +7,11 @@ import { AppError } from "../common/index.js";
 export interface SecretBox {
 	seal(plain: string): string;
 	open(sealed: string): string;
+	/**
+	 * A box with a key of its own for one purpose, derived from this one (HMAC-SHA256): what it seals
+	 * cannot be opened as anything else, nor anything else (a user's secret) as what it seals.
+	 */
+	derive(purpose: string): SecretBox;
 }
 
 const version = "v1";
@@ -36,6 +41,9 @@ export function secretBox(key: Buffer): SecretBox {
 					cause,
 				});
 			}
+		},
+		derive(purpose) {
+			return secretBox(createHmac("sha256", key).update(`orrery box: ${purpose}`).digest());
 		},
 	};
 }

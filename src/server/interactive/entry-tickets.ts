@@ -10,6 +10,12 @@ import type { CredentialRef } from "./session-grant.js";
 /** How long an entry ticket lets its holder in: enough to follow a link, too short to be worth stealing. */
 export const entryTicketSeconds = 60;
 
+/**
+ * Tickets are sealed with a key of their own (derived from the server's): a user's secret, sealed with
+ * the server's key and readable in the database, can never pass for a ticket.
+ */
+const ticketPurpose = "interactive session entry tickets";
+
 /** How far the clocks of the servers that issue and redeem tickets may be apart. */
 const maxClockSkewSeconds = 300;
 
@@ -48,7 +54,7 @@ export function issueEntryTicket(box: SecretBox, clock: Clock, grant: EntryTicke
 		e: clock.now().getTime() + entryTicketSeconds * 1000,
 		n: randomBytes(16).toString("base64url"),
 	};
-	return box.seal(JSON.stringify(body));
+	return box.derive(ticketPurpose).seal(JSON.stringify(body));
 }
 
 /** The address on the sessions origin that exchanges a ticket for the session's cookie, then goes on to `next`. */
@@ -71,7 +77,7 @@ export async function redeemEntryTicket(
 ): Promise<EntryTicketGrant> {
 	let body: Partial<TicketBody> | undefined;
 	try {
-		body = JSON.parse(box.open(ticket)) as Partial<TicketBody>;
+		body = JSON.parse(box.derive(ticketPurpose).open(ticket)) as Partial<TicketBody>;
 	} catch {
 		body = undefined;
 	}
